@@ -1,0 +1,197 @@
+"""The store: one SQLite file (``spm.db``) through sqlite-utils, with a versioned schema.
+
+Every import and every sync runs inside :func:`transaction`, so it lands whole or not at all.
+The schema version lives in SQLite's ``user_version``; :data:`MIGRATIONS` takes a store of any
+earlier version to the current one, each step in its own transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import StoreError
+
+DB_ENV = "SPM_DB"
+DB_NAME = "spm.db"
+BOOK_CONFIG = "_config.yml"
+
+_SCHEMA_V1 = """
+CREATE TABLE teams (
+    id TEXT PRIMARY KEY,
+    manager TEXT NOT NULL
+);
+CREATE TABLE reps (
+    id TEXT PRIMARY KEY,                 -- the nbgrader student id
+    name TEXT NOT NULL,
+    email TEXT NOT NULL,
+    team_id TEXT NOT NULL REFERENCES teams(id),
+    role TEXT NOT NULL,
+    hire_date TEXT NOT NULL,             -- ISO date
+    crm_owner TEXT                       -- the owner name the CRM uses for this rep
+);
+CREATE INDEX reps_team ON reps(team_id);
+CREATE UNIQUE INDEX reps_email ON reps(email);
+CREATE TABLE kpis (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    unit TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('higher', 'lower')),
+    aggregation TEXT NOT NULL,
+    period TEXT NOT NULL
+);
+CREATE TABLE kpi_values (
+    rep_id TEXT NOT NULL REFERENCES reps(id),
+    period TEXT NOT NULL,                -- 2026-Q3 or 2026-09
+    kpi_id TEXT NOT NULL REFERENCES kpis(id),
+    value REAL NOT NULL,
+    target REAL,
+    source TEXT NOT NULL,                -- the file (or CRM export) the value came from
+    PRIMARY KEY (rep_id, period, kpi_id)
+) WITHOUT ROWID;
+CREATE INDEX kpi_values_kpi ON kpi_values(kpi_id, period);
+CREATE TABLE skills (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    threshold REAL NOT NULL,
+    method TEXT NOT NULL
+);
+CREATE TABLE skill_kpis (
+    skill_id TEXT NOT NULL REFERENCES skills(id),
+    kpi_id TEXT NOT NULL REFERENCES kpis(id),
+    direction TEXT NOT NULL,
+    PRIMARY KEY (skill_id, kpi_id)
+);
+CREATE TABLE skill_pages (
+    skill_id TEXT NOT NULL REFERENCES skills(id),
+    page TEXT NOT NULL,
+    PRIMARY KEY (skill_id, page)
+);
+CREATE TABLE items (
+    id INTEGER PRIMARY KEY,
+    assignment TEXT NOT NULL,
+    notebook TEXT NOT NULL,
+    cell TEXT NOT NULL,                  -- nbgrader grade_id
+    max_score REAL NOT NULL,
+    kind TEXT NOT NULL,                  -- autograded, manual or task
+    UNIQUE (assignment, notebook, cell)
+);
+CREATE TABLE item_skills (
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    skill_id TEXT NOT NULL REFERENCES skills(id),
+    PRIMARY KEY (item_id, skill_id)
+);
+CREATE INDEX item_skills_skill ON item_skills(skill_id);
+CREATE TABLE scores (
+    rep_id TEXT NOT NULL REFERENCES reps(id),
+    item_id INTEGER NOT NULL REFERENCES items(id) ON DELETE CASCADE,
+    auto_score REAL,
+    manual_score REAL,
+    extra_credit REAL,
+    needs_manual_grade INTEGER NOT NULL DEFAULT 0,
+    comment TEXT,
+    submitted_at TEXT,
+    PRIMARY KEY (rep_id, item_id)
+) WITHOUT ROWID;
+CREATE INDEX scores_item ON scores(item_id);
+"""
+
+
+def _migrate_to_1(conn: sqlite3.Connection) -> None:
+    for statement in _SCHEMA_V1.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+#: One function per schema version; MIGRATIONS[i] takes version i to i + 1.
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def find_project_root(start: Path | None = None) -> Path | None:
+    """The nearest folder at or above ``start`` that holds the book's ``_config.yml``."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / BOOK_CONFIG).is_file():
+            return folder
+    return None
+
+
+def resolve_db_path(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
+    """``--db PATH``, else ``$SPM_DB``, else ``spm.db`` beside the nearest ``_config.yml``, else here."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get(DB_ENV):
+        return Path(os.environ[DB_ENV])
+    root = find_project_root(start)
+    return (root or (start or Path.cwd())) / DB_NAME
+
+
+class Store:
+    """An open store. Use :meth:`transaction` around every write."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self.conn = conn
+        self.db = sqlite_utils.Database(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
+        return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def open_store(path: str | os.PathLike | Path, *, create: bool = True) -> Store:
+    """Open (and if needed create or migrate) the store at ``path``."""
+    path = Path(path)
+    if not path.exists() and not create:
+        raise StoreError(f"{path}: no store here; import a roster first (spm roster import FILE.csv)")
+    if path.parent and not path.parent.exists():
+        raise StoreError(f"{path}: the folder {path.parent} does not exist; create it or pass another --db")
+    try:
+        # Autocommit mode: transactions are ours, explicit, and never committed behind our back.
+        conn = sqlite3.connect(path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        version = schema_version(conn)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: not an spm store ({exc}); pass another --db") from None
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise StoreError(f"{path}: store schema version {version} is newer than this spm ({SCHEMA_VERSION}); "
+                         "upgrade spm-training")
+    store = Store(path, conn)
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        with store.transaction():
+            MIGRATIONS[target - 1](conn)
+            conn.execute(f"PRAGMA user_version = {target}")
+    return store
