@@ -1,0 +1,8 @@
+"""The course generator: one module per assignment, built with the helpers in ``cells`` and ``data``."""
+
+from . import a01_kpi_smart
+
+# Course order; each module has NAME (the assignment folder) and build(skills) -> Built.
+ASSIGNMENTS = [
+    a01_kpi_smart,
+]
