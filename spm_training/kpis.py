@@ -12,7 +12,7 @@ from .catalog import Kpi
 from .errors import InputError
 from .periods import PERIOD_HELP, PERIOD_RE
 from .store import Store
-from .tabular import first_bad, read_csv, to_number
+from .tabular import first_bad, read_csv, read_header, to_number
 
 LONG_REQUIRED = ("rep_id", "period", "kpi", "value")
 LONG_OPTIONAL = ("target",)
@@ -69,6 +69,9 @@ def _wide_to_long(path: Path, frame: pd.DataFrame, kpis: dict[str, Kpi]) -> pd.D
     if not value_columns:
         raise InputError(path, "no KPI columns", line=1,
                          fix="add one column per KPI id, or use the long format rep_id,period,kpi,value")
+    for column in frame.columns:
+        if column not in WIDE_ID_COLUMNS:
+            to_number(path, frame, column, allow_empty=True)
     parts = []
     for kpi_id in value_columns:
         part = pd.DataFrame({
@@ -92,8 +95,8 @@ def parse_kpi_file(path: str | Path, kpis: dict[str, Kpi], rep_roles: dict[str, 
     if fmt not in FORMATS:
         raise ValueError(fmt)
     if fmt == "auto":
-        head = read_csv(path, required=("rep_id", "period"), allow_extra=True)
-        fmt = "long" if "kpi" in head.columns else "wide"
+        header = read_header(path)
+        fmt = "long" if {"kpi", "value"} & set(header) or len(header) < 3 else "wide"
     if fmt == "long":
         frame = read_csv(path, required=LONG_REQUIRED, optional=LONG_OPTIONAL, what="KPI rows")
         if "target" not in frame.columns:
@@ -199,3 +202,31 @@ def kpi_rows(store: Store) -> list[dict]:
         "SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
         f"{attainment_sql()} AS attainment "
         "FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id ORDER BY v.rep_id, v.period, v.kpi_id")
+
+
+def attainment_summary(store: Store, period: str | None = None) -> list[dict]:
+    """Per team for one period (default: the latest): reps, KPI values, share on target, median
+    attainment and the KPI with the lowest median attainment."""
+    if period is None:
+        periods = [r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")]
+        if not periods:
+            return []
+        from .periods import sort_key
+        period = max(periods, key=sort_key)
+    frame = pd.DataFrame(store.query(
+        f"SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
+        "FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
+        (period,)))
+    if frame.empty:
+        return []
+    frame = frame.dropna(subset=["attainment"])
+    rows = []
+    for team, part in frame.groupby("team", sort=True):
+        by_kpi = part.groupby("kpi")["attainment"].median().sort_values()
+        rows.append({
+            "team": team, "period": period, "reps": int(part["rep_id"].nunique()), "kpi_values": len(part),
+            "on_target": round(float((part["attainment"] >= 1).mean()), 3),
+            "median_attainment": round(float(part["attainment"].median()), 3),
+            "weakest_kpi": f"{by_kpi.index[0]} ({by_kpi.iloc[0]:.0%})",
+        })
+    return rows

@@ -32,6 +32,13 @@ def _decode(path: Path) -> str:
                          fix="save the file as UTF-8 (CSV UTF-8 in Excel)") from None
 
 
+def read_header(path: str | Path) -> list[str]:
+    """The file's column names, normalised; [] for an empty file."""
+    text = _decode(Path(path))
+    lines = text.splitlines()
+    return [normalise_header(h) for h in next(csv.reader([lines[0]]))] if lines and text.strip() else []
+
+
 def normalise_header(name: str) -> str:
     return re.sub(r"\s+", "_", name.strip().lower())
 
@@ -71,6 +78,10 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
         raise InputError(path, "a row has more fields than the header",
                          line=int(match.group(1)) if match else None,
                          fix="quote values that contain commas") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes a surplus first column as the index when every row has one field too many
+        raise InputError(path, "a row has more fields than the header", line=_first_long_line(text, len(header)),
+                         fix="quote values that contain commas")
     frame.columns = header
     if frame.empty:
         raise InputError(path, f"no {what} after the header", line=2, fix="add at least one data row")
@@ -78,6 +89,14 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
     return frame
+
+
+def _first_long_line(text: str, n_fields: int) -> int | None:
+    reader = csv.reader(io.StringIO(text))
+    for record in reader:
+        if len(record) > n_fields:
+            return reader.line_num
+    return None
 
 
 def _file_lines(text: str, n_rows: int) -> np.ndarray:
@@ -118,13 +137,13 @@ def to_number(path: Path, frame: pd.DataFrame, column: str, *, allow_empty: bool
     numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
     bad = numbers.isna() & ~empty
     if (line := first_bad(bad)) is not None:
-        raise InputError(path, f"'{column}' is not a number: {values[line]!r}", line=line, column=column,
+        raise InputError(path, f"'{column}' is not a number: {values[bad].iloc[0]!r}", line=line, column=column,
                          fix="write plain numbers such as 1200.5, without units or thousands separators")
     infinite = ~np.isfinite(numbers.fillna(0))
     if (line := first_bad(infinite)) is not None:
-        raise InputError(path, f"'{column}' is not a finite number: {values[line]!r}", line=line,
+        raise InputError(path, f"'{column}' is not a finite number: {values[infinite].iloc[0]!r}", line=line,
                          column=column, fix="write a finite number")
     if not allow_negative and (line := first_bad(numbers < 0)) is not None:
-        raise InputError(path, f"'{column}' is negative: {values[line]!r}", line=line, column=column,
+        raise InputError(path, f"'{column}' is negative: {values[numbers < 0].iloc[0]!r}", line=line, column=column,
                          fix="KPI values and targets cannot be negative; correct the value")
     return numbers.astype(float)

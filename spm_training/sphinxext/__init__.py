@@ -1,0 +1,26 @@
+"""Sphinx extension for the spm-training book.
+
+- ``knowledge-check``: self-grading multiple-choice questions (:mod:`.knowledge_check`)
+- ``kpi-catalog``: the KPI catalog rendered at build time (:mod:`.kpi_catalog`)
+- ``skills-map``: skills to KPIs, pages and assignments, rendered at build time (:mod:`.skills_map`)
+- offline assets: scripts, styles and vendored libraries served by the site (:mod:`.assets`)
+
+Enable it with ``sphinx: extra_extensions: [spm_training.sphinxext]`` in the book's ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sphinx.application import Sphinx
+
+from .. import __version__
+from . import assets, knowledge_check, kpi_catalog, skills_map
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    assets.setup(app)
+    knowledge_check.setup(app)
+    kpi_catalog.setup(app)
+    skills_map.setup(app)
+    return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,119 @@
+"""The ``kpi-catalog`` directive: every KPI of the catalog in use, rendered at build time.
+
+Each KPI becomes a section labelled ``kpi-<id>`` (for example ``kpi-win_rate``), so any chapter can
+link to it with ``{ref}`kpi-win_rate``` and the link text is the KPI's name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+from ..catalog import Kpi, kpi_catalog_path, load_kpis
+from ..errors import SpmError
+
+logger = logging.getLogger(__name__)
+
+LABEL_PREFIX = "kpi-"
+
+DIRECTION_TEXT = {
+    "higher": "Higher is better; attainment is value ÷ target.",
+    "lower": "Lower is better; attainment is target ÷ value.",
+}
+AGGREGATION_TEXT = {
+    "sum": "Sum: a longer period's value is the total of its parts, so the target scales with the "
+           "period's length (a quarter is three months).",
+    "rate": "Rate: a ratio or average, recomputed from the counts for a longer period; the target is "
+            "the same for a month and a quarter.",
+}
+
+
+def kpi_label(kpi_id: str) -> str:
+    """The cross-reference label of a KPI's section in the KPI reference."""
+    return LABEL_PREFIX + kpi_id.lower()
+
+
+def format_number(value: float, unit: str) -> str:
+    """A target as a reader expects it: ratios as percentages, money with its currency."""
+    if unit == "ratio":
+        percent = value * 100
+        return f"{percent:.0f}%" if percent == round(percent) else f"{percent:.1f}%"
+    if value == int(value):
+        number = f"{int(value):,}"
+    else:
+        number = f"{value:,.2f}".rstrip("0").rstrip(".")
+    if unit in ("", "count", "ratio"):
+        return number
+    if unit.isupper() and len(unit) == 3:  # ISO currency code, written first as in "EUR 120,000"
+        return f"{unit} {number}"
+    return f"{number} {unit}"
+
+
+def format_target(kpi: Kpi) -> str:
+    """The default target, one number or one per role, with the period it applies to."""
+    target = kpi.default_target
+    if target is None:
+        return "none set; import one per rep with the KPI values"
+    per = f" per {kpi.period}" if kpi.period else ""
+    if isinstance(target, dict):
+        parts = [f"{role} {format_number(value, kpi.unit)}" for role, value in target.items()]
+        return "; ".join(parts) + per
+    return format_number(target, kpi.unit) + per
+
+
+def _field(name: str, *body: nodes.Node) -> nodes.field:
+    return nodes.field("", nodes.field_name("", name), nodes.field_body("", nodes.paragraph("", "", *body)))
+
+
+def kpi_section(kpi: Kpi, document: nodes.document) -> nodes.section:
+    """One KPI as a section with a title, a label and a field list of its SMART fields."""
+    label = kpi_label(kpi.id)
+    section = nodes.section(classes=["spm-kpi"])
+    section["ids"] = [nodes.make_id(label)]
+    section["names"] = [label]
+    section += nodes.title("", kpi.name)
+    fields = nodes.field_list()
+    fields += _field("Id", nodes.literal("", kpi.id))
+    fields += _field("Definition", nodes.Text(kpi.definition or "not stated"))
+    fields += _field("Unit", nodes.Text(kpi.unit or "not stated"))
+    fields += _field("Formula", nodes.literal("", kpi.formula) if kpi.formula else nodes.Text("not stated"))
+    fields += _field("Default target", nodes.Text(format_target(kpi)))
+    fields += _field("Goal", nodes.Text(kpi.goal or "not stated"))
+    fields += _field("Period", nodes.Text(kpi.period.capitalize() if kpi.period else "not stated"))
+    fields += _field("Direction", nodes.Text(DIRECTION_TEXT.get(kpi.direction, kpi.direction)))
+    fields += _field("Aggregation", nodes.Text(AGGREGATION_TEXT.get(kpi.aggregation, kpi.aggregation)))
+    fields += _field("Roles", nodes.Text(", ".join(kpi.roles)))
+    section += fields
+    # An explicit target makes the label known to Sphinx's std domain, so {ref} resolves it.
+    document.note_explicit_target(section, section)
+    return section
+
+
+class KpiCatalogDirective(SphinxDirective):
+    """```{kpi-catalog}```: no arguments; reads the project's kpis.yml or the packaged catalog."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.app.confdir)
+        path = kpi_catalog_path(root)
+        self.env.note_dependency(str(path))
+        try:
+            kpis = load_kpis(root)
+        except SpmError as exc:
+            logger.warning("kpi-catalog: %s", exc, location=(self.env.docname, self.lineno),
+                           type="spm", subtype="kpi_catalog")
+            return []
+        if not kpis:
+            logger.warning("kpi-catalog: %s lists no KPI", path, location=(self.env.docname, self.lineno),
+                           type="spm", subtype="kpi_catalog")
+            return []
+        return [kpi_section(kpi, self.state.document) for kpi in kpis.values()]
+
+
+def setup(app: Sphinx) -> None:
+    app.add_directive("kpi-catalog", KpiCatalogDirective)
