@@ -6,69 +6,15 @@ one-line ``Error: ...`` with exit code 1.
 
 from __future__ import annotations
 
-import functools
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
 from . import __version__
-from .catalog import load_kpis, load_skills
-from .errors import SpmError
-from .output import FORMATS, render
-from .store import Store, find_project_root, open_store, resolve_db_path
-
-
-@dataclass
-class Env:
-    """What every command needs: where the store, the course and the project are."""
-
-    db: str | None
-    course: str | None
-
-    @functools.cached_property
-    def project_root(self) -> Path | None:
-        return find_project_root()
-
-    @property
-    def course_dir(self) -> Path:
-        if self.course:
-            return Path(self.course)
-        return (self.project_root or Path.cwd()) / "assessments"
-
-    @property
-    def db_path(self) -> Path:
-        return resolve_db_path(self.db)
-
-    def store(self, *, create: bool = True) -> Store:
-        return open_store(self.db_path, create=create)
-
-    def kpis(self) -> dict:
-        return load_kpis(self.project_root)
-
-    def skills(self) -> dict:
-        return load_skills(self.course_dir, self.kpis())
-
-
-class SpmGroup(click.Group):
-    """Turns SpmError anywhere below into ``Error: <one line>`` and exit code 1."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except SpmError as exc:
-            raise click.ClickException(str(exc)) from None
-
-
-def format_option(default: str = "table", choices: tuple[str, ...] = FORMATS) -> Callable:
-    return click.option("--format", "fmt", type=click.Choice(choices), default=default, show_default=True,
-                        help="Output format: a table for people, CSV or JSON (an array of objects) for tools.")
-
-
-pass_env = click.make_pass_decorator(Env)
+from .cli_common import Env, SpmGroup, format_option, pass_env
+from .export import COLUMNS, EXPORTS, export_rows
+from .output import render
 
 
 @click.group(cls=SpmGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -212,13 +158,12 @@ def skills_check(env: Env) -> None:
 # --- export -------------------------------------------------------------------------------------
 
 @cli.command("export")
-@click.argument("what", type=click.Choice(["reps", "kpis"]))
+@click.argument("what", type=click.Choice(list(EXPORTS)))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
 @pass_env
 def export(env: Env, what: str, fmt: str, output: str | None) -> None:
-    """Export the store's data (reps, kpis) as CSV or JSON for BI tools and scripts."""
-    from .export import COLUMNS, export_rows
+    """Export the store's data as CSV or JSON for BI tools and scripts."""
     from .fileio import write_text_atomic
 
     with env.store(create=False) as store:
@@ -247,6 +192,10 @@ def demo(directory: str, seed: int, n_reps: int, no_book: bool) -> None:
     from .demo import run_demo
 
     run_demo(Path(directory), seed=seed, n_reps=n_reps, build_book=not no_book, echo=click.echo)
+
+
+# --- commands that live beside their concern (one module each, over its own API) ----------------
+# (each later capability adds its command here with one import and one add_command line)
 
 
 def main() -> None:
