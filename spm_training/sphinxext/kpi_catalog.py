@@ -58,7 +58,8 @@ def format_target(kpi: Kpi) -> str:
     target = kpi.default_target
     if target is None:
         return "none set; import one per rep with the KPI values"
-    per = f" per {kpi.period}" if kpi.period else ""
+    # Only sums scale with the period; a rate's target reads the same for a month and a quarter.
+    per = f" per {kpi.period}" if kpi.period and kpi.aggregation == "sum" else ""
     if isinstance(target, dict):
         parts = [f"{role} {format_number(value, kpi.unit)}" for role, value in target.items()]
         return "; ".join(parts) + per
