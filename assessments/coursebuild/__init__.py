@@ -1,8 +1,10 @@
 """The course generator: one module per assignment, built with the helpers in ``cells`` and ``data``."""
 
-from . import a01_kpi_smart
+from . import a01_kpi_smart, a02_funnel_analysis, a03_icp_targeting
 
 # Course order; each module has NAME (the assignment folder) and build(skills) -> Built.
 ASSIGNMENTS = [
     a01_kpi_smart,
+    a02_funnel_analysis,
+    a03_icp_targeting,
 ]
