@@ -11,6 +11,7 @@ import pandas as pd
 from .catalog import Kpi
 from .errors import InputError
 from .periods import PERIOD_HELP, PERIOD_RE
+from .progress import chunks, progress
 from .store import Store
 from .tabular import first_bad, read_csv, read_header, to_number
 
@@ -179,7 +180,9 @@ def write_kpi_values(store: Store, frame: pd.DataFrame, kpis: dict[str, Kpi], so
         conn.execute("CREATE TEMP TABLE IF NOT EXISTS incoming (rep_id TEXT, period TEXT, kpi_id TEXT, "
                      "value REAL, target REAL, source TEXT)")
         conn.execute("DELETE FROM temp.incoming")
-        conn.executemany("INSERT INTO temp.incoming VALUES (?, ?, ?, ?, ?, ?)", rows)
+        size = 50_000
+        for chunk in progress(chunks(rows, size), total=-(-len(rows) // size), desc="importing", unit="chunk"):
+            conn.executemany("INSERT INTO temp.incoming VALUES (?, ?, ?, ?, ?, ?)", chunk)
         staged = conn.total_changes
         inserted = conn.execute(
             "SELECT count(*) FROM temp.incoming i WHERE NOT EXISTS (SELECT 1 FROM kpi_values v "
