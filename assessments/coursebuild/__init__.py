@@ -1,10 +1,12 @@
 """The course generator: one module per assignment, built with the helpers in ``cells`` and ``data``."""
 
-from . import a01_kpi_smart, a02_funnel_analysis, a03_icp_targeting
+from . import a01_kpi_smart, a02_funnel_analysis, a03_icp_targeting, a04_prospecting_outreach, a05_qualification
 
 # Course order; each module has NAME (the assignment folder) and build(skills) -> Built.
 ASSIGNMENTS = [
     a01_kpi_smart,
     a02_funnel_analysis,
     a03_icp_targeting,
+    a04_prospecting_outreach,
+    a05_qualification,
 ]

@@ -92,6 +92,10 @@ class NotebookBuilder:
         """Locked code the learner runs but does not change (data loading, shared helpers)."""
         self._add(nbformat.v4.new_code_cell(clean(code)), grade_id, locked=True)
 
+    def choice_setup(self) -> None:
+        """The locked helper that multiple-choice tests use to read the learner's letter."""
+        self.setup("choice-helper", "# Used by the checks of the multiple-choice questions.\n" + CHOICE_HELPER.strip())
+
     def answer(self, grade_id: str, code: str) -> None:
         """An autograded answer cell. The solution sits between the delimiters, which nbgrader's
         ClearSolutions replaces with a stub that raises NotImplementedError in the release."""
