@@ -196,6 +196,8 @@ def demo(directory: str, seed: int, n_reps: int, no_book: bool) -> None:
 
 # --- commands that live beside their concern (one module each, over its own API) ----------------
 # (each later capability adds its command here with one import and one add_command line)
+from .cli_crm import crm  # noqa: E402
+cli.add_command(crm)
 
 
 def main() -> None:
