@@ -198,6 +198,10 @@ def demo(directory: str, seed: int, n_reps: int, no_book: bool) -> None:
 # (each later capability adds its command here with one import and one add_command line)
 from .cli_crm import crm  # noqa: E402
 cli.add_command(crm)
+from .cli_analysis import gaps, report, sync  # noqa: E402
+cli.add_command(sync)
+cli.add_command(gaps)
+cli.add_command(report)
 
 
 def main() -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .analysis import (MASTERY_EXPORT_COLUMNS, SCORE_EXPORT_COLUMNS, gap_export_rows, mastery_export_rows,
+                       score_export_rows)
 from .errors import NotFoundError
+from .gaps import GAP_EXPORT_COLUMNS
 from .kpis import kpi_rows
 from .store import Store
 
@@ -18,11 +21,17 @@ def rep_rows(store: Store) -> list[dict]:
 EXPORTS: dict[str, Callable[[Store], list[dict]]] = {
     "reps": rep_rows,
     "kpis": kpi_rows,
+    "scores": score_export_rows,
+    "mastery": mastery_export_rows,
+    "gaps": gap_export_rows,
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "reps": ("rep_id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"),
     "kpis": ("rep_id", "period", "kpi", "value", "target", "attainment"),
+    "scores": SCORE_EXPORT_COLUMNS,
+    "mastery": MASTERY_EXPORT_COLUMNS,
+    "gaps": GAP_EXPORT_COLUMNS,
 }
 
 

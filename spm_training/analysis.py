@@ -1,0 +1,250 @@
+"""The analysis API: everything the reports, ``spm gaps`` and ``spm export`` show, computed once.
+
+``analyse(store, skills, kpis, team=..., rep=...)`` loads the store's data for a scope (the whole
+store, one team or one rep) and computes mastery, attainment, gaps, readiness and progress; the
+heavier evidence table is computed on request. The result is format-neutral: the CLI writes its
+rows as a table, CSV or JSON, and the reports render it as HTML.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from .attainment import current_attainment, current_periods, load_history
+from .catalog import Kpi, Skill
+from .errors import NotFoundError
+from .evidence import Evidence, evidence_table
+from .gaps import (DEFAULT_BOOK_URL, Page, PlanEntry, book_pages, coaching_plan, find_gaps, gap_rows,
+                   rep_skill_shares, skill_assignments)
+from .mastery import item_skills, load_scores, mastery_frame
+from .onboarding import (assignment_status, is_new_hire, most_improved, ramp, rep_progress, top_performers)
+from .readiness import DEFAULT_WEIGHTS, Readiness, readiness, role_skills
+from .store import Store
+
+REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
+
+
+@dataclass
+class Analysis:
+    """The computed state of one scope. Frames hold only the scope's reps."""
+
+    skills: dict[str, Skill]
+    kpis: dict[str, Kpi]
+    reps: pd.DataFrame
+    items: pd.DataFrame              # every item of the course: id, assignment, notebook, cell, kind, max_score
+    tags: pd.DataFrame               # item_id, skill_id
+    scores: pd.DataFrame
+    mastery: pd.DataFrame
+    history: pd.DataFrame            # every KPI value of the scope's reps
+    current: pd.DataFrame            # per rep and KPI, the current period, ranked within the team
+    gaps: pd.DataFrame
+    assignments: list[str]           # the course's assignments, in course order
+    status: pd.DataFrame             # per rep and assignment: submitted, pending, graded
+    pages: dict[str, tuple[Page, ...]]
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    today: date = field(default_factory=date.today)
+
+    @property
+    def rep_ids(self) -> list[str]:
+        return list(self.reps["rep_id"])
+
+    def rep(self, rep_id: str) -> dict:
+        row = self.reps[self.reps["rep_id"] == rep_id]
+        if row.empty:
+            raise NotFoundError(f"no rep '{rep_id}' in this scope")
+        return row.iloc[0].to_dict()
+
+    @functools.cached_property
+    def _skill_assignments(self) -> dict[str, list[str]]:
+        return skill_assignments(self.items, self.tags)
+
+    @functools.cached_property
+    def _shares(self) -> dict[tuple[str, str, str], float]:
+        return rep_skill_shares(self.scores, self.tags)
+
+    def plan(self, rep_id: str) -> list[PlanEntry]:
+        """The rep's coaching plan: linked gaps first, with pages and assignments."""
+        return coaching_plan(rep_id, self.gaps, self.skills, self.kpis, self.pages, self._skill_assignments,
+                             self._shares)
+
+    def skill_assignments(self, skill_id: str) -> list[str]:
+        return self._skill_assignments.get(skill_id, [])
+
+    @functools.cached_property
+    def _mastery_by_rep(self) -> dict[str, dict[str, float | None]]:
+        out: dict[str, dict[str, float | None]] = {}
+        for rep_id, skill_id, value in zip(self.mastery["rep_id"], self.mastery["skill_id"], self.mastery["mastery"]):
+            out.setdefault(rep_id, {})[skill_id] = None if pd.isna(value) else float(value)
+        return out
+
+    @functools.cached_property
+    def _attainments_by_rep(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        valued = self.current[self.current["attainment"].notna()]
+        for rep_id, value in zip(valued["rep_id"], valued["attainment"]):
+            out.setdefault(rep_id, []).append(float(value))
+        return out
+
+    def progress(self, rep_id: str) -> dict:
+        return rep_progress(self.status, rep_id, len(self.assignments))
+
+    def readiness(self, rep_id: str) -> Readiness:
+        role = self.rep(rep_id)["role"]
+        prog = self.progress(rep_id)
+        return readiness(self._mastery_by_rep.get(rep_id, {}), role_skills(self.skills, self.kpis, role),
+                         self._attainments_by_rep.get(rep_id, []), prog["given"], prog["graded"], self.weights)
+
+    def readiness_rows(self) -> list[dict]:
+        rows = []
+        for rep_id in self.rep_ids:
+            r = self.readiness(rep_id)
+            rows.append({"rep_id": rep_id, "readiness": round(r.index, 1), "mastery": round(r.mastery, 4),
+                         "kpi": round(r.kpi, 4), "progress": round(r.progress, 4),
+                         "mean_attainment": None if r.mean_attainment is None else round(r.mean_attainment, 4),
+                         "missing": " ".join(r.missing)})
+        return rows
+
+    def evidence(self, **options: object) -> list[Evidence]:
+        """The evidence table over this scope's reps (meant for one team)."""
+        return evidence_table(self.mastery, self.current, self.skills, **options)  # type: ignore[arg-type]
+
+    def onboarding(self) -> list[dict]:
+        """Onboarding progress of every new hire in the scope."""
+        rows = []
+        for rep in self.reps.itertuples(index=False):
+            hired = date.fromisoformat(rep.hire_date)
+            if not is_new_hire(hired, self.today):
+                continue
+            r = self.readiness(rep.rep_id)
+            mine = self.mastery[self.mastery["rep_id"] == rep.rep_id]
+            rows.append({"rep_id": rep.rep_id, "name": rep.name, "role": rep.role, "hire_date": rep.hire_date,
+                         "days": (self.today - hired).days, **self.progress(rep.rep_id),
+                         "mastery": r.mastery, "skills_mastered": int(mine["mastered"].sum()),
+                         "skills_measured": int((mine["graded"] > 0).sum()),
+                         "ramp": ramp(self.history, rep.rep_id, hired)})
+        return rows
+
+    def recognition(self) -> dict:
+        return {"top": top_performers(self.current, self.kpis), "improved": most_improved(self.mastery, self.skills)}
+
+    def gap_rows(self) -> list[dict]:
+        return gap_rows(self.gaps, self.reps, self.skills, self.pages)
+
+    def mastery_rows(self) -> list[dict]:
+        teams = dict(zip(self.reps["rep_id"], self.reps["team"]))
+        return [{"rep_id": m.rep_id, "team": teams.get(m.rep_id), "skill": m.skill_id, "method": m.method,
+                 "mastery": None if pd.isna(m.mastery) else round(float(m.mastery), 4), "threshold": m.threshold,
+                 "mastered": bool(m.mastered), "graded": int(m.graded), "pending": int(m.pending),
+                 "reached": int(m.reached), "last_submitted": m.last_at or None}
+                for m in self.mastery.itertuples(index=False)]
+
+
+MASTERY_EXPORT_COLUMNS = ("rep_id", "team", "skill", "method", "mastery", "threshold", "mastered", "graded",
+                          "pending", "reached", "last_submitted")
+
+
+def load_reps(store: Store, *, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """The scope's reps; NotFoundError names what exists when the team or rep does not."""
+    sql = ("SELECT r.id, r.name, r.email, r.team_id, t.manager, r.role, r.hire_date FROM reps r "
+           "JOIN teams t ON t.id = r.team_id")
+    if rep is not None:
+        rows = store.conn.execute(sql + " WHERE r.id = ?", (rep,)).fetchall()
+        if not rows:
+            raise NotFoundError(f"no rep '{rep}' in the store; spm export reps lists them")
+    elif team is not None:
+        rows = store.conn.execute(sql + " WHERE r.team_id = ? ORDER BY r.id", (team,)).fetchall()
+        if not rows:
+            known = [r[0] for r in store.conn.execute("SELECT id FROM teams ORDER BY id")]
+            raise NotFoundError(f"no team '{team}' in the store; teams: {', '.join(known) or 'none yet'}")
+    else:
+        rows = store.conn.execute(sql + " ORDER BY r.team_id, r.id").fetchall()
+    return pd.DataFrame.from_records(rows, columns=REP_COLUMNS)
+
+
+def load_items(store: Store) -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        store.conn.execute("SELECT id, assignment, notebook, cell, kind, max_score FROM items ORDER BY id").fetchall(),
+        columns=["id", "assignment", "notebook", "cell", "kind", "max_score"])
+
+
+def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
+            rep: str | None = None, project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
+            weights: dict[str, float] | None = None, today: date | None = None) -> Analysis:
+    """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``)."""
+    reps = load_reps(store, team=team, rep=rep)
+    rep_ids = list(reps["rep_id"])
+    whole = team is None and rep is None
+    items = load_items(store)
+    tags = item_skills(store)
+    scores = load_scores(store, None if whole else rep_ids)
+    mastery = mastery_frame(scores, tags, skills)
+    # Rank and percentile are within the team, so a rep's scope still reads the team's KPI values.
+    teams = None if whole else sorted(set(reps["team"]))
+    history = load_history(store, teams)
+    current = current_attainment(history, current_periods(store))
+    if not whole:
+        history = history[history["rep_id"].isin(rep_ids)].reset_index(drop=True)
+        current = current[current["rep_id"].isin(rep_ids)].reset_index(drop=True)
+    gaps = find_gaps(mastery, current, skills)
+    assignments = list(dict.fromkeys(items["assignment"]))
+    return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
+                    history=history, current=current, gaps=gaps, assignments=assignments,
+                    status=assignment_status(scores, assignments), pages=book_pages(skills, project_root, book_url),
+                    weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today())
+
+
+# --- exports (spm export scores|mastery|gaps): the store's own copy of the catalogs ----------------
+
+SCORE_EXPORT_COLUMNS = ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade",
+                        "skills", "auto_score", "manual_score", "extra_credit", "submitted_at", "comment")
+
+
+def catalogs_from_store(store: Store) -> tuple[dict[str, Skill], dict[str, Kpi]]:
+    """The skills and KPIs as the last sync and import wrote them, so that an export needs no
+    course folder and shows what the store's figures were computed with."""
+    from .catalog import ROLES
+
+    links: dict[str, list[tuple[str, str]]] = {}
+    for skill_id, kpi_id, direction in store.conn.execute(
+            "SELECT skill_id, kpi_id, direction FROM skill_kpis ORDER BY skill_id, kpi_id"):
+        links.setdefault(skill_id, []).append((kpi_id, direction))
+    pages: dict[str, list[str]] = {}
+    for skill_id, page in store.conn.execute("SELECT skill_id, page FROM skill_pages ORDER BY skill_id, page"):
+        pages.setdefault(skill_id, []).append(page)
+    skills = {r[0]: Skill(id=r[0], name=r[1], description="", kpis=tuple(links.get(r[0], ())),
+                          pages=tuple(pages.get(r[0], ())), threshold=float(r[2]), method=r[3])
+              for r in store.conn.execute("SELECT id, name, threshold, method FROM skills ORDER BY id")}
+    kpis = {r[0]: Kpi(id=r[0], name=r[1], definition="", unit=r[2], formula="", default_target=None, goal="",
+                      period=r[5], direction=r[3], aggregation=r[4], roles=ROLES)
+            for r in store.conn.execute("SELECT id, name, unit, direction, aggregation, period FROM kpis ORDER BY id")}
+    return skills, kpis
+
+
+def score_export_rows(store: Store) -> list[dict]:
+    """One row per rep and item: the item, its score as nbgrader counts it, and its skills."""
+    from .mastery import SCORE_SQL
+
+    rows = store.query(
+        f"SELECT s.rep_id, i.assignment, i.notebook, i.cell, i.max_score, {SCORE_SQL} AS score, "
+        "s.needs_manual_grade, (SELECT group_concat(skill_id, ' ') FROM (SELECT skill_id FROM item_skills t "
+        "WHERE t.item_id = i.id ORDER BY skill_id)) AS skills, s.auto_score, s.manual_score, s.extra_credit, "
+        "s.submitted_at, s.comment FROM scores s JOIN items i ON i.id = s.item_id ORDER BY s.rep_id, i.id")
+    for row in rows:
+        row["needs_manual_grade"] = bool(row["needs_manual_grade"])
+        row["skills"] = row["skills"] or ""
+    return rows
+
+
+def mastery_export_rows(store: Store) -> list[dict]:
+    skills, kpis = catalogs_from_store(store)
+    return analyse(store, skills, kpis).mastery_rows()
+
+
+def gap_export_rows(store: Store) -> list[dict]:
+    skills, kpis = catalogs_from_store(store)
+    return analyse(store, skills, kpis).gap_rows()

@@ -1,0 +1,185 @@
+"""Evidence: across a team, how strongly each skill's mastery goes with each KPI it is linked to.
+
+Spearman's rho is the Pearson correlation of the ranks, with tied values given the average of the
+ranks they span. Next to it: n (the reps with both a mastery value and a current attainment) and a
+bootstrap 95% interval by the percentile method: the reps are resampled with replacement
+:data:`RESAMPLES` times, rho is computed on each resample, and the interval runs from the 2.5th to
+the 97.5th percentile (resamples in which either measure does not vary have no rho and are left
+out). The generator is seeded, so the same data give the same interval. Below :data:`MIN_N` reps the
+table says "not enough data" instead. Correlation, not causation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .catalog import Skill
+
+MIN_N = 8
+RESAMPLES = 2000
+SEED = 2026
+LEVEL = 0.95
+_CHUNK = 250            # resamples per vectorised block, to bound memory on large teams
+
+CAVEAT = ("Correlation, not causation: reps who rank higher on a skill may also have better territories, "
+          "more experience or easier targets. Use the table to decide which links deserve a closer look, "
+          "never as proof that training moved a KPI.")
+
+
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """1-based ranks, ties given the mean of the ranks they span."""
+    values = np.asarray(values, dtype=float)
+    _, codes = np.unique(values, return_inverse=True)
+    counts = np.bincount(codes)
+    upto = np.cumsum(counts)
+    return ((upto - counts + 1 + upto) / 2.0)[codes]
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    dx, dy = x - x.mean(), y - y.mean()
+    denom = np.sqrt((dx * dx).sum() * (dy * dy).sum())
+    return None if denom == 0 else float((dx * dy).sum() / denom)
+
+
+def spearman(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Spearman's rho of two equally long samples; None when either does not vary."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) != len(y):
+        raise ValueError("samples differ in length")
+    if len(x) < 2:
+        return None
+    return pearson(average_ranks(x), average_ranks(y))
+
+
+def _row_ranks(codes: np.ndarray, levels: int) -> np.ndarray:
+    """Average ranks within each row of ``codes`` (B × n dense value codes), vectorised.
+
+    A value's average rank is (values below it) + (values up to and including it, + 1), halved;
+    per-row counts come from one bincount over codes offset by row.
+    """
+    rows = codes.shape[0]
+    offset = (np.arange(rows) * levels)[:, None]
+    counts = np.bincount((codes + offset).ravel(), minlength=rows * levels).reshape(rows, levels)
+    upto = np.cumsum(counts, axis=1)
+    rank_of_level = (2 * upto - counts + 1) / 2.0
+    return np.take_along_axis(rank_of_level, codes, axis=1)
+
+
+def _centred_ranks(codes: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row ranks minus their mean, and each row's norm. Average ranks of n values always sum to
+    n(n + 1)/2, ties or not, so the mean is known without computing it."""
+    ranks = _row_ranks(codes, levels)
+    ranks -= (codes.shape[1] + 1) / 2.0
+    return ranks, np.sqrt(np.einsum("ij,ij->i", ranks, ranks))
+
+
+def _codes(values: np.ndarray) -> tuple[np.ndarray, int]:
+    _, codes = np.unique(np.asarray(values, dtype=float), return_inverse=True)
+    return codes, int(codes.max()) + 1 if len(codes) else 0
+
+
+def bootstrap_many(columns: dict[str, np.ndarray], pairs: list[tuple[str, str]], resamples: int = RESAMPLES,
+                   seed: int = SEED) -> dict[tuple[str, str], np.ndarray]:
+    """rho on each resample for several pairs of equally long columns that share their reps.
+
+    The resamples are the same for every pair (one generator, seeded), so each variable is ranked
+    once per resample however many pairs it is in; a pair's values are exactly those
+    :func:`bootstrap_rhos` gives it alone. NaN where a resample does not vary.
+    """
+    coded = {name: _codes(values) for name, values in columns.items()
+             if any(name in pair for pair in pairs)}
+    n = len(next(iter(coded.values()))[0]) if coded else 0
+    rng = np.random.default_rng(seed)
+    out = {pair: np.empty(resamples) for pair in pairs}
+    for start in range(0, resamples, _CHUNK):
+        block = min(_CHUNK, resamples - start)
+        picks = rng.integers(0, n, size=(block, n))
+        centred = {name: _centred_ranks(codes[picks], levels) for name, (codes, levels) in coded.items()}
+        for a, b in pairs:
+            (ra, na), (rb, nb) = centred[a], centred[b]
+            den = na * nb
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[(a, b)][start:start + block] = np.where(den > 0, np.einsum("ij,ij->i", ra, rb) / den, np.nan)
+    return out
+
+
+def bootstrap_rhos(x: np.ndarray, y: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
+    """rho on each of ``resamples`` resamples of the pairs (NaN where a resample does not vary)."""
+    return bootstrap_many({"x": np.asarray(x), "y": np.asarray(y)}, [("x", "y")], resamples, seed)[("x", "y")]
+
+
+def percentile_interval(rhos: np.ndarray, level: float = LEVEL) -> tuple[float, float] | None:
+    """The percentile-method interval of bootstrap rhos; None when no resample has a rho."""
+    rhos = rhos[~np.isnan(rhos)]
+    if not len(rhos):
+        return None
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(rhos, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def bootstrap_interval(x: np.ndarray, y: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED,
+                       level: float = LEVEL) -> tuple[float, float] | None:
+    """The bootstrap 95% interval for Spearman's rho of x and y."""
+    return percentile_interval(bootstrap_rhos(x, y, resamples, seed), level)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One row of the evidence table."""
+
+    skill: str
+    kpi: str
+    expected: str            # the direction skills.yml expects: positive or negative
+    n: int
+    rho: float | None
+    low: float | None
+    high: float | None
+    status: str              # "ok", "not enough data" or "no variation"
+
+    def as_row(self) -> dict:
+        return {"skill": self.skill, "kpi": self.kpi, "expected": self.expected, "n": self.n,
+                "rho": _r(self.rho), "ci_low": _r(self.low), "ci_high": _r(self.high), "status": self.status}
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
+def evidence_table(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Skill], *,
+                   min_n: int = MIN_N, resamples: int = RESAMPLES, seed: int = SEED) -> list[Evidence]:
+    """For each skill and each KPI it links to: rho, its bootstrap interval and n, over the reps in
+    both frames (scope them to one team before calling)."""
+    wide_m = mastery[mastery["mastery"].notna()].pivot(index="rep_id", columns="skill_id", values="mastery")
+    wide_a = current[current["attainment"].notna()].pivot(index="rep_id", columns="kpi", values="attainment")
+    wide = wide_m.add_prefix("skill:").join(wide_a.add_prefix("kpi:"), how="outer").sort_index()
+    found: dict[tuple[str, str], Evidence] = {}
+    # Pairs over the same reps share their resamples (see bootstrap_many).
+    groups: dict[bytes, list[tuple[str, str]]] = {}
+    for skill in skills.values():
+        for kpi, direction in skill.kpis:
+            a, b = f"skill:{skill.id}", f"kpi:{kpi}"
+            if a not in wide or b not in wide:
+                found[(skill.id, kpi)] = Evidence(skill.id, kpi, direction, 0, None, None, None, "not enough data")
+                continue
+            both = (wide[a].notna() & wide[b].notna()).to_numpy()
+            n = int(both.sum())
+            rho = spearman(wide[a].to_numpy()[both], wide[b].to_numpy()[both]) if n >= min_n else None
+            status = "not enough data" if n < min_n else "no variation" if rho is None else "ok"
+            found[(skill.id, kpi)] = Evidence(skill.id, kpi, direction, n, rho, None, None, status)
+            if status == "ok":
+                groups.setdefault(both.tobytes(), []).append((a, b))
+    for mask_bytes, pairs in groups.items():
+        mask = np.frombuffer(mask_bytes, dtype=bool)
+        columns = {name: wide[name].to_numpy()[mask] for pair in pairs for name in pair}
+        for (a, b), rhos in bootstrap_many(columns, pairs, resamples, seed).items():
+            key = (a.removeprefix("skill:"), b.removeprefix("kpi:"))
+            interval = percentile_interval(rhos)
+            if interval:
+                row = found[key]
+                found[key] = Evidence(row.skill, row.kpi, row.expected, row.n, row.rho, interval[0], interval[1],
+                                      row.status)
+    return [found[(skill.id, kpi)] for skill in skills.values() for kpi, _ in skill.kpis]

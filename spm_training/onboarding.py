@@ -1,0 +1,90 @@
+"""Where reps are in the course, how new hires ramp, and whom to recognise.
+
+- An assignment is *submitted* by a rep when the gradebook holds their submission of it, and
+  *graded* when none of its answers still awaits a manual grade.
+- A new hire is a rep hired within :data:`NEW_HIRE_DAYS` days. Their onboarding progress lists
+  assignments submitted and graded, mastery so far, days since hire, and their ramp: the mean KPI
+  attainment of each period since the hire date.
+- Recognition (book/performance/recognition.md): per KPI, the reps with the highest attainment in
+  its current period who are on or above target; per skill, the reps whose mastery rose the most
+  from their first graded item on it (at least two graded items).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from .catalog import Kpi, Skill
+from .periods import period_bounds
+
+NEW_HIRE_DAYS = 90
+TOP = 3
+
+
+def assignment_status(scores: pd.DataFrame, assignments: list[str]) -> pd.DataFrame:
+    """rep_id, assignment, submitted_at, pending (answers awaiting a manual grade), graded."""
+    if scores.empty:
+        return pd.DataFrame(columns=["rep_id", "assignment", "submitted_at", "pending", "graded"])
+    status = scores[scores["assignment"].isin(assignments)].groupby(["rep_id", "assignment"], as_index=False).agg(
+        submitted_at=("submitted_at", "max"), pending=("pending", "sum"))
+    status["pending"] = status["pending"].astype(int)
+    status["graded"] = status["pending"] == 0
+    return status
+
+
+def rep_progress(status: pd.DataFrame, rep_id: str, given: int) -> dict:
+    """Assignments given, submitted and graded for one rep, and P (graded ÷ given)."""
+    mine = status[status["rep_id"] == rep_id]
+    graded = int(mine["graded"].sum())
+    return {"given": given, "submitted": len(mine), "graded": graded, "pending_answers": int(mine["pending"].sum()),
+            "share": graded / given if given else 0.0}
+
+
+def ramp(history: pd.DataFrame, rep_id: str, hire_date: date) -> list[dict]:
+    """Mean attainment over the rep's KPIs in each period that ends on or after the hire date."""
+    mine = history[(history["rep_id"] == rep_id) & history["attainment"].notna()]
+    out = []
+    for period, part in mine.groupby("period"):
+        start, end = period_bounds(period)
+        if end >= hire_date:
+            out.append({"period": period, "start": start, "attainment": float(part["attainment"].mean()),
+                        "kpis": int(len(part))})
+    return [{k: v for k, v in row.items() if k != "start"} for row in sorted(out, key=lambda r: (r["start"],
+                                                                                               r["period"]))]
+
+
+def is_new_hire(hire_date: date, today: date, days: int = NEW_HIRE_DAYS) -> bool:
+    return 0 <= (today - hire_date).days <= days
+
+
+def top_performers(current: pd.DataFrame, kpis: dict[str, Kpi], top: int = TOP) -> list[dict]:
+    """Per KPI (catalog order), up to ``top`` reps on or above target, best first."""
+    out = []
+    for kpi_id, kpi in kpis.items():
+        part = current[(current["kpi"] == kpi_id) & (current["attainment"] >= 1)]
+        if part.empty:
+            continue
+        best = part.sort_values(["attainment", "rep_id"], ascending=[False, True]).head(top)
+        out.append({"kpi": kpi_id, "name": kpi.name, "period": best["period"].iloc[0],
+                    "reps": [{"rep_id": r, "value": float(v), "attainment": float(a)}
+                             for r, v, a in zip(best["rep_id"], best["value"], best["attainment"])]})
+    return out
+
+
+def most_improved(mastery: pd.DataFrame, skills: dict[str, Skill], top: int = TOP) -> list[dict]:
+    """Per skill (catalog order), up to ``top`` reps whose mastery rose most since their first item."""
+    valued = mastery[(mastery["graded"] >= 2) & mastery["mastery"].notna()].copy()
+    valued["rise"] = valued["mastery"] - valued["first"]
+    valued = valued[valued["rise"] > 0]
+    out = []
+    for skill_id, skill in skills.items():
+        part = valued[valued["skill_id"] == skill_id]
+        if part.empty:
+            continue
+        best = part.sort_values(["rise", "rep_id"], ascending=[False, True]).head(top)
+        out.append({"skill": skill_id, "name": skill.name,
+                    "reps": [{"rep_id": r, "first": float(f), "mastery": float(m), "rise": float(d)}
+                             for r, f, m, d in zip(best["rep_id"], best["first"], best["mastery"], best["rise"])]})
+    return out
