@@ -108,8 +108,24 @@ def _migrate_to_1(conn: sqlite3.Connection) -> None:
             conn.execute(statement)
 
 
+def _migrate_add_tampering(conn: sqlite3.Connection) -> None:
+    # spm grade: changes to locked or test cells found in submissions; no foreign key to reps, since a
+    # submission can come from a student who is not in the roster yet.
+    conn.execute("""
+        CREATE TABLE tampering (
+            rep_id TEXT NOT NULL,            -- the nbgrader student id
+            assignment TEXT NOT NULL,
+            notebook TEXT NOT NULL,
+            cell TEXT NOT NULL,              -- nbgrader grade_id; empty for a whole notebook
+            kind TEXT NOT NULL,              -- edited, deleted, cell_type, metadata, duplicated, unreadable
+            detail TEXT NOT NULL,
+            detected_at TEXT NOT NULL        -- ISO timestamp (UTC) of the grading run
+        )""")
+    conn.execute("CREATE INDEX tampering_assignment ON tampering(assignment, rep_id)")
+
+
 #: One function per schema version; MIGRATIONS[i] takes version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_add_tampering]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
