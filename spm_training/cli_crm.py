@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from .cli_common import Env, SpmGroup, pass_env
-from .crm import PERIOD_KINDS, CrmImportResult, import_crm, load_mapping, preset_names
+from .crm import PERIOD_KINDS, CrmImportResult, import_crm, load_mapping, plural, preset_names
 
 
 @click.group(cls=SpmGroup)
@@ -51,11 +51,11 @@ def summary(opportunities: str, result: CrmImportResult) -> list[str]:
     """What the import read, left out and wrote, one line per fact."""
     dropped = sum(result.duplicates.values())
     lines = [f"{opportunities}: " + ", ".join(f"{n} {kind}" for kind, n in result.rows.items())
-             + (f" ({dropped} duplicate or superseded rows dropped)" if dropped else "")]
+             + (f" ({plural(dropped, 'duplicate or superseded row')} dropped)" if dropped else "")]
     if result.skipped:
         names = ", ".join(f"{owner!r} ({n})" for owner, n in sorted(result.skipped.items()))
-        lines.append(f"skipped {sum(result.skipped.values())} rows of {len(result.skipped)} owners matching no rep: "
-                     f"{names}")
+        lines.append(f"skipped {plural(sum(result.skipped.values()), 'row')} of "
+                     f"{plural(len(result.skipped), 'owner')} matching no rep: {names}")
     if result.not_in_catalog:
         lines.append(f"not in the KPI catalog, so not imported: {', '.join(result.not_in_catalog)}")
     span = f", {result.periods[0]} to {result.periods[1]}" if result.periods else ""

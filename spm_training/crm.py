@@ -192,6 +192,10 @@ def _build_mapping(path: Path, name: str, data: dict) -> Mapping:
 
 # --- reading an export: columns, owners, dates, amounts --------------------------------------------
 
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def _line(frame: pd.DataFrame, mask: np.ndarray) -> int:
     """The file line of the first row where ``mask`` holds (the frame's index is file lines)."""
     return int(frame.index[int(np.argmax(mask))])
@@ -211,7 +215,7 @@ def _read_export(path: Path, mapping: Mapping, kind: str) -> pd.DataFrame:
     if kind == "opportunities":
         wanted.append(mapping.status_from)
     missing = [f for f in wanted if spec[f] not in header]
-    if missing:
+    if header and missing:   # (an empty file gets read_csv's own message)
         raise InputError(path, f"no column '{spec[missing[0]]}' (the {kind}' {missing[0]})", line=1,
                          fix=f"the {mapping.name} mapping reads {', '.join(spec[f] for f in wanted)}; "
                              "choose another --preset or name your columns in a --mapping file")
@@ -272,10 +276,10 @@ def _match_owners(path: Path, frame: pd.DataFrame, column: str, owners: OwnerInd
         counts = np.bincount(codes[row_unmatched], minlength=len(names))
         if not skip_unmatched:
             first_rows = pd.Series(frame.index[row_unmatched]).groupby(codes[row_unmatched]).min()
-            listed = [f"{names[c] or '(empty)'!r} (line {first_rows[c]}, {counts[c]} rows)"
+            listed = [f"{names[c] or '(empty)'!r} (line {first_rows[c]}, {plural(counts[c], 'row')})"
                       for c in first_rows.sort_values().index]
             more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
-            raise InputError(path, f"{len(listed)} owners match no rep: {', '.join(listed[:5])}{more}",
+            raise InputError(path, f"{plural(len(listed), 'owner')} match no rep: {', '.join(listed[:5])}{more}",
                              line=int(first_rows.min()), column=column,
                              fix="set their crm_owner (or email) in the roster and import it again, "
                                  "or pass --skip-unmatched to leave their rows out")
@@ -318,23 +322,27 @@ def _amounts(path: Path, frame: pd.DataFrame, column: str, decimal: str) -> np.n
     """Amounts as floats (NaN where empty): currency signs or codes and thousands separators allowed,
     negative amounts and mixed currencies refused, each with the line named."""
     codes, text = _per_value(frame["amount"])
-    numbers = pd.to_numeric(text, errors="coerce") if decimal == "." else pd.Series(np.nan, index=text.index)
+    numbers = (pd.to_numeric(text, errors="coerce") if decimal == "." else pd.Series(np.nan, index=text.index))
+    numbers = numbers.astype(float)
     currency = pd.Series("", index=text.index, dtype=object)
     negative = (numbers < 0).to_numpy(copy=True)
-    slow = numbers.isna() & (text != "")
-    if slow.any():
-        raw = text[slow]
-        parens = raw.str.fullmatch(r"\(.*\)").astype(bool)
-        raw = raw.where(~parens, raw.str.slice(1, -1)).str.strip()
-        parts = raw.str.extract(rf"^([-−]?)\s*({_CURRENCY})?\s*([-−]?)\s*(.*?)\s*({_CURRENCY})?$")
-        signs = parts[0].fillna("") + parts[2].fillna("")
-        valid = parts[3].fillna("").str.fullmatch(_GROUPED[decimal]).fillna(False).astype(bool)
-        drop = r"[,'\s]" if decimal == "." else r"[.'\s]"
-        cleaned = parts[3].fillna("").str.replace(drop, "", regex=True).str.replace(",", ".", regex=False)
-        numbers[slow] = pd.to_numeric(cleaned.where(valid), errors="coerce")
+    pending = text[numbers.isna() & (text != "")]
+    # the common case, 1,200.50, needs no currency or sign handling: parse it without the heavy regex
+    grouped = pending.str.fullmatch(_GROUPED[decimal]).astype(bool)
+    numbers[grouped[grouped].index] = _ungroup(pending[grouped], decimal)
+    rest = pending[~grouped]
+    if len(rest):
+        parens = rest.str.fullmatch(r"\(.*\)").astype(bool)
+        rest = rest.where(~parens, rest.str.slice(1, -1)).str.strip()
+        parts = rest.str.extract(rf"^([-−]?)\s*({_CURRENCY})?\s*([-−]?)\s*(.*?)\s*({_CURRENCY})?$")
+        digits = parts[3].fillna("")
+        valid = digits.str.fullmatch(_GROUPED[decimal]).astype(bool)
+        numbers[rest.index] = _ungroup(digits.where(valid, "x"), decimal)
         token = parts[1].fillna(parts[4]).fillna("")
-        currency[slow] = token.map(CURRENCY_SIGNS).fillna(token.str.upper())
-        negative[slow.to_numpy()] = ((signs != "") | parens).to_numpy() & valid.to_numpy()
+        currency[rest.index] = token.map(CURRENCY_SIGNS).fillna(token.str.upper())
+        signed = (parts[0].fillna("") + parts[2].fillna("")) != ""
+        negative[text.index.get_indexer(rest.index)] = ((signed | parens) & valid).to_numpy() & (
+            numbers[rest.index].to_numpy() != 0)
     bad = (numbers.isna() & (text != "")).to_numpy()[codes]
     if bad.any():
         line = _line(frame, bad)
@@ -360,6 +368,15 @@ def _amounts(path: Path, frame: pd.DataFrame, column: str, decimal: str) -> np.n
                              f"{row_currency[int(np.argmax(other))]}", line=line, column=column,
                              fix="export every amount in one currency (in Salesforce, the converted amount)")
     return numbers.to_numpy(dtype=float)[codes]
+
+
+def _ungroup(text: pd.Series, decimal: str) -> np.ndarray:
+    """Numbers from digits with thousands separators (already checked against the grouping pattern)."""
+    drop = r"[,'\s]" if decimal == "." else r"[.'\s]"
+    plain = text.str.replace(drop, "", regex=True)
+    if decimal == ",":
+        plain = plain.str.replace(",", ".", regex=False)
+    return pd.to_numeric(plain, errors="coerce").to_numpy(dtype=float)
 
 
 def _meaning(path: Path, frame: pd.DataFrame, field_name: str, column: str, meanings: dict[str, str],
