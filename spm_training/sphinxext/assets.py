@@ -23,7 +23,10 @@ CSS_FILE = "spm/spm-book.css"
 # Paths relative to the site's _static/ folder, for the book's _config.yml and for tests.
 MATHJAX_PATH = "spm/vendor/mathjax/tex-chtml.js"
 REQUIREJS_PATH = "spm/vendor/requirejs/require.js"
+WIDGETS_PATHS_JS = "spm/widgets-paths.js"
 HTML_MANAGER_PATH = "spm/vendor/html-manager/embed-amd.js"
+# What nb_ipywidgets_js should hold, in this order (see static/spm/widgets-paths.js for why).
+IPYWIDGETS_JS = (REQUIREJS_PATH, WIDGETS_PATHS_JS, HTML_MANAGER_PATH)
 
 
 def _is_remote(uri: str) -> bool:
@@ -37,7 +40,7 @@ def add_static_path(app: Sphinx, config: Config) -> None:
     if "mathjax_path" in config and _is_remote(config.mathjax_path or ""):
         remote.append(f"mathjax_path = {config.mathjax_path!r} (use {MATHJAX_PATH!r})")
     if "nb_ipywidgets_js" in config:
-        remote += [f"nb_ipywidgets_js loads {uri!r} (use {REQUIREJS_PATH!r} and {HTML_MANAGER_PATH!r})"
+        remote += [f"nb_ipywidgets_js loads {uri!r} (use {', '.join(IPYWIDGETS_JS)})"
                    for uri in (config.nb_ipywidgets_js or {}) if _is_remote(uri)]
     for problem in remote:
         logger.warning("offline book: %s, which needs the network; point it at the copy served with the "

@@ -51,11 +51,11 @@ class kc_why(nodes.General, nodes.TextElement):
 def _first_content_line(directive: Directive) -> int:
     """The source line (1-based) of the directive body's first line.
 
-    MyST gives ``content_offset`` relative to the directive's own line; reStructuredText gives the
-    absolute, 0-based line of the content.
+    MyST gives ``content_offset`` as the number of option lines between the directive's own line and
+    its body; reStructuredText gives the absolute, 0-based line of the content.
     """
     if type(directive.state).__module__.startswith("myst_parser"):
-        return directive.lineno + directive.content_offset
+        return directive.lineno + directive.content_offset + 1
     return directive.content_offset + 1
 
 
