@@ -261,6 +261,38 @@ def test_times_after_iso_dates_are_ignored(store: Store, tmp_path: Path) -> None
     assert got[("ann", "2026-Q1", "pipeline_generated")] == 10.0
 
 
+@pytest.mark.parametrize(("date_format", "created", "closed"), [
+    ("%m/%d/%Y", "1/10/2026", "2/20/2026 3:45 PM"),     # a US report; the time is dropped
+    ("%d/%m/%Y", "10/01/2026", "20/02/2026"),
+    ("%d.%m.%y", "10.01.26", "20.02.26"),
+])
+def test_date_formats_from_the_mapping(store: Store, tmp_path: Path, date_format: str, created: str,
+                                       closed: str) -> None:
+    mapping = write(tmp_path, "map.yml", f"date_format: '{date_format}'\n")
+    opps = write(tmp_path, "opps.csv", HEADER + f"Ann Lee,Acme,{created},{closed},Closed Won,10,won\n")
+    import_crm(store, opps, KPIS, mapping=load_mapping("generic", mapping))
+    assert values(store)[("ann", "2026-Q1", "sales_cycle_length")][0] == 41.0
+
+
+def test_a_date_in_another_format_than_the_mapping_names_the_line(store: Store, tmp_path: Path) -> None:
+    opps = write(tmp_path, "opps.csv", HEADER + "Ann Lee,Acme,1/10/2026,2026-02-20,Closed Won,10,won\n")
+    with pytest.raises(InputError) as caught:
+        import_crm(store, opps, KPIS,
+                   mapping=load_mapping("generic", write(tmp_path, "m.yml", "date_format: '%m/%d/%Y'")))
+    assert str(caught.value) == (f"{opps}:2 (column close_date): 'close_date' is not a date: '2026-02-20'; dates are "
+                                 "read as %m/%d/%Y; set date_format in a --mapping file if the export differs")
+
+
+def test_activities_and_leads_with_an_id_keep_the_last_row(store: Store, tmp_path: Path) -> None:
+    acts = ("id,owner,date,type,outcome\nA1,Ann Lee,2026-01-20,meeting,scheduled\n"
+            "A2,Ann Lee,2026-01-21,call,ok\nA1,Ann Lee,2026-01-20,meeting,held\n")
+    leads = "id,owner,created_date,converted_date\nL1,Ann Lee,2026-01-03,\nL1,Ann Lee,2026-01-03,2026-01-09\n"
+    got = derive(store, tmp_path, OPPS, period="month", activities=acts, leads=leads)
+    assert got[("ann", "2026-01", "meetings_booked")] == 1.0
+    assert got[("ann", "2026-01", "activities")] == 1.0
+    assert got[("ann", "2026-01", "lead_to_opp_conversion")] == 1.0
+
+
 def test_owner_matching_ignores_case_and_spacing(store: Store, tmp_path: Path) -> None:
     got = derive(store, tmp_path, HEADER + "  ann   LEE ,Acme,2026-01-10,2026-02-20,Closed Won,10,won\n"
                  "ANN@EXAMPLE.COM,Birch,2026-01-10,2026-02-20,Closed Won,5,won\n"
@@ -454,6 +486,23 @@ def test_bad_activities_refuse_the_whole_import(tmp_path: Path) -> None:
     assert result.output == (f"Error: {acts}:3 (column type): unknown activity type 'linkedin'; list it under "
                              "activity types in a --mapping file (under other to read it without counting it)\n")
     assert dump(tmp_path / "spm.db") == before
+
+
+def test_leads_converted_before_they_were_created_are_refused(tmp_path: Path) -> None:
+    make_store(tmp_path / "spm.db").close()
+    write(tmp_path, "opps.csv", OPPS)
+    leads = write(tmp_path, "leads.csv", "owner,created_date,converted_date\nsam@example.com,2026-01-10,2026-01-02\n")
+    result = invoke(tmp_path, "opps.csv", "--leads", "leads.csv")
+    assert result.output == (f"Error: {leads}:2 (column converted_date): the converted date is before the created "
+                             "date; correct the dates in the CRM and export again\n")
+
+
+def test_missing_mapping_file(tmp_path: Path) -> None:
+    make_store(tmp_path / "spm.db").close()
+    write(tmp_path, "opps.csv", OPPS)
+    result = invoke(tmp_path, "opps.csv", "--mapping", str(tmp_path / "nope.yml"))
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope.yml'}: no such mapping file; check the path given to --mapping\n"
 
 
 def test_cli_reports_what_it_read_skipped_and_wrote(tmp_path: Path) -> None:
