@@ -1,0 +1,127 @@
+"""A tiny nbgrader course for the grading tests: one assignment, one notebook, every kind of cell.
+
+``hw.ipynb`` (6 points): an answer cell, a visible test (1), a test with a hidden part (2), a second
+answer with its test (1), a locked note, and a written answer graded by hand (2). Tests copy the course
+(generated once per session) and drop submissions into ``submitted/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+
+ASSIGNMENT = "hw"
+NOTEBOOK = "hw"
+HIDDEN_SECRET = "4242"
+MAX_SCORE = 6.0
+DUE = "2026-03-01 12:00:00 UTC"
+ON_TIME = "2026-02-27 09:30:00.000000 UTC"
+LATE = "2026-03-02 08:00:00.000000 UTC"
+
+CONFIG = '''import os
+c = get_config()  # noqa: F821
+_root = os.path.dirname(os.path.abspath(__file__))
+c.CourseDirectory.course_id = "spm-grading-test"
+c.CourseDirectory.root = _root
+c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_root, "gradebook.db")
+# Small, so the hostile loops are cut short quickly; every honest cell runs in milliseconds.
+c.Execute.timeout = 4
+# Late work scores zero, so the late-penalty column is exercised too.
+c.LateSubmissionPlugin.penalty_method = "zero"
+'''
+
+
+def _cell(kind: str, source: str, grade_id: str | None = None, **flags: object) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(source) if kind == "code" else nbformat.v4.new_markdown_cell(source)
+    cell.id = (grade_id or "intro").replace("_", "-")
+    if grade_id:
+        meta = {"grade_id": grade_id, "grade": False, "solution": False, "locked": False, "schema_version": 3}
+        meta.update(flags)
+        cell.metadata["nbgrader"] = meta
+    return cell
+
+
+def source_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        _cell("markdown", "# Pipeline check\n\nSet `answer` to the pipeline's weighted deal count."),
+        _cell("code", "### BEGIN SOLUTION\nanswer = 4242\n### END SOLUTION", "answer", solution=True),
+        _cell("code", "assert isinstance(answer, int), 'answer must be a whole number'", "test_type",
+              grade=True, points=1, locked=True),
+        _cell("code", "assert answer is not None\n### BEGIN HIDDEN TESTS\n"
+                      f"assert answer == {HIDDEN_SECRET}, 'the weighted count is wrong'\n### END HIDDEN TESTS",
+              "test_value", grade=True, points=2, locked=True),
+        _cell("code", "### BEGIN SOLUTION\ndef double(x):\n    return 2 * x\n### END SOLUTION", "double",
+              solution=True),
+        _cell("code", "assert double(3) == 6", "test_double", grade=True, points=1, locked=True),
+        _cell("markdown", "Read this note before you submit.", "read_only", locked=True),
+        _cell("markdown", "Explain the count in one sentence.\n\n=== BEGIN MARK SCHEME ===\nmentions weights\n"
+                          "=== END MARK SCHEME ===", "explain_task", task=True, points=0, locked=True),
+        _cell("markdown", "YOUR ANSWER HERE", "explain", grade=True, solution=True, points=2),
+    ]
+    return nb
+
+
+def nbgrader_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    return env
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Run the nbgrader command line in the course folder, as a trainer would."""
+    return subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course, env=nbgrader_env(),
+                          capture_output=True, text=True, check=check)
+
+
+def build_course(course: Path) -> Path:
+    """Write and generate the course under ``course`` (the slow part, done once per session)."""
+    (course / "source" / ASSIGNMENT).mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(CONFIG)
+    nbformat.write(source_notebook(), course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
+    (course / "source" / ASSIGNMENT / "deals.csv").write_text("stage,weight\nqualified,0.2\n")
+    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, "--duedate", DUE)
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    return course
+
+
+def copy_course(template: Path, dest: Path) -> Path:
+    shutil.copytree(template, dest)
+    return dest
+
+
+def released(course: Path) -> dict:
+    return json.loads((course / "release" / ASSIGNMENT / f"{NOTEBOOK}.ipynb").read_text())
+
+
+def submit(course: Path, student: str, answers: dict[str, str] | None = None, *, timestamp: str = ON_TIME,
+           edit: callable = None, raw: str | None = None) -> Path:
+    """Put a submission in ``submitted/<student>/hw/``: the released notebook with the cells named in
+    ``answers`` (by grade_id) given new source, then ``edit`` applied to the notebook dict; or ``raw`` text."""
+    folder = course / "submitted" / student / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "timestamp.txt").write_text(timestamp)
+    path = folder / f"{NOTEBOOK}.ipynb"
+    if raw is not None:
+        path.write_text(raw)
+        return path
+    nb = released(course)
+    for cell in nb["cells"]:
+        grade_id = cell["metadata"].get("nbgrader", {}).get("grade_id")
+        if answers and grade_id in answers:
+            cell["source"] = answers[grade_id]
+    if edit:
+        edit(nb)
+    path.write_text(json.dumps(nb, indent=1))
+    return path
+
+
+CORRECT = {"answer": f"answer = {HIDDEN_SECRET}", "double": "def double(x):\n    return x + x",
+           "explain": "Each deal counts with its stage weight."}
