@@ -1,7 +1,7 @@
 """KPIs from CRM exports: opportunities (and optionally activities and leads) in, KPI values per rep
 and month or quarter out, written through the same validated, all-or-nothing path as ``spm kpis import``.
 
-The rules the derivation follows (the KPI catalog states each formula, the book explains them):
+The rules the derivation follows (the KPI catalog states each formula):
 
 - An export is a snapshot: each opportunity counts with the status it has in the file. A deal that was
   won and then re-opened is open in the export, so it counts in no closed-deal KPI until it closes
@@ -393,6 +393,7 @@ def _meaning(path: Path, frame: pd.DataFrame, field_name: str, column: str, mean
 
 
 def _last_per_id(path: Path, frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """The last row of each id: an earlier row is an earlier state, superseded before it is even read."""
     if (frame["id"] == "").any():
         raise InputError(path, f"'{column}' is empty", line=_line(frame, (frame["id"] == "").to_numpy()),
                          column=column, fix="give every row its id, or leave the id column out of the export")
@@ -424,10 +425,8 @@ def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> t
     opps = pd.DataFrame({"rep_id": frame["rep_id"].to_numpy(), "account": frame["account"].to_numpy(),
                          "created": created, "closed": np.where(is_closed, closed, np.datetime64("NaT")),
                          "amount": amount, "status": status}, index=frame.index)
-    if "id" in frame.columns:
-        opps["id"] = frame["id"]
-        opps, dropped = _last_per_id(path, opps, spec["id"])
-        return opps.drop(columns="id"), dropped
+    if "id" in frame.columns:   # ids are unique by now, and tell apart deals that look alike
+        return opps, 0
     exact = opps.duplicated(keep="first").to_numpy()
     opps = opps[~exact]
     identity = ["rep_id", "account", "created"]
@@ -451,10 +450,6 @@ def _parse_activities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tupl
     held = outcomes.str.casefold().isin(mapping.held_outcomes).to_numpy()[codes]
     acts = pd.DataFrame({"rep_id": frame["rep_id"].to_numpy(), "date": date, "type": kind,
                          "held": held}, index=frame.index)
-    if "id" in frame.columns:
-        acts["id"] = frame["id"]
-        acts, dropped = _last_per_id(path, acts, spec["id"])
-        return acts.drop(columns="id"), dropped
     return acts, 0
 
 
@@ -467,10 +462,6 @@ def _parse_leads(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.
                          column=spec["converted_date"], fix="correct the dates in the CRM and export again")
     leads = pd.DataFrame({"rep_id": frame["rep_id"].to_numpy(), "created": created, "converted": converted},
                          index=frame.index)
-    if "id" in frame.columns:
-        leads["id"] = frame["id"]
-        leads, dropped = _last_per_id(path, leads, spec["id"])
-        return leads.drop(columns="id"), dropped
     return leads, 0
 
 
@@ -498,10 +489,15 @@ def read_exports(opportunities: str | Path, owners: OwnerIndex, mapping: Mapping
         if given is None:
             continue
         path = Path(given)
+        columns = mapping.columns[kind]
         frame = _read_export(path, mapping, kind)
         data.rows[kind] = len(frame)
-        frame = _match_owners(path, frame, mapping.columns[kind]["owner"], owners, skip_unmatched, data.skipped)
-        parsed, data.duplicates[kind] = _PARSERS[kind](path, frame, mapping)
+        superseded = 0
+        if "id" in frame.columns:   # first, so that a deal's last owner decides whether it is skipped
+            frame, superseded = _last_per_id(path, frame, columns["id"])
+        frame = _match_owners(path, frame, columns["owner"], owners, skip_unmatched, data.skipped)
+        parsed, duplicates = _PARSERS[kind](path, frame, mapping)
+        data.duplicates[kind] = superseded + duplicates
         setattr(data, kind, parsed)
     return data
 

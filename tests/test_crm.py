@@ -203,6 +203,17 @@ def test_last_row_of_an_id_wins_so_a_reopened_deal_is_not_won(store: Store, tmp_
                    "sales_cycle_length": 54.0, "pipeline_generated": 1700.0, "quota_attainment": 700 / 120000}
 
 
+def test_a_deal_whose_last_owner_is_skipped_does_not_fall_back_to_its_earlier_owner(store: Store,
+                                                                                     tmp_path: Path) -> None:
+    text = ("id,owner,account,created_date,close_date,stage,amount,status\n"
+            "O1,Ann Lee,Acme,2026-01-10,2026-02-20,Closed Won,1000,won\n"
+            "O2,Ann Lee,Birch,2026-01-11,2026-02-21,Closed Won,10,won\n"
+            "O1,Partner Desk,Acme,2026-01-10,2026-02-20,Closed Won,1000,won\n")
+    result = import_crm(store, write(tmp_path, "opps.csv", text), KPIS, skip_unmatched=True)
+    assert (result.duplicates, result.skipped) == ({"opportunities": 1}, {"Partner Desk": 1})
+    assert values(store)[("ann", "2026-Q1", "revenue")] == (10.0, 120000.0)
+
+
 def test_exact_duplicate_rows_count_once(store: Store, tmp_path: Path) -> None:
     lines = OPPS.splitlines(keepends=True)
     result = import_crm(store, write(tmp_path, "opps.csv", "".join(lines + lines[1:3])), KPIS)
