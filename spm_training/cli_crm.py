@@ -14,7 +14,7 @@ def crm() -> None:
 
 
 @crm.command("import")
-@click.argument("opportunities", type=click.Path(dir_okay=False))
+@click.argument("opportunities", type=click.Path(dir_okay=False), metavar="OPPORTUNITIES.csv")
 @click.option("--activities", type=click.Path(dir_okay=False),
               help="An activities export (owner, date, type, outcome): activities and meetings booked.")
 @click.option("--leads", type=click.Path(dir_okay=False),
@@ -32,7 +32,9 @@ def crm_import(env: Env, opportunities: str, activities: str | None, leads: str 
                preset: str, mapping_file: str | None, skip_unmatched: bool) -> None:
     """Derive per-rep KPIs from OPPORTUNITIES.csv (and the optional exports) and import them, all or nothing.
 
-    Owners are matched to reps by the roster's crm_owner, else their email. Derived: revenue, deals won,
+    The generic preset reads owner,account,created_date,close_date,stage,amount,status (won, lost or
+    open), with an optional id column: the last row of each id wins. Owners are matched to reps by the
+    roster's crm_owner, else their email. Derived: revenue, deals won,
     win rate, average deal size, sales cycle length, pipeline generated and quota attainment; with
     --activities, activities and meetings booked; with --leads, lead-to-opportunity conversion.
     Targets are the catalog's defaults for each rep's role unless a KPI file set them. Importing the
