@@ -8,7 +8,6 @@ rows as a table, CSV or JSON, and the reports render it as HTML.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,14 +18,43 @@ from .attainment import current_attainment, current_periods, load_history
 from .catalog import Kpi, Skill
 from .errors import NotFoundError
 from .evidence import Evidence, evidence_table
-from .gaps import (DEFAULT_BOOK_URL, Page, PlanEntry, book_pages, coaching_plan, find_gaps, gap_rows,
+from .gaps import (DEFAULT_BOOK_URL, Page, PlanEntry, book_pages, coaching_plan, find_gaps, gap_records, gap_rows,
                    rep_skill_shares, skill_assignments)
 from .mastery import item_skills, load_scores, mastery_frame
-from .onboarding import (assignment_status, is_new_hire, most_improved, ramp, rep_progress, top_performers)
+from .onboarding import assignment_status, is_new_hire, most_improved, ramp, top_performers
 from .readiness import DEFAULT_WEIGHTS, Readiness, readiness, role_skills
 from .store import Store
 
 REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
+
+
+class _Index:
+    """Per-rep lookups built once from the frames, so that per-rep work (a plan, a readiness
+    index, a report for each of 2,000 reps) is dictionary access rather than a pandas filter."""
+
+    def __init__(self, a: Analysis) -> None:
+        self.reps = {r["rep_id"]: r for r in a.reps.to_dict("records")}
+        self.gaps: dict[str, list[dict]] = {}
+        for g in gap_records(a.gaps):
+            self.gaps.setdefault(g["rep_id"], []).append(g)
+        self.mastery: dict[str, dict[str, dict]] = {}
+        for m in a.mastery.to_dict("records"):
+            m["mastery"] = None if pd.isna(m["mastery"]) else float(m["mastery"])
+            self.mastery.setdefault(m["rep_id"], {})[m["skill_id"]] = m
+        self.attainments: dict[str, list[float]] = {}
+        valued = a.current[a.current["attainment"].notna()]
+        for rep_id, value in zip(valued["rep_id"], valued["attainment"]):
+            self.attainments.setdefault(rep_id, []).append(float(value))
+        self.status: dict[str, dict[str, dict]] = {}
+        for st in a.status.to_dict("records"):
+            self.status.setdefault(st["rep_id"], {})[st["assignment"]] = st
+        self.history: dict[str, list[tuple[str, float]]] = {}
+        valued = a.history[a.history["attainment"].notna()]
+        for rep_id, period, value in zip(valued["rep_id"], valued["period"], valued["attainment"]):
+            self.history.setdefault(rep_id, []).append((period, float(value)))
+        self.skill_assignments = skill_assignments(a.items, a.tags)
+        self.shares = rep_skill_shares(a.scores, a.tags)
+        self.role_skills = {role: role_skills(a.skills, a.kpis, role) for role in set(a.reps["role"])}
 
 
 @dataclass
@@ -48,56 +76,67 @@ class Analysis:
     pages: dict[str, tuple[Page, ...]]
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
+    book_url: str = DEFAULT_BOOK_URL
+    _index: _Index | None = field(default=None, repr=False)
+
+    @property
+    def index(self) -> _Index:
+        if self._index is None:
+            self._index = _Index(self)
+        return self._index
 
     @property
     def rep_ids(self) -> list[str]:
         return list(self.reps["rep_id"])
 
+    def scoped(self, rep_ids: list[str]) -> Analysis:
+        """The same analysis restricted to some of its reps (a team, one rep), without reloading.
+
+        Ranks and percentiles keep the values computed over each rep's whole team; the per-rep
+        index is shared, so scoping thousands of times stays cheap."""
+        keep = set(rep_ids)
+
+        def only(frame: pd.DataFrame) -> pd.DataFrame:
+            return frame[frame["rep_id"].isin(keep)].reset_index(drop=True)
+
+        return Analysis(skills=self.skills, kpis=self.kpis, reps=only(self.reps), items=self.items, tags=self.tags,
+                        scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
+                        current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
+                        status=only(self.status), pages=self.pages, weights=self.weights, today=self.today,
+                        book_url=self.book_url, _index=self.index)
+
+    def team_ids(self) -> list[str]:
+        return list(dict.fromkeys(self.reps["team"]))
+
     def rep(self, rep_id: str) -> dict:
-        row = self.reps[self.reps["rep_id"] == rep_id]
-        if row.empty:
+        found = self.index.reps.get(rep_id)
+        if found is None or rep_id not in set(self.reps["rep_id"]):
             raise NotFoundError(f"no rep '{rep_id}' in this scope")
-        return row.iloc[0].to_dict()
-
-    @functools.cached_property
-    def _skill_assignments(self) -> dict[str, list[str]]:
-        return skill_assignments(self.items, self.tags)
-
-    @functools.cached_property
-    def _shares(self) -> dict[tuple[str, str, str], float]:
-        return rep_skill_shares(self.scores, self.tags)
+        return found
 
     def plan(self, rep_id: str) -> list[PlanEntry]:
         """The rep's coaching plan: linked gaps first, with pages and assignments."""
-        return coaching_plan(rep_id, self.gaps, self.skills, self.kpis, self.pages, self._skill_assignments,
-                             self._shares)
+        return coaching_plan(rep_id, self.index.gaps.get(rep_id, []), self.skills, self.kpis, self.pages,
+                             self.index.skill_assignments, self.index.shares)
 
     def skill_assignments(self, skill_id: str) -> list[str]:
-        return self._skill_assignments.get(skill_id, [])
-
-    @functools.cached_property
-    def _mastery_by_rep(self) -> dict[str, dict[str, float | None]]:
-        out: dict[str, dict[str, float | None]] = {}
-        for rep_id, skill_id, value in zip(self.mastery["rep_id"], self.mastery["skill_id"], self.mastery["mastery"]):
-            out.setdefault(rep_id, {})[skill_id] = None if pd.isna(value) else float(value)
-        return out
-
-    @functools.cached_property
-    def _attainments_by_rep(self) -> dict[str, list[float]]:
-        out: dict[str, list[float]] = {}
-        valued = self.current[self.current["attainment"].notna()]
-        for rep_id, value in zip(valued["rep_id"], valued["attainment"]):
-            out.setdefault(rep_id, []).append(float(value))
-        return out
+        return self.index.skill_assignments.get(skill_id, [])
 
     def progress(self, rep_id: str) -> dict:
-        return rep_progress(self.status, rep_id, len(self.assignments))
+        """Assignments given, submitted and graded, and the share graded (P)."""
+        mine = self.index.status.get(rep_id, {})
+        graded = sum(1 for st in mine.values() if st["graded"])
+        given = len(self.assignments)
+        return {"given": given, "submitted": len(mine), "graded": graded,
+                "pending_answers": sum(int(st["pending"]) for st in mine.values()),
+                "share": graded / given if given else 0.0}
 
     def readiness(self, rep_id: str) -> Readiness:
-        role = self.rep(rep_id)["role"]
+        role = self.index.reps[rep_id]["role"]
         prog = self.progress(rep_id)
-        return readiness(self._mastery_by_rep.get(rep_id, {}), role_skills(self.skills, self.kpis, role),
-                         self._attainments_by_rep.get(rep_id, []), prog["given"], prog["graded"], self.weights)
+        mastery = {k: m["mastery"] for k, m in self.index.mastery.get(rep_id, {}).items()}
+        return readiness(mastery, self.index.role_skills.get(role) or role_skills(self.skills, self.kpis, role),
+                         self.index.attainments.get(rep_id, []), prog["given"], prog["graded"], self.weights)
 
     def readiness_rows(self) -> list[dict]:
         rows = []
@@ -113,27 +152,33 @@ class Analysis:
         """The evidence table over this scope's reps (meant for one team)."""
         return evidence_table(self.mastery, self.current, self.skills, **options)  # type: ignore[arg-type]
 
+    def ramp(self, rep_id: str) -> list[dict]:
+        hired = date.fromisoformat(self.index.reps[rep_id]["hire_date"])
+        return ramp(self.index.history.get(rep_id, []), hired)
+
     def onboarding(self) -> list[dict]:
         """Onboarding progress of every new hire in the scope."""
         rows = []
-        for rep in self.reps.itertuples(index=False):
-            hired = date.fromisoformat(rep.hire_date)
+        for rep_id in self.rep_ids:
+            rep = self.index.reps[rep_id]
+            hired = date.fromisoformat(rep["hire_date"])
             if not is_new_hire(hired, self.today):
                 continue
-            r = self.readiness(rep.rep_id)
-            mine = self.mastery[self.mastery["rep_id"] == rep.rep_id]
-            rows.append({"rep_id": rep.rep_id, "name": rep.name, "role": rep.role, "hire_date": rep.hire_date,
-                         "days": (self.today - hired).days, **self.progress(rep.rep_id),
-                         "mastery": r.mastery, "skills_mastered": int(mine["mastered"].sum()),
-                         "skills_measured": int((mine["graded"] > 0).sum()),
-                         "ramp": ramp(self.history, rep.rep_id, hired)})
+            mine = self.index.mastery.get(rep_id, {}).values()
+            rows.append({"rep_id": rep_id, "name": rep["name"], "role": rep["role"], "hire_date": rep["hire_date"],
+                         "days": (self.today - hired).days, **self.progress(rep_id),
+                         "mastery": self.readiness(rep_id).mastery,
+                         "skills_mastered": sum(1 for m in mine if m["mastered"]),
+                         "skills_measured": sum(1 for m in mine if m["graded"] > 0),
+                         "ramp": self.ramp(rep_id)})
         return rows
 
     def recognition(self) -> dict:
         return {"top": top_performers(self.current, self.kpis), "improved": most_improved(self.mastery, self.skills)}
 
     def gap_rows(self) -> list[dict]:
-        return gap_rows(self.gaps, self.reps, self.skills, self.pages)
+        records = [g for rep_id in self.rep_ids for g in self.index.gaps.get(rep_id, [])]
+        return gap_rows(records, self.index.reps, self.pages)
 
     def mastery_rows(self) -> list[dict]:
         teams = dict(zip(self.reps["rep_id"], self.reps["team"]))
@@ -195,7 +240,7 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments,
                     status=assignment_status(scores, assignments), pages=book_pages(skills, project_root, book_url),
-                    weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today())
+                    weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today(), book_url=book_url)
 
 
 # --- exports (spm export scores|mastery|gaps): the store's own copy of the catalogs ----------------

@@ -18,10 +18,11 @@ from pathlib import Path
 import pandas as pd
 
 from .catalog import Kpi, Skill
+from .mastery import N_TIMES
 
 KINDS = ("linked", "skill", "kpi")
-GAP_COLUMNS = ["rep_id", "kind", "skill", "mastery", "threshold", "method", "graded", "pending", "kpi", "period",
-               "attainment"]
+GAP_COLUMNS = ["rep_id", "kind", "skill", "mastery", "threshold", "method", "graded", "pending", "reached", "kpi",
+               "period", "attainment"]
 DEFAULT_BOOK_URL = "../book/html/"
 
 
@@ -36,7 +37,8 @@ def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Sk
     linked_kpis: dict[str, set[str]] = {}
     for s in weak.itertuples(index=False):
         skill_part = {"rep_id": s.rep_id, "skill": s.skill_id, "mastery": _num(s.mastery),
-                      "threshold": s.threshold, "method": s.method, "graded": int(s.graded), "pending": int(s.pending)}
+                      "threshold": s.threshold, "method": s.method, "graded": int(s.graded), "pending": int(s.pending),
+                      "reached": int(s.reached)}
         rep_short = short_by_rep.get(s.rep_id, {})
         links = [k for k in skills[s.skill_id].kpi_ids if k in rep_short]
         for kpi in links:
@@ -49,8 +51,8 @@ def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Sk
         for kpi, (period, att) in kpis.items():
             if kpi not in linked_kpis.get(rep_id, set()):
                 rows.append({"rep_id": rep_id, "kind": "kpi", "skill": None, "mastery": None, "threshold": None,
-                             "method": None, "graded": None, "pending": None, "kpi": kpi, "period": period,
-                             "attainment": att})
+                             "method": None, "graded": None, "pending": None, "reached": None, "kpi": kpi,
+                             "period": period, "attainment": att})
     frame = pd.DataFrame(rows, columns=GAP_COLUMNS)
     if frame.empty:
         return frame
@@ -139,71 +141,85 @@ def rep_skill_shares(scores: pd.DataFrame, tags: pd.DataFrame) -> dict[tuple[str
     return {key: min(1.0, float(s / m)) for key, s, m in zip(sums.index, sums["score"], sums["max_score"]) if m > 0}
 
 
-def coaching_plan(rep_id: str, gaps: pd.DataFrame, skills: dict[str, Skill], kpis: dict[str, Kpi],
+def gap_records(gaps: pd.DataFrame) -> list[dict]:
+    """The gap frame as plain dicts, with None (not NaN) where a field does not apply."""
+    records = []
+    for r in gaps.to_dict("records"):
+        for f in ("skill", "kpi", "period", "method"):
+            r[f] = _text(r[f])
+        for f in ("mastery", "threshold", "attainment"):
+            r[f] = _num(r[f])
+        for f in ("graded", "pending", "reached"):
+            r[f] = None if r[f] is None or pd.isna(r[f]) else int(r[f])
+        records.append(r)
+    return records
+
+
+def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis: dict[str, Kpi],
                   pages: dict[str, tuple[Page, ...]], assignments: dict[str, list[str]],
                   shares: dict[tuple[str, str, str], float]) -> list[PlanEntry]:
-    """The rep's gaps as a plan: linked gaps first (one entry per skill, its short KPIs inside),
-    then the other skill gaps, then KPI gaps no weak skill explains."""
-    mine = gaps[gaps["rep_id"] == rep_id]
+    """The rep's gaps (records from :func:`gap_records`) as a plan: linked gaps first, one entry per
+    skill with its short KPIs inside, then the other skill gaps, then KPI gaps no weak skill explains."""
+    mine = [g for g in gaps if g["rep_id"] == rep_id]
     entries: list[PlanEntry] = []
-    seen: set[str] = set()
-    for kind in ("linked", "skill"):
-        part = mine[mine["kind"] == kind]
-        for skill_id in dict.fromkeys(part["skill"]):
-            if skill_id in seen:
-                continue
-            seen.add(skill_id)
-            rows = part[part["skill"] == skill_id]
-            first = rows.iloc[0]
-            short = tuple({"kpi": r.kpi, "name": kpis[r.kpi].name if r.kpi in kpis else r.kpi, "period": r.period,
-                           "attainment": float(r.attainment)} for r in rows.itertuples() if kind == "linked")
-            entries.append(PlanEntry(
-                kind=kind, skill=skill_id, skill_name=skills[skill_id].name, mastery=_num(first["mastery"]),
-                threshold=float(first["threshold"]), pending=int(first["pending"] or 0), kpis=short,
-                pages=pages.get(skill_id, ()),
-                assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a))}
-                                  for a in assignments.get(skill_id, [])),
-                note=_skill_note(kind, skills[skill_id], first)))
-    for r in mine[mine["kind"] == "kpi"].itertuples():
-        linked = [s for s in skills.values() if r.kpi in s.kpi_ids]
+    by_skill: dict[str, list[dict]] = {}
+    for g in mine:
+        if g["kind"] != "kpi":
+            by_skill.setdefault(g["skill"], []).append(g)
+    for skill_id, rows in by_skill.items():
+        first, skill = rows[0], skills[skill_id]
+        kind = first["kind"]
+        short = tuple({"kpi": r["kpi"], "name": kpis[r["kpi"]].name if r["kpi"] in kpis else r["kpi"],
+                       "period": r["period"], "attainment": r["attainment"]} for r in rows if kind == "linked")
+        entries.append(PlanEntry(
+            kind=kind, skill=skill_id, skill_name=skill.name, mastery=first["mastery"],
+            threshold=first["threshold"], pending=first["pending"] or 0, kpis=short, pages=pages.get(skill_id, ()),
+            assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a))}
+                              for a in assignments.get(skill_id, [])),
+            note=_skill_note(kind, skill, first)))
+    for r in mine:
+        if r["kind"] != "kpi":
+            continue
+        linked = [s for s in skills.values() if r["kpi"] in s.kpi_ids]
         note = ("no skill linked to it is below threshold: look at territory, time and pipeline first"
                 if linked else "no skill in skills.yml is linked to this KPI")
         entries.append(PlanEntry(kind="kpi", skill=None, skill_name=None, mastery=None, threshold=None, pending=0,
-                                 kpis=({"kpi": r.kpi, "name": kpis[r.kpi].name if r.kpi in kpis else r.kpi,
-                                        "period": r.period, "attainment": float(r.attainment)},), note=note))
-    return entries
+                                 kpis=({"kpi": r["kpi"], "name": kpis[r["kpi"]].name if r["kpi"] in kpis else r["kpi"],
+                                        "period": r["period"], "attainment": r["attainment"]},), note=note))
+    # Gaps arrive linked first (find_gaps sorts them), so entries already are in plan order.
+    return sorted(entries, key=lambda e: KINDS.index(e.kind))
 
 
-def _skill_note(kind: str, skill: Skill, row: pd.Series) -> str:
-    if row["mastery"] is None or pd.isna(row["mastery"]):
-        return (f"not yet at the threshold {int(row['graded'])} time(s) out of the 3 that n_times needs"
+def _skill_note(kind: str, skill: Skill, row: dict) -> str:
+    if row["mastery"] is None:
+        return (f"at or above the threshold {row['reached'] or 0} of the {N_TIMES} times n_times needs"
                 if skill.method == "n_times" else "")
     if kind == "skill":
         return "no KPI linked to it is below target yet"
     return ""
 
 
-def gap_rows(gaps: pd.DataFrame, reps: pd.DataFrame, skills: dict[str, Skill],
-             pages: dict[str, tuple[Page, ...]] | None = None) -> list[dict]:
-    """The gaps as rows for ``spm gaps`` and ``spm export gaps``."""
-    names = dict(zip(reps["rep_id"], reps["name"]))
-    teams = dict(zip(reps["rep_id"], reps["team"]))
+def gap_rows(gaps: list[dict], reps: dict[str, dict], pages: dict[str, tuple[Page, ...]] | None = None) -> list[dict]:
+    """The gap records as rows for ``spm gaps`` and ``spm export gaps``."""
     rows = []
-    for r in gaps.itertuples(index=False):
+    for g in gaps:
+        rep = reps.get(g["rep_id"], {})
         rows.append({
-            "rep_id": r.rep_id, "name": names.get(r.rep_id), "team": teams.get(r.rep_id), "kind": r.kind,
-            "skill": r.skill, "mastery": _round(r.mastery), "threshold": _num(r.threshold), "method": r.method,
-            "graded": None if r.graded is None or pd.isna(r.graded) else int(r.graded),
-            "pending": None if r.pending is None or pd.isna(r.pending) else int(r.pending),
-            "kpi": r.kpi, "period": r.period, "attainment": _round(r.attainment),
-            "pages": " ".join(p.path for p in (pages or {}).get(r.skill, ())) if r.skill else "",
+            "rep_id": g["rep_id"], "name": rep.get("name"), "team": rep.get("team"), "kind": g["kind"],
+            "skill": g["skill"], "mastery": _round(g["mastery"]), "threshold": g["threshold"], "method": g["method"],
+            "graded": g["graded"], "pending": g["pending"], "kpi": g["kpi"], "period": g["period"],
+            "attainment": _round(g["attainment"]),
+            "pages": " ".join(p.path for p in (pages or {}).get(g["skill"], ())) if g["skill"] else "",
         })
     return rows
 
 
-def _round(value: object, digits: int = 4) -> float | None:
-    number = _num(value)
-    return None if number is None else round(number, digits)
+def _text(value: object) -> str | None:
+    return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _round(value: float | None, digits: int = 4) -> float | None:
+    return None if value is None else round(value, digits)
 
 
 GAP_EXPORT_COLUMNS = ("rep_id", "name", "team", "kind", "skill", "mastery", "threshold", "method", "graded",

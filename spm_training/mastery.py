@@ -131,6 +131,7 @@ def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFr
     x[(frame["max_score"] <= 0).to_numpy() | frame["pending"].to_numpy()] = np.nan
     frame["x"] = x
     frame["submitted_at"] = frame["submitted_at"].fillna("")
+    frame["comment"] = frame["comment"].astype(object).where(frame["comment"].notna() & (frame["comment"] != ""), None)
     return frame.sort_values(["rep_id", "submitted_at", "item_id"], kind="stable", ignore_index=True)
 
 

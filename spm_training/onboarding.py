@@ -34,25 +34,19 @@ def assignment_status(scores: pd.DataFrame, assignments: list[str]) -> pd.DataFr
     return status
 
 
-def rep_progress(status: pd.DataFrame, rep_id: str, given: int) -> dict:
-    """Assignments given, submitted and graded for one rep, and P (graded ÷ given)."""
-    mine = status[status["rep_id"] == rep_id]
-    graded = int(mine["graded"].sum())
-    return {"given": given, "submitted": len(mine), "graded": graded, "pending_answers": int(mine["pending"].sum()),
-            "share": graded / given if given else 0.0}
-
-
-def ramp(history: pd.DataFrame, rep_id: str, hire_date: date) -> list[dict]:
-    """Mean attainment over the rep's KPIs in each period that ends on or after the hire date."""
-    mine = history[(history["rep_id"] == rep_id) & history["attainment"].notna()]
+def ramp(history: list[tuple[str, float]], hire_date: date) -> list[dict]:
+    """Mean attainment over the rep's KPIs, from (period, attainment) pairs, in each period that ends
+    on or after the hire date, oldest first."""
+    by_period: dict[str, list[float]] = {}
+    for period, value in history:
+        by_period.setdefault(period, []).append(value)
     out = []
-    for period, part in mine.groupby("period"):
+    for period, values in by_period.items():
         start, end = period_bounds(period)
         if end >= hire_date:
-            out.append({"period": period, "start": start, "attainment": float(part["attainment"].mean()),
-                        "kpis": int(len(part))})
-    return [{k: v for k, v in row.items() if k != "start"} for row in sorted(out, key=lambda r: (r["start"],
-                                                                                               r["period"]))]
+            out.append((start, period, {"period": period, "attainment": sum(values) / len(values),
+                                        "kpis": len(values)}))
+    return [row for _, _, row in sorted(out, key=lambda r: (r[0], r[1]))]
 
 
 def is_new_hire(hire_date: date, today: date, days: int = NEW_HIRE_DAYS) -> bool:

@@ -1,0 +1,323 @@
+"""The three reports: computed structures first (``*_context``), HTML from Jinja templates second.
+
+A context holds only the data of its scope: the team report only that team's reps, the rep report
+only that rep (a rank within the team is a number, not a list of colleagues). Contexts are plain
+data, so tests and other tools can read them without parsing HTML.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+from datetime import date, datetime
+from pathlib import Path
+
+import pandas as pd
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from .. import __version__
+from ..analysis import Analysis, analyse
+from ..catalog import Kpi, Skill
+from ..errors import NotFoundError
+from ..evidence import CAVEAT, MIN_N, RESAMPLES
+from ..fileio import write_text_atomic
+from ..gaps import DEFAULT_BOOK_URL
+from ..onboarding import is_new_hire
+from ..item_analysis import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysis
+from ..readiness import KPI_CAP, role_skills
+from ..store import Store
+from . import charts
+from .filters import FILTERS, fmt_percent, fmt_share
+
+KINDS = ("team", "rep", "items")
+DEFINITIONS_PAGE = "book/performance/skill-gaps"
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=PackageLoader("spm_training", "reports/templates"),
+                      autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(FILTERS)
+    return env
+
+
+def slug(text: str) -> str:
+    """A file-name-safe form of an id."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "report"
+
+
+def default_output(project_root: Path | None, kind: str, key: str) -> Path:
+    return (project_root or Path.cwd()) / "reports" / f"{kind}-{slug(key)}.html"
+
+
+def default_book_url(project_root: Path | None, output: Path) -> str:
+    """The project's built book (``_build/html``), relative to the folder the report is written to."""
+    if project_root is None:
+        return DEFAULT_BOOK_URL
+    target = (project_root / "_build" / "html").resolve()
+    relative = os.path.relpath(target, output.resolve().parent)
+    return Path(relative).as_posix().rstrip("/") + "/"
+
+
+def _common(a: Analysis, title: str) -> dict:
+    base = a.book_url if a.book_url.endswith("/") or not a.book_url else a.book_url + "/"
+    return {"title": title, "generated": datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__,
+            "definitions_url": f"{base}{DEFINITIONS_PAGE}.html"}
+
+
+def _skill_columns(a: Analysis) -> list[Skill]:
+    measured = set(a.mastery["skill_id"])
+    roles = set(a.reps["role"])
+    wanted = measured | {s for role in roles for s in role_skills(a.skills, a.kpis, role)}
+    return [s for s in a.skills.values() if s.id in wanted]
+
+
+def _kpi_columns(a: Analysis) -> list[Kpi]:
+    present = set(a.current["kpi"])
+    return [k for k in a.kpis.values() if k.id in present]
+
+
+def _mastery_cell(row: dict | None, skill: Skill, rep_name: str) -> dict:
+    if row is None:
+        return {"value": None, "graded": 0, "pending": 0, "tone": "none", "text": "·",
+                "title": f"{rep_name}, {skill.name}: no graded items yet"}
+    value = row["mastery"]
+    tone = charts.mastery_tone(value, skill.threshold, row["graded"])
+    if row["graded"] == 0:
+        text, note = "…", f"{row['pending']} awaiting a manual grade"
+    elif value is None:
+        text, note = "not yet", f"reached the threshold {row['reached']} of 3 times"
+    else:
+        text, note = fmt_share(value), f"threshold {fmt_share(skill.threshold)}"
+    if row["pending"] and row["graded"]:
+        text += "*"
+        note += f"; {row['pending']} awaiting a manual grade, left out"
+    return {"value": value, "graded": row["graded"], "pending": row["pending"], "tone": tone, "text": text,
+            "title": f"{rep_name}, {skill.name}: {text.rstrip('*')} ({note})"}
+
+
+def _mastery_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
+    return {(rep_id, skill_id): m for rep_id in a.rep_ids for skill_id, m in a.index.mastery.get(rep_id, {}).items()}
+
+
+def _attainment_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
+    out = {}
+    for c in a.current.itertuples(index=False):
+        att = None if pd.isna(c.attainment) else float(c.attainment)
+        out[(c.rep_id, c.kpi)] = {
+            "period": c.period, "value": float(c.value), "target": None if pd.isna(c.target) else float(c.target),
+            "attainment": att, "rank": None if pd.isna(c.rank) else int(c.rank),
+            "team_size": None if pd.isna(c.team_size) else int(c.team_size),
+            "percentile": None if pd.isna(c.percentile) else float(c.percentile), "trend": c.trend,
+            "change": None if c.change is None or pd.isna(c.change) else float(c.change),
+            "tone": charts.attainment_tone(att),
+            "spark": charts.sparkline(c.trend, label=f"{c.kpi}: attainment over the last {len(c.trend)} periods")}
+    return out
+
+
+def _plan_view(entries: list) -> list[dict]:
+    return [{"kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "mastery": e.mastery,
+             "threshold": e.threshold, "pending": e.pending, "kpis": list(e.kpis),
+             "pages": [{"title": p.title, "url": p.url, "path": p.path} for p in e.pages],
+             "assignments": list(e.assignments), "note": e.note} for e in entries]
+
+
+def _readiness_view(a: Analysis, rep_id: str) -> dict:
+    r = a.readiness(rep_id)
+    w = r.weights
+    parts = [("Mastery", w["mastery"] * r.mastery * 100), ("KPI attainment", w["kpi"] * r.kpi * 100),
+             ("Course progress", w["progress"] * r.progress * 100)]
+    return {"index": r.index, "mastery": r.mastery, "kpi": r.kpi, "progress": r.progress,
+            "mean_attainment": r.mean_attainment, "weights": w, "missing": list(r.missing), "cap": KPI_CAP,
+            "chart": charts.readiness_bar(parts, label=f"Readiness {r.index:.1f} of 100")}
+
+
+# --- team ----------------------------------------------------------------------------------------
+
+def team_context(a: Analysis, team: str) -> dict:
+    """Everything the manager's report shows for ``team``, from an analysis scoped to it."""
+    if set(a.reps["team"]) - {team}:
+        raise ValueError("team_context needs an analysis scoped to the team")
+    if a.reps.empty:
+        raise NotFoundError(f"no reps in team '{team}'")
+    skills, kpis = _skill_columns(a), _kpi_columns(a)
+    mastery, attained = _mastery_lookup(a), _attainment_lookup(a)
+    reps = a.reps.sort_values(["name", "rep_id"]).to_dict("records")
+    names = {r["rep_id"]: r["name"] for r in reps}
+    rows, cells = [], []
+    for rep in reps:
+        skill_cells = [_mastery_cell(mastery.get((rep["rep_id"], s.id)), s, rep["name"]) for s in skills]
+        kpi_cells = []
+        for k in kpis:
+            found = attained.get((rep["rep_id"], k.id))
+            att = found["attainment"] if found else None
+            kpi_cells.append({"tone": charts.attainment_tone(att), "text": fmt_percent(att) if found else "·",
+                              "title": f"{rep['name']}, {k.name}: " + (
+                                  f"{fmt_percent(att)} of target in {found['period']}" if found else "no value")})
+        rows.append({**rep, "skills": skill_cells, "kpis": [attained.get((rep["rep_id"], k.id)) for k in kpis],
+                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]))})
+        cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
+    heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
+                                                         ("KPIs (attainment)", [k.name for k in kpis])],
+                             cells, label=f"Skill mastery and KPI attainment of team {team}")
+    gaps = sorted(a.gap_rows(), key=lambda g: (("linked", "skill", "kpi").index(g["kind"]), names[g["rep_id"]]))
+    roles = set(a.reps["role"])
+    # A KPI that no role in the team is measured on has no data by design; listing it says nothing.
+    evidence = [{**e.as_row(), "skill_name": a.skills[e.skill].name,
+                 "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi} for e in a.evidence()
+                if e.n or (e.kpi in a.kpis and roles & set(a.kpis[e.kpi].roles))]
+    recognition = a.recognition()
+    for group in recognition["top"] + recognition["improved"]:
+        for rep in group["reps"]:
+            rep["name"] = names[rep["rep_id"]]
+    onboarding = a.onboarding()
+    for row in onboarding:
+        row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire")
+    pending = int(a.scores["pending"].sum()) if not a.scores.empty else 0
+    return {
+        **_common(a, f"Team {team}: skills next to KPIs"), "team": team, "manager": reps[0]["manager"],
+        "skills": [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method} for s in skills],
+        "kpis": [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction} for k in kpis],
+        "periods": sorted({c["period"] for c in attained.values()}), "rows": rows, "heatmap": heatmap,
+        "gaps": [{**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
+                  "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]} for g in gaps],
+        "counts": {k: sum(1 for g in gaps if g["kind"] == k) for k in ("linked", "skill", "kpi")},
+        "evidence": evidence, "caveat": CAVEAT, "min_n": MIN_N, "resamples": RESAMPLES,
+        "recognition": recognition, "onboarding": onboarding, "pending": pending,
+        "reps_pending": int(a.scores.loc[a.scores["pending"], "rep_id"].nunique()) if pending else 0,
+    }
+
+
+# --- rep -----------------------------------------------------------------------------------------
+
+def rep_context(a: Analysis, rep_id: str) -> dict:
+    """Everything the 1:1 report shows, from an analysis scoped to the one rep."""
+    if set(a.reps["rep_id"]) != {rep_id}:
+        raise ValueError("rep_context needs an analysis scoped to the rep")
+    rep = a.rep(rep_id)
+    mastery, attained = _mastery_lookup(a), _attainment_lookup(a)
+    scores = a.scores.to_dict("records")
+    by_skill: dict[str, list[dict]] = {}
+    item_skills = a.tags.groupby("item_id")["skill_id"].apply(list).to_dict()
+    for row in scores:
+        for skill_id in item_skills.get(row["item_id"], ()):
+            by_skill.setdefault(skill_id, []).append(row)
+    skills = []
+    for skill in _skill_columns(a):
+        m = mastery.get((rep_id, skill.id))
+        value = m["mastery"] if m else None
+        skills.append({
+            "id": skill.id, "name": skill.name, "description": skill.description, "threshold": skill.threshold,
+            "method": skill.method, "mastery": value, "mastered": bool(m and m["mastered"]),
+            "graded": m["graded"] if m else 0, "pending": m["pending"] if m else 0,
+            "reached": m["reached"] if m else 0,
+            "meter": charts.meter(value, mark=skill.threshold,
+                                  tone=charts.mastery_tone(value, skill.threshold, m["graded"] if m else 0),
+                                  label=f"{skill.name}: mastery {fmt_share(value)} against threshold "
+                                        f"{fmt_share(skill.threshold)}"),
+            "scored": [{"assignment": i["assignment"], "cell": i["cell"], "score": i["score"],
+                        "max_score": i["max_score"], "pending": bool(i["pending"]), "submitted_at": i["submitted_at"],
+                        "comment": i["comment"]} for i in by_skill.get(skill.id, [])],
+            "pages": [{"title": p.title, "url": p.url} for p in a.pages.get(skill.id, ())],
+        })
+    measured = [s for s in skills if s["graded"]]
+    strengths = sorted([s for s in measured if s["mastered"]], key=lambda s: -(s["mastery"] or 0))
+    kpis = []
+    for kpi in _kpi_columns(a):
+        found = attained.get((rep_id, kpi.id))
+        if not found:
+            continue
+        kpis.append({**found, "id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
+                     "definition": kpi.definition, "goal": kpi.goal,
+                     "skills": [s.name for s in a.skills.values() if kpi.id in s.kpi_ids],
+                     "meter": charts.meter(found["attainment"], mark=1.0, scale=1.5, tone=found["tone"],
+                                           label=f"{kpi.name}: {fmt_percent(found['attainment'])} of target")})
+    comments = [{"assignment": i["assignment"], "notebook": i["notebook"], "cell": i["cell"], "comment": i["comment"],
+                 "score": i["score"], "max_score": i["max_score"], "pending": bool(i["pending"])}
+                for i in scores if i["comment"]]
+    hired = date.fromisoformat(rep["hire_date"])
+    ramp_points = a.ramp(rep_id)
+    return {
+        **_common(a, f"{rep['name']}: skills, KPIs and next steps"), "rep": rep,
+        "days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today),
+        "readiness": _readiness_view(a, rep_id), "progress": a.progress(rep_id),
+        "assignments": _assignment_rows(a, rep_id), "skills": skills, "strengths": strengths,
+        "plan": _plan_view(a.plan(rep_id)), "kpis": kpis, "comments": comments,
+        "pending": sum(1 for i in scores if i["pending"]),
+        "ramp": ramp_points, "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment since hire"),
+    }
+
+
+def _assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
+    status = a.index.status.get(rep_id, {})
+    rows = []
+    for assignment in a.assignments:
+        st = status.get(assignment)
+        rows.append({"assignment": assignment, "submitted": st is not None,
+                     "submitted_at": st["submitted_at"] if st else None, "pending": int(st["pending"]) if st else 0,
+                     "graded": bool(st["graded"]) if st else False})
+    return rows
+
+
+# --- items ---------------------------------------------------------------------------------------
+
+def items_context(a: Analysis, assignment: str) -> dict:
+    """The trainer's item analysis of one assignment."""
+    data = item_analysis(a.scores, a.items, a.tags, assignment)
+    for row in data["items"]:
+        row["skill_names"] = [a.skills[s].name if s in a.skills else s for s in row["skills"]]
+    return {**_common(a, f"Items of {assignment}: what works and what does not"), **data,
+            "chart": charts.facility_chart(data["items"], label=f"Facility of each item in {assignment}"),
+            "too_hard": TOO_HARD, "too_easy": TOO_EASY, "weak": WEAK, "few": FEW_LEARNERS}
+
+
+# --- rendering -----------------------------------------------------------------------------------
+
+CONTEXTS = {"team": team_context, "rep": rep_context, "items": items_context}
+
+
+def render(kind: str, context: dict) -> str:
+    return environment().get_template(f"{kind}.html").render(**context)
+
+
+def write_report(analysis: Analysis, kind: str, key: str, path: Path) -> Path:
+    """Render one report of ``kind`` for ``key`` (team, rep id or assignment) to ``path``."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    path = Path(path)
+    write_text_atomic(path, render(kind, CONTEXTS[kind](analysis, key)))
+    _readable(path)
+    return path
+
+
+def _readable(path: Path) -> None:
+    # The atomic writer creates files private to their owner; a report is meant to be shared.
+    os.chmod(path, 0o644)
+
+
+def write_reports(store: Store, out_dir: Path, skills: dict[str, Skill], kpis: dict[str, Kpi], *,
+                  project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
+                  weights: dict[str, float] | None = None) -> list[Path]:
+    """Every report the store supports, into ``out_dir``: one per team, per rep and per assignment,
+    and an index page linking them. Returns the paths written, the index first."""
+    out_dir = Path(out_dir)
+    whole = analyse(store, skills, kpis, project_root=project_root, book_url=book_url, weights=weights)
+    written: list[dict] = []
+    for team in sorted(whole.team_ids()):
+        scope = whole.scoped(list(whole.reps.loc[whole.reps["team"] == team, "rep_id"]))
+        path = write_report(scope, "team", team, out_dir / f"team-{slug(team)}.html")
+        written.append({"kind": "team", "key": team, "label": f"Team {team} ({len(scope.reps)} reps)", "path": path})
+    for rep in whole.reps.sort_values(["team", "name"]).itertuples(index=False):
+        path = write_report(whole.scoped([rep.rep_id]), "rep", rep.rep_id, out_dir / f"rep-{slug(rep.rep_id)}.html")
+        written.append({"kind": "rep", "key": rep.rep_id, "label": f"{rep.name} ({rep.team})", "path": path})
+    for assignment in whole.assignments:
+        path = write_report(whole, "items", assignment, out_dir / f"items-{slug(assignment)}.html")
+        written.append({"kind": "items", "key": assignment, "label": assignment, "path": path})
+    index = out_dir / "index.html"
+    groups = {kind: [{**w, "href": w["path"].name} for w in written if w["kind"] == kind] for kind in KINDS}
+    write_text_atomic(index, environment().get_template("index.html").render(
+        **_common(whole, "Reports"), groups=groups))
+    _readable(index)
+    return [index, *(w["path"] for w in written)]

@@ -1,0 +1,227 @@
+"""Charts as inline SVG, generated here and dropped into the templates as markup.
+
+No JavaScript, no fonts or stylesheets from elsewhere: a report is one file that prints and works
+offline. Colour is never the only cue: every cell carries its value as text, and every mark a
+<title> that browsers show on hover and screen readers read out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from .filters import fmt_percent, fmt_share
+
+# A palette that stays distinguishable with the common colour-vision deficiencies.
+TONES = {
+    "good": ("#2c7bb6", "#ffffff"),
+    "near": ("#fdd49e", "#1a1a1a"),
+    "gap": ("#d7301f", "#ffffff"),
+    "none": ("#eeeeee", "#555555"),
+    "pending": ("#ffffff", "#555555"),
+}
+FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
+
+
+def mastery_tone(value: float | None, threshold: float, graded: int) -> str:
+    if graded == 0 or value is None:
+        return "none" if graded == 0 else "gap"
+    if value >= threshold - 1e-9:
+        return "good"
+    return "near" if value >= threshold - 0.1 else "gap"
+
+
+def attainment_tone(value: float | None) -> str:
+    if value is None:
+        return "none"
+    if value >= 1:
+        return "good"
+    return "near" if value >= 0.9 else "gap"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One heatmap cell: the text shown in it, its tone and its hover title."""
+
+    text: str
+    tone: str
+    title: str
+
+
+def heatmap(row_labels: Sequence[str], groups: Sequence[tuple[str, Sequence[str]]],
+            cells: Sequence[Sequence[Cell]], *, label: str) -> Markup:
+    """A grid: one row per rep, columns in titled groups (skills, then KPIs), a gap between groups."""
+    cell_w, cell_h, gap = 58, 22, 18
+    label_w = min(220, 14 + 7 * max((len(r) for r in row_labels), default=8))
+    longest = max((len(c) for _, cols in groups for c in cols), default=8)
+    # Column labels are rotated 60°: their height is sin 60° and their reach to the right cos 60° of
+    # their length (about 6.2 px a character at 11 px).
+    head_h = 30 + int(longest * 6.2 * 0.87)
+    n_cols = sum(len(cols) for _, cols in groups)
+    width = label_w + n_cols * cell_w + gap * (len(groups) - 1) + 10 + int(longest * 6.2 * 0.5)
+    height = head_h + len(row_labels) * cell_h + 10
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">',
+           f"<title>{escape(label)}</title>"]
+    x = label_w
+    col_x: list[float] = []
+    for group_label, cols in groups:
+        out.append(f'<text x="{x}" y="14" font-size="12" font-weight="600">{escape(group_label)}</text>')
+        for col in cols:
+            cx = x + cell_w / 2
+            out.append(f'<text transform="translate({cx + 4},{head_h - 6}) rotate(-60)" font-size="11">'
+                       f"{escape(col)}</text>")
+            col_x.append(x)
+            x += cell_w
+        x += gap
+    for r, row_label in enumerate(row_labels):
+        y = head_h + r * cell_h
+        out.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(row_label)}</text>')
+        for c, cell in enumerate(cells[r]):
+            fill, ink = TONES[cell.tone]
+            cx = col_x[c]
+            out.append(f'<g><title>{escape(cell.title)}</title><rect x="{cx + 1}" y="{y + 1}" width="{cell_w - 2}" '
+                       f'height="{cell_h - 2}" fill="{fill}" stroke="#cccccc"/><text x="{cx + cell_w / 2}" '
+                       f'y="{y + 15}" font-size="11" text-anchor="middle" fill="{ink}">{escape(cell.text)}</text></g>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def sparkline(values: Sequence[float | None], *, label: str, reference: float = 1.0, width: int = 90,
+              height: int = 24) -> Markup:
+    """A small line of attainment over periods, with the target (1.0) dashed; gaps where a period has
+    no value."""
+    known = [v for v in values if v is not None]
+    if not known:
+        return Markup("")
+    low, high = min(known + [reference]) * 0.95, max(known + [reference]) * 1.05
+    span = high - low or 1.0
+    step = (width - 8) / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return round(height - 3 - (v - low) / span * (height - 6), 1)
+
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart spark" width="{width}" height="{height}" '
+             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>',
+             f'<line x1="0" x2="{width}" y1="{y(reference)}" y2="{y(reference)}" stroke="#999999" '
+             f'stroke-dasharray="3 2"/>']
+    segment: list[str] = []
+    for i, v in enumerate(list(values) + [None]):
+        if v is None:
+            if len(segment) > 1:
+                parts.append(f'<polyline fill="none" stroke="#2c7bb6" stroke-width="1.5" points="{" ".join(segment)}"/>')
+            segment = []
+            continue
+        segment.append(f"{4 + i * step:.1f},{y(v)}")
+        parts.append(f'<circle cx="{4 + i * step:.1f}" cy="{y(v)}" r="2" fill="#2c7bb6"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def meter(value: float | None, *, mark: float, label: str, tone: str, scale: float = 1.0, width: int = 120,
+          height: int = 14) -> Markup:
+    """A horizontal bar for value on 0..scale with a tick at ``mark`` (a threshold or the target),
+    coloured by ``tone`` (from :func:`mastery_tone` or :func:`attainment_tone`)."""
+    if value is None:
+        return Markup("")
+    filled = max(0.0, min(value, scale)) / scale * width
+    tick = min(mark, scale) / scale * width
+    return Markup(
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart meter" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}"><title>{escape(label)}</title>'
+        f'<rect x="0" y="2" width="{width}" height="{height - 4}" fill="#eeeeee"/>'
+        f'<rect x="0" y="2" width="{filled:.1f}" height="{height - 4}" fill="{TONES[tone][0]}"/>'
+        f'<line x1="{tick:.1f}" x2="{tick:.1f}" y1="0" y2="{height}" stroke="#1a1a1a" stroke-width="1.5"/></svg>')
+
+
+def readiness_bar(parts: Sequence[tuple[str, float]], *, label: str, width: int = 420) -> Markup:
+    """The readiness index as stacked contributions (weight × part, in index points) out of 100,
+    with a legend under the bar."""
+    colours = ("#2c7bb6", "#abd9e9", "#fdae61")
+    bar_h, height = 22, 48
+    x = 0.0
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart readiness" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">'
+           f"<title>{escape(label)}</title>",
+           f'<rect x="0" y="0" width="{width}" height="{bar_h}" fill="#f4f4f4" stroke="#cccccc"/>']
+    for (name, points), colour in zip(parts, colours):
+        w = max(0.0, points) / 100 * width
+        out.append(f'<g><title>{escape(name)}: {points:.1f} points</title><rect x="{x:.1f}" y="0" width="{w:.1f}" '
+                   f'height="{bar_h}" fill="{colour}"/></g>')
+        x += w
+    lx = 0
+    for (name, points), colour in zip(parts, colours):
+        text = f"{name} {points:.1f}"
+        out.append(f'<rect x="{lx}" y="{bar_h + 10}" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{lx + 14}" y="{bar_h + 19}" font-size="11">{escape(text)}</text>')
+        lx += 24 + int(len(text) * 6.2)
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def facility_chart(items: Sequence[dict], *, label: str, width: int = 560) -> Markup:
+    """One bar per item: facility on 0..1, with the too-hard and too-easy bands marked."""
+    from ..item_analysis import TOO_EASY, TOO_HARD
+
+    row_h, label_w = 22, 170
+    height = 26 + len(items) * row_h
+    bar_w = width - label_w - 60
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart facility" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">'
+           f"<title>{escape(label)}</title>",
+           f'<rect x="{label_w}" y="18" width="{TOO_HARD * bar_w:.1f}" height="{height - 18}" fill="#fdeae6"/>',
+           f'<rect x="{label_w + TOO_EASY * bar_w:.1f}" y="18" width="{(1 - TOO_EASY) * bar_w:.1f}" '
+           f'height="{height - 18}" fill="#e6f0f8"/>',
+           f'<text x="{label_w}" y="12" font-size="10">0</text>',
+           f'<text x="{label_w + TOO_HARD * bar_w / 2:.1f}" y="12" font-size="10" text-anchor="middle" '
+           f'fill="#a32a16">too hard</text>',
+           f'<text x="{label_w + (1 + TOO_EASY) * bar_w / 2:.1f}" y="12" font-size="10" text-anchor="middle" '
+           f'fill="#1f5f99">too easy</text>',
+           f'<text x="{label_w + bar_w + 4}" y="12" font-size="10">1</text>']
+    for i, item in enumerate(items):
+        y = 20 + i * row_h
+        facility = item.get("facility")
+        out.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end">'
+                   f'{escape(item["cell"])}</text>')
+        if facility is None:
+            out.append(f'<text x="{label_w + 4}" y="{y + 14}" font-size="11" fill="#555555">no graded answers</text>')
+            continue
+        tone = "gap" if item.get("flags") else "good"
+        out.append(f'<g><title>{escape(item["cell"])}: facility {fmt_share(facility)}</title>'
+                   f'<rect x="{label_w}" y="{y + 3}" width="{facility * bar_w:.1f}" height="{row_h - 8}" '
+                   f'fill="{TONES[tone][0]}"/></g><text x="{label_w + facility * bar_w + 4:.1f}" y="{y + 14}" '
+                   f'font-size="11">{fmt_share(facility)}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
+
+
+def ramp_chart(points: Sequence[dict], *, label: str, width: int = 360, height: int = 100) -> Markup:
+    """Mean attainment per period since the hire date, with the target line at 1."""
+    if not points:
+        return Markup("")
+    values = [p["attainment"] for p in points]
+    high = max(values + [1.2])
+    left, right, bottom = 40, 30, height - 22
+    step = (width - left - right) / max(1, len(points) - 1)
+    if len(points) == 1:
+        left = (width - right + left) // 2
+
+    def y(v: float) -> float:
+        return round(bottom - v / high * (bottom - 10), 1)
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart ramp" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">'
+           f"<title>{escape(label)}</title>",
+           f'<line x1="34" x2="{width - 8}" y1="{y(1)}" y2="{y(1)}" stroke="#999999" stroke-dasharray="4 3"/>',
+           f'<text x="30" y="{y(1) + 4}" font-size="10" text-anchor="end">100%</text>']
+    coords = [(left + i * step, y(v)) for i, v in enumerate(values)]
+    out.append(f'<polyline fill="none" stroke="#2c7bb6" stroke-width="2" '
+               f'points="{" ".join(f"{a:.1f},{b}" for a, b in coords)}"/>')
+    for (cx, cy), p in zip(coords, points):
+        out.append(f'<g><title>{escape(p["period"])}: {fmt_percent(p["attainment"])}</title>'
+                   f'<circle cx="{cx:.1f}" cy="{cy}" r="3" fill="#2c7bb6"/></g>'
+                   f'<text x="{cx:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{escape(p["period"])}</text>')
+    out.append("</svg>")
+    return Markup("".join(out))
