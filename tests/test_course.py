@@ -352,6 +352,38 @@ def test_multiple_choice_and_classification_answers_are_not_in_the_release(cours
         assert key.check not in release, f"{key.assignment}: the check of {key.variable} is released"
 
 
+def computed_answers() -> dict[str, list[str]]:
+    """Results of autograded questions, as a rubric or an instruction might have spelled them out."""
+    build_course()
+    from coursebuild import a01_kpi_smart, a02_funnel_analysis, a03_icp_targeting, a08_call_review
+    from coursebuild import a09_product_negotiation as a09
+
+    kpi = a01_kpi_smart.expected(a01_kpi_smart.make_rows())
+    reps = [v for rep, v in kpi["table"].items() if rep != a01_kpi_smart.NEW_HIRE]
+    funnel = a02_funnel_analysis.expected(a02_funnel_analysis.make_rows())
+    icp = a03_icp_targeting.expected(a03_icp_targeting.make_rows())
+    call = a08_call_review.expected(a08_call_review.make_rows())
+    price = a09.PLANS["Business"] * a09.seats_needed(*a09.WESTERLY.values()) * 12
+    return {
+        "01_kpi_smart": [kpi["best_rep"], f"{kpi['team_win_rate']:.2f}"]
+        + [f"{v[k]:.2f}" for v in reps for k in ("win_rate", "attainment")],
+        "02_funnel_analysis": [funnel["bottleneck"], f"{min(funnel['conversion']):.0%}"],
+        "03_icp_targeting": [icp["top_segment"], icp["first_calls"][0]],
+        "08_call_review": [a08_call_review.CRM_LOG["meeting_date"], f"{call['ratio']:.0%}", "turns 3, 5, 7"],
+        "09_product_negotiation": [f"{price:,}", str(price)],
+    }
+
+
+@pytest.mark.slow
+def test_rubrics_and_instructions_do_not_give_away_autograded_answers(course: Path):
+    # Regression: rubric cells are read-only but visible to learners, and once quoted the reference
+    # values of autograded questions (the bottleneck, the top segment, the contract value).
+    for assignment, values in computed_answers().items():
+        release = nbformat.read(course / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+        prose = "\n".join(c.source for c in release.cells if c.cell_type == "markdown")
+        assert [v for v in values if v in prose] == [], assignment
+
+
 @pytest.mark.slow
 def test_the_source_notebooks_run_cleanly_under_nbval(course: Path):
     result = subprocess.run(

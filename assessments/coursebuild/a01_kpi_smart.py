@@ -289,7 +289,7 @@ def build(skills: set[str]) -> Built:
     | Criterion | 1 point when the answer ... |
     |---|---|
     | Specific and measurable | names one catalog KPI (for example win rate, quota attainment or revenue) and a number to reach on it |
-    | Achievable | justifies the number from {first}'s actual figures (win rate {figures["win_rate"]:.2f}, attainment {figures["attainment"]:.2f} this quarter) rather than picking it out of the air |
+    | Achievable | justifies the number from {first}'s actual figures as computed in part 2 (win rate, attainment) rather than picking it out of the air |
     | Relevant | states the business goal the KPI serves, in the catalog's sense (making the number, spending selling time on deals that can be won) |
     | Time-bound | ends on a date or a named period (for example 30 September 2025, or "by the end of Q3") |
 

@@ -279,10 +279,10 @@ def build(skills: set[str]) -> Built:
 
     | Criterion | Points |
     |---|---|
-    | Names the Demo → Proposal step with its conversion and the number of deals lost there, matching the learner's own results | 1 |
-    | The hypothesis is about behaviour in the demo (for example: features shown before the buyer's problem, no agreed agenda, no decision criteria confirmed, no next step asked for), not about the market or the leads | 1 |
+    | Names the bottleneck step with its conversion and the number of deals lost there, matching the learner's own results in part 2 (the instructor's version of this notebook has the reference figures) | 1 |
+    | The hypothesis is about what reps do in the meeting that precedes the step (for a demo, for example: features shown before the buyer's problem, no agreed agenda, no decision criteria confirmed, no next step asked for), not about the market or the leads | 1 |
     | The coaching action is concrete and practicable (for example: review two recorded demos per rep against the discovery notes, or rehearse a demo opening that restates the pain) | 1 |
-    | Names a measure and a date to check it (for example Demo → Proposal conversion of deals decided next quarter, against this quarter's figure) | 1 |
+    | Names a measure and a date to check it (for example the conversion of that step for deals decided next quarter, against this quarter's figure) | 1 |
     """, model=f"""
     **Bottleneck.** Demo → Proposal converts {exp["conversion"][1]:.0%}: of {exp["reached"][1]} decided
     deals that had a demo, only {exp["reached"][2]} were invited to propose, so

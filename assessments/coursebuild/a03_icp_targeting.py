@@ -383,7 +383,6 @@ def build(skills: set[str]) -> Built:
     assert list(first_calls) == {literal(exp["first_calls"])}
     """)
 
-    top_means = ", ".join(f"{k} {v:.1f}" for k, v in sorted(exp["means"].items(), key=lambda kv: -kv[1]))
     first = next(r for r in rows if r["account_id"] == exp["first_calls"][0])
     nb.md(f"""
     ## 4. Make the case
@@ -395,16 +394,14 @@ def build(skills: set[str]) -> Built:
     2. names the first account on your call list and the three things you will research about it
        before the first call, each tied to a criterion of the ICP or to its trigger events.
     """)
-    nb.manual("segment-case", 4, ["icp_targeting", "prospecting_research"], rubric=f"""
-    **Rubric for the trainer (4 points).** Reference values: the top segment is **{exp["top_segment"]}**;
-    means of target scores by industry with at least three targets: {top_means}. The highest mean
-    overall belongs to {exp["naive_segment"]}, which has fewer than three target accounts. The first
-    account on the list is {exp["first_calls"][0]} ({first["name"]}).
+    nb.manual("segment-case", 4, ["icp_targeting", "prospecting_research"], rubric="""
+    **Rubric for the trainer (4 points).** Check the numbers against the learner's own results in parts
+    2 and 3; the instructor's version of this notebook has the reference values.
 
     | Criterion | Points |
     |---|---|
-    | Recommends the segment with its mean score and number of target accounts | 1 |
-    | Explains why {exp["naive_segment"]} is not chosen (too few target accounts to trust the mean or to fill a campaign) | 1 |
+    | Recommends the segment found in part 2, with its mean score and number of target accounts | 1 |
+    | Explains why the industry with the highest mean over all its target accounts is not chosen (too few target accounts to trust the mean or to fill a campaign) | 1 |
     | Names the first account and gives three research items, each tied to an ICP criterion or a trigger (for example: confirm the CRM admin, count the AEs, find who runs the forecast call) | 1 |
     | Clear and within about 150 words; numbers match the learner's own results | 1 |
     """, model=f"""

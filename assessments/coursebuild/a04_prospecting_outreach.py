@@ -240,7 +240,7 @@ def build(skills: set[str]) -> Built:
     ## 3. Write the first email
 
     Write the first email of a cadence to **Ines Moreau**, Head of Revenue Operations at **Varden
-    Freight Software**. Use what the research log says about Varden (its live signals) and the anatomy
+    Freight Software**. Use what the research log says about Varden and the anatomy
     from the messaging chapter: a subject line, a relevance hook, the problem as a hypothesis, one
     proof point and one low-friction ask, in under 120 words. You may invent a plausible proof point
     about a comparable customer; do not invent facts about Varden.
@@ -251,7 +251,7 @@ def build(skills: set[str]) -> Built:
 
     | Criterion | 0 | 1 | 2 |
     |---|---|---|---|
-    | Relevance and personalisation | Could be sent to anyone | Mentions Varden or Ines's role but no real signal | Opens with a live signal: the new VP of Sales or the five AE roles |
+    | Relevance and personalisation | Could be sent to anyone | Mentions Varden or Ines's role but no real signal | Opens with a specific, recent signal about Varden from the research log |
     | Clarity and brevity | Over 150 words, or unclear | Clear but padded | Under 120 words; every sentence earns its place |
     | Value to the reader | About us and our features | Names a problem, not why it matters to RevOps | A problem RevOps plausibly has (for example a new VP wanting a forecast view, ramping five AEs) and what solving it is worth |
     | Credibility and proof | None, or vague claims | Generic proof | One concrete, relevant proof point |
@@ -288,7 +288,7 @@ def build(skills: set[str]) -> Built:
     | Criterion | Points |
     |---|---|
     | A permission-based opener: acknowledges the interruption and gives Kai the choice to continue | 1 |
-    | A reason for the call that links the research (new in role, the AE hiring) to a likely problem, in one or two sentences | 2 (1 if the reason is generic or only names our product) |
+    | A reason for the call that links a recent signal from the research log to a likely problem, in one or two sentences | 2 (1 if the reason is generic or only names our product) |
     | Ends with an open question about Kai's situation, not a pitch or a yes/no question | 1 |
     """, model="""
     "Hi Kai, it's Sam from Northwind Signal. I'm calling out of the blue; can I take thirty seconds to

@@ -243,9 +243,15 @@ def build(skills: set[str]) -> Built:
     nb.md("""
     ## 5. The next conversation
 
-    Note N3 is worth nurturing: the pain is real, but the manager cannot buy and nothing is planned.
-    You have a follow-up call with her next week. Write the **three questions** you will ask, in the
-    order you will ask them, and after each one a line on what you want to learn from it.
+    A seventh note came in after the others. It is not part of the autograded questions:
+
+    > **N7, Sablewood Fintech** (front-line sales manager, 900 employees, 14 quota-carrying reps). His
+    > managers review almost no calls, and the three reps hired in spring are still well short of
+    > quota. He does not know who would approve a tool like ours, and nothing is planned.
+
+    The note has a need but neither authority nor a timeline, so you are not booking the AE yet. You
+    have a follow-up call with him next week. Write the **three questions** you will ask, in the order
+    you will ask them, and after each one a line on what you want to learn from it.
     """)
     nb.manual("next-questions", 6, ["discovery_questioning", "qualification"], rubric="""
     **Rubric for the trainer (6 points).**
@@ -253,19 +259,19 @@ def build(skills: set[str]) -> Built:
     | Criterion | 2 points | 1 point | 0 points |
     |---|---|---|---|
     | Open questions | All three are open; none can be answered with yes or no | One is closed | Two or more are closed |
-    | Impact | At least one question asks what the problem costs in money or time (for example what a month of ramp is worth for the two new reps) | Impact is asked about vaguely ("is it a big problem?") | No question about impact |
+    | Impact | At least one question asks what the problem costs in money or time (for example what a month of ramp is worth for the three new reps) | Impact is asked about vaguely ("is it a big problem?") | No question about impact |
     | Buying process | One question uncovers who decides or how tools are bought, without asking "are you the decision-maker?" | Asks about authority bluntly | Nothing about authority or process |
     """, model="""
-    1. **"When you think about your two newest reps, what is it costing the team that they are behind
-       quota, in deals or in months?"** I want the impact in numbers, which turns a coaching wish into a
-       business case.
+    1. **"When you think about the three reps you hired in spring, what is it costing the team that they
+       are behind quota, in deals or in months?"** I want the impact in numbers, which turns a coaching
+       wish into a business case.
 
     2. **"How do you choose which calls to listen to today, and what happens to the rest?"** I want
        to understand the current process and how much of the team's selling nobody sees.
 
     3. **"When your team needed a new tool in the past, who else got involved, and how did it get
-       decided?"** I want the people and steps above her (RevOps, the VP of Sales) so I can ask for an
-       introduction without asking whether she decides.
+       decided?"** I want the people and steps above him (RevOps, the VP of Sales) so I can ask for an
+       introduction without asking whether he decides.
     """)
 
     data = csv_text(HEADER, NOTES)

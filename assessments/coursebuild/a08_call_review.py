@@ -276,7 +276,6 @@ def build(skills: set[str]) -> Built:
     """, hidden=crm_check)
     nb.key("crm_log", crm_solution, crm_check)
 
-    share = exp["ratio"]
     nb.md("""
     ## 4. Feedback for Lea
 
@@ -284,10 +283,9 @@ def build(skills: set[str]) -> Built:
     thing to keep and one thing to change**, each pointing to a moment (a turn number or a quote) and
     describing what Lea did and what Daniel did next. For the change, say what Lea could say instead.
     """)
-    nb.manual("feedback", 5, ["cold_calling", "discovery_questioning"], rubric=f"""
-    **Rubric for the trainer (5 points).** Reference measures: talk ratio {share:.0%}, longest rep turn
-    {exp["longest"][1]} s (turn {exp["longest"][0]}), {exp["questions"]} questions of which {exp["open"]}
-    open; discovery questions in turns 3, 5, 7, 11 and 13; meeting agreed for 8 July at 16:00.
+    nb.manual("feedback", 5, ["cold_calling", "discovery_questioning"], rubric="""
+    **Rubric for the trainer (5 points).** The learner's measures from parts 1 and 2 are above; the
+    instructor's version of this notebook has the reference values.
 
     | Criterion | Points |
     |---|---|

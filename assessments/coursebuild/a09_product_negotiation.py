@@ -262,17 +262,17 @@ def build(skills: set[str]) -> Built:
     nb.md(f"""
     **Mutual close plan.** Aurelio wants Relay live before the 23 October board meeting, and your
     onboarding team needs two weeks from signature to go-live. The deal is Westerly on Business at
-    list price (EUR {westerly_price:,} a year). Write the mutual close plan as a table: each step from
+    list price (your `westerly_annual`). Write the mutual close plan as a table: each step from
     today (1 September 2025) to go-live, with who owns it on each side and the date it must be done.
     """)
-    nb.manual("close-plan", 5, ["negotiation_closing"], rubric=f"""
+    nb.manual("close-plan", 5, ["negotiation_closing"], rubric="""
     **Rubric for the trainer (5 points).**
 
     | Criterion | Points |
     |---|---|
     | Works back from go-live before 23 October and signature at least two weeks earlier (by about 6 October) | 1 |
     | Includes the security review with Sunita Rao (IT) before signature | 1 |
-    | Includes the CFO's countersignature, since the deal (EUR {westerly_price:,}) is above EUR 30,000 | 1 |
+    | Includes the CFO's countersignature, since the deal's annual value is above EUR 30,000 | 1 |
     | Every step has an owner on the buyer's side or ours, and a date | 1 |
     | Includes a step where Aurelio confirms the plan, so it is mutual and not the seller's wish list | 1 |
     """, model="""
