@@ -35,8 +35,9 @@ def _decode(path: Path) -> str:
 def read_header(path: str | Path) -> list[str]:
     """The file's column names, normalised; [] for an empty file."""
     text = _decode(Path(path))
-    lines = text.splitlines()
-    return [normalise_header(h) for h in next(csv.reader([lines[0]]))] if lines and text.strip() else []
+    if not text.strip():
+        return []
+    return [normalise_header(h) for h in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))]
 
 
 def normalise_header(name: str) -> str:
@@ -54,7 +55,7 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
     if not text.strip():
         raise InputError(path, "the file is empty", line=1,
                          fix=f"start with a header row: {','.join(required)}")
-    first = text.splitlines()[0]
+    first = text.split("\n", 1)[0].rstrip("\r")
     header = [normalise_header(h) for h in next(csv.reader([first]))]
     missing = [c for c in required if c not in header]
     if missing:
@@ -102,13 +103,13 @@ def _first_long_line(text: str, n_fields: int) -> int | None:
 def _file_lines(text: str, n_rows: int) -> np.ndarray:
     """File line numbers of the data rows; blank lines are skipped as pandas skips them.
 
-    Quoted values that span lines are rare in these exports; where present, we count records with
-    the csv module, which knows where each record starts.
+    When the file has one non-blank physical line per record, no quoted value spans lines and the
+    physical line numbers are the answer. Otherwise we count records with the csv module, which
+    knows where each record starts.
     """
-    if '"' not in text:
-        lines = np.array([i for i, ln in enumerate(text.splitlines(), start=1) if ln.strip()][1:])
-        if len(lines) == n_rows:
-            return lines
+    lines = np.flatnonzero(np.array([bool(ln.strip()) for ln in text.split("\n")])) + 1
+    if len(lines) == n_rows + 1:
+        return lines[1:]
     reader = csv.reader(io.StringIO(text))
     starts = []
     next(reader)
