@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
 
 MISSING = "—"
 
@@ -13,18 +14,24 @@ def _missing(value: object) -> bool:
     return value is None or (isinstance(value, float) and not math.isfinite(value))
 
 
+def half_up(value: float, digits: int) -> Decimal:
+    """Rounded as people round by hand and as the handbook's worked examples do (4.125 -> 4.13),
+    not half-to-even on the binary value (which gives 4.12)."""
+    return Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
+
+
 def fmt_percent(value: float | None, digits: int = 0) -> str:
     """0.724 -> '72%'."""
     if _missing(value):
         return MISSING
-    return f"{value * 100:.{digits}f}%"
+    return f"{half_up(value * 100, digits):.{digits}f}%"
 
 
 def fmt_number(value: float | None, digits: int = 2) -> str:
     """A plain number with a fixed number of decimals and thousands separators."""
     if _missing(value):
         return MISSING
-    return f"{value:,.{digits}f}"
+    return f"{half_up(value, digits):,.{digits}f}"
 
 
 def fmt_share(value: float | None) -> str:
@@ -36,7 +43,7 @@ def fmt_signed(value: float | None, digits: int = 2) -> str:
     """A change, always with its sign: '+0.05', '−0.10'."""
     if _missing(value):
         return MISSING
-    text = f"{abs(value):.{digits}f}"
+    text = f"{half_up(abs(value), digits):.{digits}f}"
     if float(text) == 0:
         return f"±{text}"
     return f"+{text}" if value > 0 else f"−{text}"
