@@ -40,8 +40,10 @@ c.PAMAuthenticator.admin_groups = {"spm-admins"}
 
 # --- each user's server ----------------------------------------------------------------------
 c.JupyterHub.spawner_class = "spm_hub.CourseSpawner"
-# The hub and the servers share one environment, which holds JupyterLab, nbgrader and spm.
-c.Spawner.cmd = [os.path.join(sys.prefix, "bin", "jupyterhub-singleuser")]
+# Users' servers run jupyterhub-singleuser from the environment that holds JupyterLab, nbgrader and
+# spm: here the hub's own. Every user must be able to run it, so install it under /opt, not in a
+# home folder.
+c.SpmHub.user_environment = sys.prefix
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
 # The server's own token must read the user's groups: nbgrader's JupyterHub plugin lists a rep's

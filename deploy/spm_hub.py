@@ -46,6 +46,8 @@ class SpmHub(Configurable):
     trainers_group = Unicode("trainers", help="The Unix group whose members may open formgrader.").tag(config=True)
     jupyter_config_dir = Unicode(help="The folder holding the common/, trainer/ and rep/ Jupyter config folders."
                                  ).tag(config=True)
+    user_environment = Unicode(sys.prefix, help="The Python environment (JupyterLab, nbgrader, spm) that users' "
+                               "servers, terminals and kernels run from; by default the hub's own.").tag(config=True)
 
     @default("jupyter_config_dir")
     def _jupyter_config_dir(self) -> str:
@@ -200,6 +202,10 @@ class CourseSpawner(LocalProcessSpawner):
     def _group_names(self) -> list[str]:
         return sorted(g.name for g in self.user.groups)
 
+    @default("cmd")
+    def _cmd_default(self) -> list[str]:
+        return [os.path.join(self.layout.user_environment, "bin", "jupyterhub-singleuser")]
+
     @default("options_form")
     def _options_form_default(self) -> Callable:
         return _course_form
@@ -216,7 +222,7 @@ class CourseSpawner(LocalProcessSpawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
-        env.update(server_environment(self._group_names(), self.layout, self._course(), sys.prefix))
+        env.update(server_environment(self._group_names(), self.layout, self._course(), self.layout.user_environment))
         return env
 
     def make_preexec_fn(self, name: str) -> Callable[[], None]:
