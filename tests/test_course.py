@@ -145,7 +145,9 @@ def test_the_intro_names_chapters_of_the_book(assignment: str):
 
 
 def test_data_files_are_small_and_committed():
-    data = [p for p in (COURSE / "source").rglob("*") if p.is_file() and p.suffix != ".ipynb"]
+    data = [p for p in (COURSE / "source").rglob("*")
+            if p.is_file() and p.suffix != ".ipynb"
+            and not any(part.startswith(".") for part in p.relative_to(COURSE).parts)]
     assert {p.name for p in data} == {"team_quarter.csv", "pipeline_export.csv", "accounts.csv",
                                       "research_signals.csv", "discovery_notes.csv", "call_transcript.csv"}
     assert [p.name for p in data if p.stat().st_size >= 50_000] == []
@@ -248,7 +250,7 @@ def course(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("course")
     for name in ("nbgrader_config.py", "skills.yml"):
         shutil.copy(COURSE / name, root / name)
-    shutil.copytree(COURSE / "source", root / "source")
+    shutil.copytree(COURSE / "source", root / "source", ignore=shutil.ignore_patterns(".*", "__pycache__"))
     nbgrader = [sys.executable, "-m", "nbgrader"]
     for assignment in ASSIGNMENTS:
         run([*nbgrader, "generate_assignment", assignment, "--force"], root)
@@ -291,7 +293,7 @@ def test_generate_assignment_releases_every_assignment_without_solutions(course:
         release = (course / "release" / assignment / f"{assignment}.ipynb").read_text()
         for marker in ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"):
             assert marker not in release, f"{assignment}: {marker}"
-        source_data = {p.name for p in (COURSE / "source" / assignment).iterdir()}
+        source_data = {p.name for p in (COURSE / "source" / assignment).iterdir() if not p.name.startswith(".")}
         assert {p.name for p in (course / "release" / assignment).iterdir()} == source_data
 
 

@@ -130,7 +130,9 @@ class NotebookBuilder:
     def choice(self, grade_id: str, points: float, skills: list[str], variable: str, question: str,
                options: dict[str, str], correct: str) -> None:
         """A multiple-choice question: the learner sets ``variable`` to a letter. The correct letter
-        appears only in the solution and in a hidden test, both stripped from the release."""
+        appears only in the solution and in a hidden test, both stripped from the release. (A hash
+        of the answer in the released notebook would not hide it: with four options, hashing each
+        letter and comparing reveals the right one.)"""
         if correct not in options:
             raise ValueError(f"{self.assignment}/{grade_id}: answer {correct!r} is not an option")
         lines = [clean(question), ""]
