@@ -202,6 +202,8 @@ from .cli_analysis import gaps, report, sync  # noqa: E402
 cli.add_command(sync)
 cli.add_command(gaps)
 cli.add_command(report)
+from .cli_grade import grade  # noqa: E402
+cli.add_command(grade)
 
 
 def main() -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import stat
 import subprocess
 import tempfile
+import time
 
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any, Unicode
@@ -75,6 +77,16 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         await super()._async_launch_kernel(argv, **kw)
 
+    async def _async_interrupt_kernel(self) -> None:
+        # nbgrader interrupts a kernel when a cell times out; jupyter_client then signals the kernel's
+        # whole process group, so whatever the cell started stops too. In the sandbox the message-mode
+        # interrupt reaches the kernel alone, so the processes it started are ended here: a fork bomb
+        # would otherwise keep both cores busy and starve the kernel of the time it needs to answer.
+        await super()._async_interrupt_kernel()
+        outer = getattr(self.provisioner, "pid", None)
+        if outer:
+            stop_strays(outer)
+
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         if restart or self._kernel_dir is None:
@@ -100,6 +112,67 @@ def sandboxed_execute(execute_class: type) -> type:
         execute_class.__init__(self, *args, **kwargs)
 
     return type(f"Sandboxed{execute_class.__name__}", (execute_class,), {"__init__": __init__})
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                found += [int(p) for p in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """False for a zombie: killed already, waiting for bubblewrap's init to reap it."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return False
+
+
+def _pid_namespace(pid: int) -> str | None:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return None
+
+
+def stop_strays(outer_pid: int, seconds: float = 5.0) -> int:
+    """SIGKILL every process in the sandbox started by ``outer_pid`` (bubblewrap) except bubblewrap's own
+    init and the kernel; returns how many were killed.
+
+    The kernel may go on forking until its interrupt lands, and a child may fork while we scan, so the
+    scan repeats until a few rounds in a row find nothing alive (or ``seconds`` pass).
+    """
+    init = _children(outer_pid)
+    if not init:
+        return 0
+    namespace = _pid_namespace(init[0])
+    if namespace is None:
+        return 0
+    keep = {init[0], *_children(init[0])[:1]}
+    killed = 0
+    quiet = 0
+    deadline = time.monotonic() + seconds
+    while quiet < 3 and time.monotonic() < deadline:
+        strays = [int(e) for e in os.listdir("/proc")
+                  if e.isdigit() and int(e) not in keep and _pid_namespace(int(e)) == namespace and _alive(int(e))]
+        if not strays:
+            quiet += 1
+            time.sleep(0.01)
+            continue
+        quiet = 0
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+    return killed
 
 
 def copy_regular_tree(source: str, dest: str) -> None:

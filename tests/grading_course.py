@@ -81,15 +81,45 @@ def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.Complet
                           capture_output=True, text=True, check=check)
 
 
+def generate(course: Path, assignment: str, duedate: str | None = None) -> None:
+    """``nbgrader generate_assignment`` through nbgrader's own API, in this process: the same converter
+    as the command line without paying for nbgrader's start-up again."""
+    from nbgrader.api import Gradebook
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from spm_training.grading_worker import load_nbgrader_config
+    from spm_training.nbgrader_io import ensure_env_bin_on_path
+
+    ensure_env_bin_on_path()
+    config = load_nbgrader_config(course)
+    coursedir = CourseDirectory(config=config)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        gradebook.update_or_create_assignment(assignment, duedate=duedate)
+    result = NbGraderAPI(coursedir=coursedir, config=config).generate_assignment(assignment)
+    if not result["success"]:
+        raise RuntimeError(f"generate_assignment {assignment} failed:\n{result.get('error')}\n{result.get('log')}")
+
+
 def build_course(course: Path) -> Path:
     """Write and generate the course under ``course`` (the slow part, done once per session)."""
     (course / "source" / ASSIGNMENT).mkdir(parents=True)
     (course / "nbgrader_config.py").write_text(CONFIG)
     nbformat.write(source_notebook(), course / "source" / ASSIGNMENT / f"{NOTEBOOK}.ipynb")
     (course / "source" / ASSIGNMENT / "deals.csv").write_text("stage,weight\nqualified,0.2\n")
-    nbgrader(course, "db", "assignment", "add", ASSIGNMENT, "--duedate", DUE)
-    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    generate(course, ASSIGNMENT, DUE)
     return course
+
+
+_TEMPLATE: Path | None = None
+
+
+def course_template(tmp_path_factory) -> Path:
+    """The generated course, built once per test session and shared by every grading test module."""
+    global _TEMPLATE
+    if _TEMPLATE is None:
+        _TEMPLATE = build_course(tmp_path_factory.mktemp("grading-template") / "course")
+    return _TEMPLATE
 
 
 def copy_course(template: Path, dest: Path) -> Path:
@@ -125,3 +155,59 @@ def submit(course: Path, student: str, answers: dict[str, str] | None = None, *,
 
 CORRECT = {"answer": f"answer = {HIDDEN_SECRET}", "double": "def double(x):\n    return x + x",
            "explain": "Each deal counts with its stage weight."}
+
+
+def gradebook_rows(db: Path) -> dict[str, dict[str, dict]]:
+    """Every grade row of the course's SQLite gradebook: student -> cell name -> the grade's columns."""
+    import sqlite3
+
+    query = """
+        SELECT s.student_id, b.name, g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade
+        FROM grade g
+        JOIN submitted_notebook sn ON g.notebook_id = sn.id
+        JOIN submitted_assignment s ON sn.assignment_id = s.id
+        JOIN base_cell b ON g.cell_id = b.id"""
+    rows: dict[str, dict[str, dict]] = {}
+    with sqlite3.connect(db) as conn:
+        for student, cell, auto, manual, extra, needs in conn.execute(query):
+            rows.setdefault(student, {})[cell] = {"auto_score": auto, "manual_score": manual, "extra_credit": extra,
+                                                  "needs_manual_grade": bool(needs)}
+    return rows
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """A hash per file under ``folder``, to show a tree was left as it was."""
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def cell_outputs(notebook: Path, grade_id: str) -> str:
+    """All output text of one cell of an autograded notebook (streams, error names and values)."""
+    nb = json.loads(notebook.read_text())
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            parts = []
+            for out in cell.get("outputs", []):
+                text = out.get("text", "")
+                parts.append("".join(text) if isinstance(text, list) else text)
+                if out.get("output_type") == "error":
+                    parts.append(f"{out['ename']}: {out['evalue']}")
+            return "\n".join(parts)
+    raise KeyError(grade_id)
+
+
+def sandbox_processes() -> list[int]:
+    """Processes still running as a sandbox uid (root's sandboxes run as SANDBOX_UID_BASE + pid)."""
+    from spm_training.sandbox import SANDBOX_UID_BASE
+
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid >= SANDBOX_UID_BASE:
+                    found.append(int(entry))
+            except OSError:
+                pass
+    return found

@@ -1,0 +1,115 @@
+"""``spm grade``: autograde a cohort in parallel, student code sandboxed, with nbgrader's own grades."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .cli_common import Env, pass_env
+from .grading import GradeReport, SubmissionResult, default_workers
+from .sandbox import Limits
+
+
+def _score_text(result: SubmissionResult) -> str:
+    if result.score is None:
+        return f"-/{result.max_score:g}"
+    return f"{result.score:g}/{result.max_score:g}"
+
+
+class _Progress:
+    """A progress bar on a terminal; nothing at all otherwise (logs and pipes stay clean)."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def start(self, total: int) -> None:
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="submission", file=sys.stderr, leave=False, dynamic_ncols=True)
+
+    def done(self, result: SubmissionResult) -> None:
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{result.student} {_score_text(result)}", refresh=False)
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _echo_report(report: GradeReport) -> None:
+    where = "sandboxed" if report.sandboxed else "NOT sandboxed"
+    if not report.results:
+        click.echo(f"{report.assignment}: nothing to autograde")
+    else:
+        click.echo(f"{report.assignment}: {len(report.results)} submission(s) autograded in {report.seconds:.1f} s "
+                   f"by {report.workers} worker(s), student code {where}")
+    for result in report.results:
+        flags = [f for f, on in (("FAILED", result.status == "failed"), ("tampered", result.tampered)) if on]
+        click.echo(f"  {result.student}  {_score_text(result)}" + (f"  {', '.join(flags)}" if flags else ""))
+    for student, why in report.skipped:
+        click.echo(f"  {student}  skipped: {why}")
+    if report.tampered:
+        click.echo(f"Changed locked or test cells in {len(report.tampered)} submission(s):")
+        for result in report.tampered:
+            for finding in result.findings:
+                click.echo(f"  {result.student}  {finding.line()}")
+    if report.failed:
+        click.echo(f"Could not be fully graded ({len(report.failed)}): nbgrader recorded what it could")
+        for result in report.failed:
+            for error in result.errors:
+                click.echo(f"  {result.student}  {error}")
+
+
+@click.command("grade")
+@click.argument("assignment")
+@click.option("--student", "students", multiple=True, metavar="ID",
+              help="Grade only this rep's submission (repeat for several). Default: every collected submission.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help=f"Grading processes (default: the number of cores, here {default_workers()}).")
+@click.option("--force", is_flag=True, help="Grade again submissions that are already autograded.")
+@click.option("--no-sandbox", is_flag=True,
+              help="Run student code without a sandbox, with your rights. Only where no sandbox can be set up.")
+@click.option("--gradebook", metavar="URL", help="nbgrader gradebook URL (default: the course's db_url).")
+@click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=Limits.memory_mb, show_default=True,
+              metavar="MB", help="Address-space limit of each sandboxed process.")
+@click.option("--cpu-time", "cpu_seconds", type=click.IntRange(min=1), default=Limits.cpu_seconds,
+              show_default=True, metavar="SECONDS", help="CPU-time limit of each sandboxed process.")
+@pass_env
+def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | None, force: bool, no_sandbox: bool,
+          gradebook: str | None, memory_mb: int, cpu_seconds: int) -> None:
+    """Autograde the collected submissions of ASSIGNMENT in parallel, student code in a sandbox.
+
+    Grades are nbgrader's own: each submission goes through nbgrader's autograde, in one of several
+    processes, and its rows reach the gradebook in one transaction. Student code runs in a bubblewrap
+    sandbox: no network, no access to the gradebook, source/ (hidden tests) or other reps' folders, and
+    limits on memory, CPU time and processes, besides nbgrader's per-cell timeout.
+
+    Like nbgrader autograde, it grades submissions not autograded yet or collected again since; --force
+    grades all. Submissions whose locked or test cells were changed are listed, stored for
+    `spm report items`, and written beside the autograded folder as <assignment>.tampering.json.
+    Exit code 1 if any submission could not be fully graded.
+    """
+    from .grading import grade as grade_assignment
+    from .sandbox import find_sandbox
+
+    sandbox = None
+    if not no_sandbox:
+        sandbox = find_sandbox(Limits(memory_mb=memory_mb, cpu_seconds=cpu_seconds))
+    else:
+        click.echo("Warning: --no-sandbox: student code runs with your rights, and can read the hidden tests "
+                   "and change the gradebook.", err=True)
+    progress = _Progress()
+    with env.store() as store:
+        try:
+            report = grade_assignment(env.course_dir, assignment, sandbox=sandbox, students=students or None,
+                                      workers=workers, force=force, gradebook=gradebook, store=store,
+                                      on_start=progress.start, on_result=progress.done)
+        finally:
+            progress.close()
+    _echo_report(report)
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} of {len(report.results)} submission(s) of {assignment} "
+                                   "could not be fully graded; see above")

@@ -1,0 +1,7 @@
+# Spin forever: only the per-cell timeout stops this.
+def double(x):
+    return 2 * x
+
+
+while True:
+    pass
