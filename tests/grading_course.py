@@ -211,3 +211,44 @@ def sandbox_processes() -> list[int]:
             except OSError:
                 pass
     return found
+
+
+def gradebook_state(course_or_url: Path | str) -> dict:
+    """Every row of the submission tables of a gradebook (a course's SQLite file, or any URL), keyed and
+    valued by content rather than by the random ids, so two gradebooks can be compared."""
+    from sqlalchemy import create_engine, text
+
+    url = course_or_url if isinstance(course_or_url, str) else f"sqlite:///{course_or_url / 'gradebook.db'}"
+    queries = {
+        "student": "SELECT id, first_name, last_name, email, lms_user_id FROM student",
+        "submitted_assignment": """SELECT a.name, s.student_id, s.timestamp, s.extension FROM submitted_assignment s
+                                   JOIN assignment a ON s.assignment_id = a.id""",
+        "submitted_notebook": """SELECT s.student_id, n.name, sn.flagged, sn.late_submission_penalty
+                                 FROM submitted_notebook sn JOIN submitted_assignment s ON sn.assignment_id = s.id
+                                 JOIN notebook n ON sn.notebook_id = n.id""",
+    }
+    for table, columns in (("grade", "g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade"),
+                           ("comment", "g.auto_comment, g.manual_comment")):
+        queries[table] = f"""SELECT s.student_id, n.name, b.name, b.type, {columns} FROM {table} g
+                             JOIN submitted_notebook sn ON g.notebook_id = sn.id
+                             JOIN submitted_assignment s ON sn.assignment_id = s.id
+                             JOIN notebook n ON sn.notebook_id = n.id JOIN base_cell b ON g.cell_id = b.id"""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return {table: sorted((tuple(_plain(v) for v in row) for row in conn.execute(text(sql))),
+                                  key=lambda r: tuple((v is None, str(v)) for v in r))
+                    for table, sql in queries.items()}
+    finally:
+        engine.dispose()
+
+
+def _plain(value: object) -> object:
+    """SQLite hands back booleans as 0/1 and timestamps as text; make both backends' rows comparable."""
+    from datetime import datetime
+
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value

@@ -9,7 +9,6 @@ uuids) and cell execution timestamps may differ.
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -53,29 +52,6 @@ def _submissions(course: Path) -> None:
     gc.submit(course, "erin", gc.CORRECT, edit=_drop_cells)
     gc.submit(course, "frank", raw="{ not a notebook")
     _seed_manual_grades(course)
-
-
-def gradebook_state(db: Path) -> dict:
-    """Every row of the submission tables, keyed and valued by content, not by generated ids."""
-    state: dict = {}
-    with sqlite3.connect(db) as conn:
-        conn.row_factory = sqlite3.Row
-        state["student"] = sorted(tuple(r) for r in conn.execute(
-            "SELECT id, first_name, last_name, email, lms_user_id FROM student"))
-        state["submitted_assignment"] = sorted(tuple(r) for r in conn.execute("""
-            SELECT a.name, s.student_id, s.timestamp, s.extension FROM submitted_assignment s
-            JOIN assignment a ON s.assignment_id = a.id"""))
-        state["submitted_notebook"] = sorted(tuple(r) for r in conn.execute("""
-            SELECT s.student_id, n.name, sn.flagged, sn.late_submission_penalty FROM submitted_notebook sn
-            JOIN submitted_assignment s ON sn.assignment_id = s.id JOIN notebook n ON sn.notebook_id = n.id"""))
-        for table, columns in (("grade", "g.auto_score, g.manual_score, g.extra_credit, g.needs_manual_grade"),
-                               ("comment", "g.auto_comment, g.manual_comment")):
-            state[table] = sorted(tuple(r) for r in conn.execute(f"""
-                SELECT s.student_id, n.name, b.name, b.type, {columns} FROM {table} g
-                JOIN submitted_notebook sn ON g.notebook_id = sn.id
-                JOIN submitted_assignment s ON sn.assignment_id = s.id
-                JOIN notebook n ON sn.notebook_id = n.id JOIN base_cell b ON g.cell_id = b.id"""))
-    return state
 
 
 def autograded_state(course: Path) -> dict:
@@ -123,8 +99,8 @@ def first_round(courses):
 
 
 def test_first_grading_matches_nbgrader_row_for_row(courses, first_round):
-    expected = gradebook_state(courses["nbgrader"] / "gradebook.db")
-    assert gradebook_state(courses["spm"] / "gradebook.db") == expected
+    expected = gc.gradebook_state(courses["nbgrader"])
+    assert gc.gradebook_state(courses["spm"]) == expected
     # The comparison is worth something only if the rows say what they should.
     grades = {(r[0], r[2]): r[4:] for r in expected["grade"]}
     assert grades[("alice", "test_value")] == (2.0, None, None, 0)
@@ -164,8 +140,8 @@ def test_a_resubmission_is_graded_again_like_nbgrader_does(courses, first_round)
     # nbgrader tries again whatever has no autograded folder: frank's notebook, which failed.
     assert [r.student for r in second["report"].results] == ["alice", "frank"]
     assert sorted(s for s, _ in second["report"].skipped) == ["bob", "carol", "dave", "erin"]
-    nbgrader_rows = gradebook_state(courses["nbgrader"] / "gradebook.db")
-    assert gradebook_state(courses["spm"] / "gradebook.db") == nbgrader_rows
+    nbgrader_rows = gc.gradebook_state(courses["nbgrader"])
+    assert gc.gradebook_state(courses["spm"]) == nbgrader_rows
     assert autograded_state(courses["spm"]) == autograded_state(courses["nbgrader"])
     grades = {(r[0], r[2]): r[4:] for r in nbgrader_rows["grade"]}
     assert grades[("alice", "test_value")] == (0.0, None, None, 0)
