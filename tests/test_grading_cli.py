@@ -1,0 +1,69 @@
+"""`spm grade` on the command line: the sandbox it insists on, the one-line errors, and the summary."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+import grading_course as gc
+from spm_training.cli import cli
+from spm_training.sandbox import SandboxUnavailable, find_sandbox
+
+
+@pytest.fixture
+def course(tmp_path_factory, tmp_path):
+    course = gc.copy_course(gc.course_template(tmp_path_factory), tmp_path / "course")
+    gc.submit(course, "alice", gc.CORRECT)
+    return course
+
+
+def _spm(tmp_path, course, *args: str):
+    return CliRunner().invoke(cli, ["--db", str(tmp_path / "spm.db"), "--course", str(course), "grade", *args])
+
+
+@pytest.mark.slow
+def test_without_a_sandbox_grading_stops_unless_asked(tmp_path, course, monkeypatch):
+    monkeypatch.setattr("spm_training.sandbox.shutil.which", lambda name: None)
+    result = _spm(tmp_path, course, "hw")
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: cannot sandbox student code: bubblewrap (bwrap) is not installed. Install bubblewrap (apt-get "
+        "install bubblewrap) on a kernel that allows namespaces, or pass --no-sandbox to grade without a sandbox "
+        "(student code then runs with your rights and can read the hidden tests and change the gradebook)\n")
+    assert not (course / "autograded").exists()
+
+    result = _spm(tmp_path, course, "hw", "--no-sandbox")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: --no-sandbox: student code runs with your rights")
+    assert result.stdout.splitlines()[0].endswith("by 1 worker(s), student code NOT sandboxed")
+    assert result.stdout.splitlines()[1] == "  alice  4/6"
+    assert gc.gradebook_rows(course / "gradebook.db")["alice"]["test_value"]["auto_score"] == 2.0
+
+
+@pytest.mark.slow
+def test_a_second_run_grades_nothing_new(tmp_path, course):
+    try:
+        find_sandbox()
+    except SandboxUnavailable as exc:
+        pytest.skip(f"no sandbox on this machine: {exc.reason} (scripts/test.sh installs bubblewrap)")
+    first = _spm(tmp_path, course, "hw")
+    assert first.exit_code == 0, first.output
+    assert first.output.splitlines()[1:] == ["  alice  4/6"]
+    again = _spm(tmp_path, course, "hw")
+    assert again.exit_code == 0
+    assert again.output.splitlines() == ["hw: nothing to autograde",
+                                         "  alice  skipped: already autograded; pass --force to grade it again"]
+
+
+def test_an_unknown_rep_is_a_one_line_error(tmp_path, course):
+    result = _spm(tmp_path, course, "hw", "--student", "zed", "--no-sandbox")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] + "\n" == (f"Error: no collected submission of hw for zed in {course}/submitted/<student>/hw; "
+                             "collect it first (nbgrader collect)\n")
+
+
+def test_an_assignment_nobody_submitted(tmp_path, course):
+    result = _spm(tmp_path, course, "nope", "--no-sandbox")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] + "\n" == (f"Error: no collected submissions of nope in {course}/submitted/*/nope; "
+                             "run nbgrader collect nope first\n")
