@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .analysis import (MASTERY_EXPORT_COLUMNS, SCORE_EXPORT_COLUMNS, gap_export_rows, mastery_export_rows,
-                       score_export_rows)
 from .errors import NotFoundError
-from .gaps import GAP_EXPORT_COLUMNS
 from .kpis import kpi_rows
 from .store import Store
 
@@ -18,20 +15,43 @@ def rep_rows(store: Store) -> list[dict]:
         "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
 
 
+# The analysis exports import their modules when called, so that every other command starts quickly.
+def score_rows(store: Store) -> list[dict]:
+    from .analysis import score_export_rows
+
+    return score_export_rows(store)
+
+
+def mastery_rows(store: Store) -> list[dict]:
+    from .analysis import mastery_export_rows
+
+    return mastery_export_rows(store)
+
+
+def gap_rows(store: Store) -> list[dict]:
+    from .analysis import gap_export_rows
+
+    return gap_export_rows(store)
+
+
 EXPORTS: dict[str, Callable[[Store], list[dict]]] = {
     "reps": rep_rows,
     "kpis": kpi_rows,
-    "scores": score_export_rows,
-    "mastery": mastery_export_rows,
-    "gaps": gap_export_rows,
+    "scores": score_rows,
+    "mastery": mastery_rows,
+    "gaps": gap_rows,
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "reps": ("rep_id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"),
     "kpis": ("rep_id", "period", "kpi", "value", "target", "attainment"),
-    "scores": SCORE_EXPORT_COLUMNS,
-    "mastery": MASTERY_EXPORT_COLUMNS,
-    "gaps": GAP_EXPORT_COLUMNS,
+    # the same tuples as analysis.SCORE_EXPORT_COLUMNS, MASTERY_EXPORT_COLUMNS and gaps.GAP_EXPORT_COLUMNS
+    "scores": ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade", "skills",
+               "auto_score", "manual_score", "extra_credit", "submitted_at", "comment"),
+    "mastery": ("rep_id", "team", "skill", "method", "mastery", "threshold", "mastered", "graded", "pending",
+                "reached", "last_submitted"),
+    "gaps": ("rep_id", "name", "team", "kind", "skill", "mastery", "threshold", "method", "graded", "pending",
+             "kpi", "period", "attainment", "pages"),
 }
 
 

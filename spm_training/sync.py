@@ -17,6 +17,7 @@ whose values match are not written, so a re-sync of an unchanged gradebook chang
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -40,7 +41,7 @@ _CELLS_SQL = """
 SELECT c.id AS cell_id, a.name AS assignment, n.name AS notebook, c.name AS cell,
        COALESCE(gc.max_score, tc.max_score, 0.0) AS max_score,
        CASE WHEN c.type = 'TaskCell' THEN 'task' WHEN sc.id IS NOT NULL THEN 'manual' ELSE 'autograded' END AS kind,
-       COALESCE(sc.id, c.id) AS comment_cell_id,
+       CASE WHEN c.type = 'TaskCell' THEN c.id ELSE sc.id END AS comment_cell_id,
        a.duedate AS duedate
 FROM {gb}base_cell c
 JOIN {gb}notebook n ON n.id = c.notebook_id
@@ -56,13 +57,15 @@ WHERE c.type IN ('GradeCell', 'TaskCell')
 _GRADES_SQL = """
 SELECT sa.student_id AS student_id, g.cell_id AS cell_id, g.auto_score AS auto_score,
        g.manual_score AS manual_score, g.extra_credit AS extra_credit,
-       g.needs_manual_grade AS needs_manual_grade, cm.manual_comment AS comment, sa.timestamp AS submitted_at
+       g.needs_manual_grade AS needs_manual_grade, NULLIF(cm.manual_comment, '') AS comment,
+       sa.timestamp AS submitted_at
 FROM {gb}grade g
 JOIN {gb}submitted_notebook sn ON sn.id = g.notebook_id
 JOIN {gb}submitted_assignment sa ON sa.id = sn.assignment_id
 JOIN {gb}base_cell c ON c.id = g.cell_id
 LEFT JOIN {gb}base_cell sc ON sc.notebook_id = c.notebook_id AND sc.name = c.name AND sc.type = 'SolutionCell'
-LEFT JOIN {gb}comment cm ON cm.notebook_id = g.notebook_id AND cm.cell_id = COALESCE(sc.id, c.id)
+LEFT JOIN {gb}comment cm ON cm.notebook_id = g.notebook_id
+    AND cm.cell_id = CASE WHEN c.type = 'TaskCell' THEN c.id ELSE sc.id END
 """
 
 _STAGE_DDL = """
@@ -72,12 +75,22 @@ CREATE TEMP TABLE IF NOT EXISTS gb_cells (
 CREATE TEMP TABLE IF NOT EXISTS gb_grades (
     student_id TEXT, cell_id TEXT, auto_score REAL, manual_score REAL, extra_credit REAL,
     needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
+CREATE TEMP TABLE IF NOT EXISTS cell_items (cell_id TEXT PRIMARY KEY, item_id INTEGER, comment_cell_id TEXT)
+    WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS known_submissions (notebook_id TEXT PRIMARY KEY, rep_id TEXT, submitted_at TEXT)
+    WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS known_comments (notebook_id TEXT, cell_id TEXT, comment TEXT,
+    PRIMARY KEY (notebook_id, cell_id)) WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS incoming_skills (item_id INTEGER, skill_id TEXT, PRIMARY KEY (item_id, skill_id));
 CREATE TEMP TABLE IF NOT EXISTS incoming_scores (
     rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
-    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT)
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
+CREATE TEMP TABLE IF NOT EXISTS changed_scores (
+    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT, is_new INTEGER)
 """
-_STAGED = ("gb_cells", "gb_grades", "incoming_skills", "incoming_scores")
+_STAGED = ("gb_cells", "gb_grades", "cell_items", "known_submissions", "known_comments", "incoming_skills",
+           "incoming_scores", "changed_scores")
 
 
 @dataclass(frozen=True)
@@ -104,8 +117,13 @@ class SyncResult:
         return bool(self.items_changed or self.inserted or self.updated or self.removed)
 
 
+_SQLITE_URL = re.compile(r"^sqlite(?:\+\w+)?://(?P<rest>[^?]*)(?:\?.*)?$")
+
+
 def display_url(url: str) -> str:
     """The URL as it may be printed: with any password masked."""
+    if _SQLITE_URL.match(url):
+        return url
     from sqlalchemy.engine import make_url
 
     try:
@@ -115,30 +133,69 @@ def display_url(url: str) -> str:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL; None for any other backend (or an in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    """The file of a ``sqlite:///`` URL; None for any other backend.
 
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise SpmError(f"{url}: not a database URL; write it as sqlite:///path/gradebook.db or "
-                       "postgresql://user@host/db") from None
-    if parsed.get_backend_name() != "sqlite":
+    Parsed here rather than by SQLAlchemy, the way SQLAlchemy reads it (``sqlite:///relative.db``,
+    ``sqlite:////absolute.db``), so that the common case does not pay SQLAlchemy's import."""
+    match = _SQLITE_URL.match(url)
+    if match is None:
+        if "://" not in url:
+            raise SpmError(f"{url}: not a database URL; write it as sqlite:///path/gradebook.db or "
+                           "postgresql://user@host/db")
         return None
-    if not parsed.database or parsed.database == ":memory:":
+    database = match.group("rest")[1:] if match.group("rest").startswith("/") else match.group("rest")
+    if not database or database == ":memory:":
         raise SpmError(f"{url}: an in-memory SQLite gradebook cannot be synced; give the gradebook's file")
-    return Path(parsed.database)
+    return Path(database)
 
 
 # --- staging: the gradebook's cells and grades into temporary tables of the store ----------------
 
-def _stage_attached(conn: sqlite3.Connection) -> None:
+def _stage_cells_attached(conn: sqlite3.Connection) -> None:
     conn.execute(f"INSERT INTO temp.gb_cells {_CELLS_SQL.format(gb='gb.')}")
-    conn.execute(f"INSERT INTO temp.gb_grades {_GRADES_SQL.format(gb='gb.')}")
+
+
+def _stage_scores_attached(conn: sqlite3.Connection) -> tuple[int, tuple[str, ...]]:
+    """Known reps' grades straight from the attached gradebook into ``incoming_scores``.
+
+    The roster's submitted notebooks and the comments trainers wrote are resolved first (small
+    in-memory tables), so the one pass over the grade table (a million rows) needs three lookups
+    per grade, all in memory. Returns the gradebook's number of grades and the students who are
+    not in the roster."""
+    conn.execute(
+        "INSERT INTO temp.known_submissions SELECT sn.id, sa.student_id, sa.timestamp FROM gb.submitted_notebook sn "
+        "JOIN gb.submitted_assignment sa ON sa.id = sn.assignment_id JOIN reps r ON r.id = sa.student_id")
+    conn.execute(
+        "INSERT INTO temp.known_comments SELECT notebook_id, cell_id, manual_comment FROM gb.comment "
+        "WHERE manual_comment IS NOT NULL AND manual_comment != ''")
+    conn.execute(
+        "INSERT INTO temp.incoming_scores SELECT s.rep_id, m.item_id, g.auto_score, g.manual_score, "
+        "g.extra_credit, g.needs_manual_grade, cm.comment, s.submitted_at FROM gb.grade g "
+        "JOIN temp.cell_items m ON m.cell_id = g.cell_id "
+        "JOIN temp.known_submissions s ON s.notebook_id = g.notebook_id "
+        "LEFT JOIN temp.known_comments cm ON cm.notebook_id = g.notebook_id AND cm.cell_id = m.comment_cell_id")
+    grades = conn.execute("SELECT count(*) FROM gb.grade").fetchone()[0]
+    unknown = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT student_id FROM gb.submitted_assignment sa WHERE NOT EXISTS "
+        "(SELECT 1 FROM reps r WHERE r.id = sa.student_id) ORDER BY student_id"))
+    return grades, unknown
+
+
+def _stage_scores_staged(conn: sqlite3.Connection) -> tuple[int, tuple[str, ...]]:
+    """The same as :func:`_stage_scores_attached`, from grades streamed into ``gb_grades``."""
+    conn.execute(
+        "INSERT INTO temp.incoming_scores SELECT g.student_id, m.item_id, g.auto_score, g.manual_score, "
+        "g.extra_credit, g.needs_manual_grade, g.comment, g.submitted_at FROM temp.gb_grades g "
+        "JOIN temp.cell_items m ON m.cell_id = g.cell_id JOIN reps r ON r.id = g.student_id")
+    grades = conn.execute("SELECT count(*) FROM temp.gb_grades").fetchone()[0]
+    unknown = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT student_id FROM temp.gb_grades g WHERE NOT EXISTS "
+        "(SELECT 1 FROM reps r WHERE r.id = g.student_id) ORDER BY student_id"))
+    return grades, unknown
 
 
 def _stage_remote(conn: sqlite3.Connection, url: str) -> None:
+    """The gradebook's cells and grades, read with the same SQL over SQLAlchemy, into temp tables."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -216,6 +273,8 @@ def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Sk
         "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM temp.gb_cells c WHERE c.assignment = items.assignment "
         "AND c.notebook = items.notebook AND c.cell = items.cell)")
     changed = conn.total_changes - before
+    conn.execute("INSERT INTO temp.cell_items SELECT c.cell_id, i.id, c.comment_cell_id FROM temp.gb_cells c "
+                 "JOIN items i ON i.assignment = c.assignment AND i.notebook = c.notebook AND i.cell = c.cell")
     ids = {(a, n, c): i for i, a, n, c in conn.execute("SELECT id, assignment, notebook, cell FROM items")}
     without_source, unknown = [], set()
     wanted = []
@@ -240,37 +299,43 @@ def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Sk
     return changed, sorted(without_source), sorted(unknown)
 
 
+_SCORE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade", "comment", "submitted_at")
+
+
 def _sync_scores(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
-    """Upsert scores of known reps from the staged grades; remove scores the gradebook no longer has."""
-    conn.execute("DELETE FROM temp.incoming_scores")
-    conn.execute(
-        "INSERT INTO temp.incoming_scores SELECT g.student_id, i.id, g.auto_score, g.manual_score, g.extra_credit, "
-        "g.needs_manual_grade, g.comment, g.submitted_at FROM temp.gb_grades g "
-        "JOIN temp.gb_cells c ON c.cell_id = g.cell_id "
-        "JOIN items i ON i.assignment = c.assignment AND i.notebook = c.notebook AND i.cell = c.cell "
-        "JOIN reps r ON r.id = g.student_id")
-    conn.execute("CREATE INDEX IF NOT EXISTS temp.incoming_scores_key ON incoming_scores (rep_id, item_id)")
+    """Write the staged scores of known reps that differ from the store; remove scores the
+    gradebook no longer has. Returns (inserted, updated, unchanged, removed).
+
+    One read-only pass finds what changed; only those rows are written. On a re-sync of an unchanged
+    gradebook that pass is all the work, and nothing is written."""
+    fields = ", ".join(_SCORE_FIELDS)
     staged = conn.execute("SELECT count(*) FROM temp.incoming_scores").fetchone()[0]
-    inserted = conn.execute(
-        "SELECT count(*) FROM temp.incoming_scores i WHERE NOT EXISTS "
-        "(SELECT 1 FROM scores s WHERE s.rep_id = i.rep_id AND s.item_id = i.item_id)").fetchone()[0]
-    before = conn.total_changes
+    before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+    if before == 0:
+        conn.execute(f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT * FROM temp.incoming_scores")
+        return staged, 0, 0, 0
+    differs = " OR ".join(f"s.{f} IS NOT i.{f}" for f in _SCORE_FIELDS)
     conn.execute(
-        "INSERT INTO scores (rep_id, item_id, auto_score, manual_score, extra_credit, needs_manual_grade, comment, "
-        "submitted_at) SELECT * FROM temp.incoming_scores WHERE true "
-        "ON CONFLICT(rep_id, item_id) DO UPDATE SET auto_score = excluded.auto_score, "
-        "manual_score = excluded.manual_score, extra_credit = excluded.extra_credit, "
-        "needs_manual_grade = excluded.needs_manual_grade, comment = excluded.comment, "
-        "submitted_at = excluded.submitted_at "
-        "WHERE (auto_score, manual_score, extra_credit, needs_manual_grade, comment, submitted_at) IS NOT "
-        "(excluded.auto_score, excluded.manual_score, excluded.extra_credit, excluded.needs_manual_grade, "
-        "excluded.comment, excluded.submitted_at)")
-    written = conn.total_changes - before
-    before = conn.total_changes
-    conn.execute("DELETE FROM scores WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_scores i "
-                 "WHERE i.rep_id = scores.rep_id AND i.item_id = scores.item_id)")
-    removed = conn.total_changes - before
-    return inserted, written - inserted, staged - written, removed
+        f"INSERT INTO temp.changed_scores SELECT i.*, s.rep_id IS NULL FROM temp.incoming_scores i "
+        f"LEFT JOIN scores s ON s.rep_id = i.rep_id AND s.item_id = i.item_id WHERE s.rep_id IS NULL OR {differs}")
+    inserted, updated = conn.execute(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM temp.changed_scores"
+    ).fetchone()
+    if inserted or updated:
+        conn.execute(
+            f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT rep_id, item_id, {fields} "
+            f"FROM temp.changed_scores WHERE true ON CONFLICT(rep_id, item_id) DO UPDATE SET "
+            + ", ".join(f"{f} = excluded.{f}" for f in _SCORE_FIELDS))
+    # Every staged key is in the store now, and staged keys are unique (one grade per cell and
+    # submission), so anything beyond them is a score the gradebook no longer has.
+    removed = 0
+    if before + inserted > staged:
+        conn.execute("CREATE INDEX temp.incoming_scores_key ON incoming_scores (rep_id, item_id)")
+        start = conn.total_changes
+        conn.execute("DELETE FROM scores WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_scores i "
+                     "WHERE i.rep_id = scores.rep_id AND i.item_id = scores.item_id)")
+        removed = conn.total_changes - start
+    return inserted, updated, staged - inserted - updated, removed
 
 
 def _drop_staging(conn: sqlite3.Connection) -> None:
@@ -280,6 +345,23 @@ def _drop_staging(conn: sqlite3.Connection) -> None:
 
 _NBGRADER_TABLES = {"assignment", "notebook", "base_cell", "grade_cells", "task_cells", "grade", "comment",
                     "submitted_assignment", "submitted_notebook"}
+
+
+@contextmanager
+def _fast_temp(conn: sqlite3.Connection) -> Iterator[None]:
+    """Staging tables in memory and a larger page cache for the sync, then the connection's own
+    settings back. A million staged grades take some 150 MB, well inside the memory goal."""
+    temp_store = conn.execute("PRAGMA temp_store").fetchone()[0]
+    cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -262144")          # 256 MiB
+    if "gb" in {r[1] for r in conn.execute("PRAGMA database_list")}:
+        conn.execute("PRAGMA gb.cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 @contextmanager
@@ -309,33 +391,31 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
     conn = store.conn
     path = sqlite_path(url)
     _drop_staging(conn)
-    with _attached(conn, path) if path is not None else nullcontext():
+    with _attached(conn, path) if path is not None else nullcontext(), _fast_temp(conn):
         try:
             with store.transaction():
                 for statement in _STAGE_DDL.split(";"):
                     conn.execute(statement)
                 if path is not None:
-                    _stage_attached(conn)
+                    _stage_cells_attached(conn)
                 else:
                     _stage_remote(conn, url)
                 _sync_skills(conn, skills, kpis)
                 items_changed, without_source, unknown_skills = _sync_items(conn, course_dir, skills)
+                grades, unknown = (_stage_scores_attached(conn) if path is not None else _stage_scores_staged(conn))
                 inserted, updated, unchanged, removed = _sync_scores(conn)
-                unknown = conn.execute(
-                    "SELECT student_id, count(*) FROM temp.gb_grades g WHERE NOT EXISTS "
-                    "(SELECT 1 FROM reps r WHERE r.id = g.student_id) GROUP BY student_id ORDER BY student_id"
-                ).fetchall()
+                staged = inserted + updated + unchanged
                 counts = conn.execute(
                     "SELECT (SELECT count(DISTINCT assignment) FROM temp.gb_cells), (SELECT count(*) FROM items), "
-                    "(SELECT count(*) FROM temp.gb_grades), "
                     "(SELECT count(*) FROM scores WHERE needs_manual_grade)").fetchone()
         finally:
             _drop_staging(conn)
     return SyncResult(
         gradebook=display_url(url), assignments=counts[0], items=counts[1], items_changed=items_changed,
-        grades=counts[2], inserted=inserted, updated=updated, unchanged=unchanged, removed=removed,
-        needs_manual_grade=counts[3], unknown_students=tuple(s for s, _ in unknown),
-        unknown_grades=sum(n for _, n in unknown), cells_without_source=tuple(without_source),
+        grades=grades, inserted=inserted, updated=updated, unchanged=unchanged, removed=removed,
+        needs_manual_grade=counts[2], unknown_students=unknown,
+        # every grade belongs to a graded or task cell, so the ones not staged are the unknown students'
+        unknown_grades=grades - staged, cells_without_source=tuple(without_source),
         unknown_skills=tuple(unknown_skills))
 
 
