@@ -37,7 +37,7 @@ class Submission:
     submitted_at: datetime
 
 
-def nbgrader_api(course_dir: Path):
+def nbgrader_api(course_dir: Path, exchange: Path | None = None):
     """nbgrader's own API over the course, configured from its nbgrader_config.py."""
     ensure_env_bin_on_path()
     from nbgrader.apps import NbGraderAPI
@@ -45,6 +45,8 @@ def nbgrader_api(course_dir: Path):
 
     config = course_config(course_dir)
     config.CourseDirectory.root = str(course_dir.resolve())
+    if exchange is not None:
+        config.Exchange.root = str(exchange.resolve())
     coursedir = CourseDirectory(config=config)
     return NbGraderAPI(coursedir=coursedir, config=config)
 
@@ -71,6 +73,25 @@ def generate_assignments(course_dir: Path, echo: Callable[[str], None]) -> list[
             raise SpmError(f"{source}: nbgrader generate_assignment failed: {last}")
         echo(f"  generated {name}")
     return names
+
+
+def release_assignments(course_dir: Path, exchange: Path, names: list[str]) -> None:
+    """``nbgrader release_assignment`` into the workspace's exchange, for releases not there yet or older."""
+    exchange.mkdir(parents=True, exist_ok=True)
+    # nbgrader's exchange is shared by everyone on a machine: world-writable with the sticky bit.
+    exchange.chmod(0o1777)
+    api = None
+    for name in names:
+        release = course_dir / "release" / name
+        newest = max(p.stat().st_mtime for p in release.iterdir())
+        outbound = list(exchange.glob(f"*/outbound/{name}"))
+        if outbound and min(p.stat().st_mtime for p in outbound[0].iterdir()) >= newest:
+            continue
+        api = api or nbgrader_api(course_dir, exchange)
+        result = api.release_assignment(name)
+        if not result.get("success"):
+            last = (result.get("error") or result.get("log") or "unknown error").strip().splitlines()[-1]
+            raise SpmError(f"{release}: nbgrader release_assignment failed: {last}")
 
 
 def due_assignments(names: list[str], hire_date: date, today: date) -> list[tuple[str, date]]:
@@ -170,6 +191,7 @@ def simulate_trainer(gradebook_url: str, course_dir: Path, latent: dict[str, dic
                 level = float(np.mean([latent[sub.rep_id].get(s, 0.6) for s in item.skills]))
                 share = float(np.clip(level + rng.normal(0, 0.08), 0, 1))
                 grade.manual_score = round(share * item.max_score * 2) / 2
+                grade.needs_manual_grade = False   # as formgrader does when a trainer saves a score
                 tier = "high" if share >= 0.8 else "mid" if share >= 0.55 else "low"
                 try:
                     comment = gradebook.find_comment(item.cell, item.notebook, item.assignment, sub.rep_id)
@@ -191,4 +213,4 @@ def copy_course(template: Path, course: Path) -> None:
 
 
 __all__ = ["Submission", "assignments", "copy_course", "due_assignments", "generate_assignments",
-           "simulate_trainer", "write_submissions"]
+           "release_assignments", "simulate_trainer", "write_submissions"]
