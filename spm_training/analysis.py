@@ -8,6 +8,7 @@ rows as a table, CSV or JSON, and the reports render it as HTML.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,32 +30,69 @@ REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"
 
 
 class _Index:
-    """Per-rep lookups built once from the frames, so that per-rep work (a plan, a readiness
-    index, a report for each of 2,000 reps) is dictionary access rather than a pandas filter."""
+    """Per-rep lookups, each built on first use from the frames, so that per-rep work (a plan, a
+    readiness index, a report for each of 2,000 reps) is dictionary access rather than a pandas
+    filter, and a command that needs only gaps never builds the rest."""
 
     def __init__(self, a: Analysis) -> None:
-        self.reps = {r["rep_id"]: r for r in a.reps.to_dict("records")}
-        self.gaps: dict[str, list[dict]] = {}
-        for g in gap_records(a.gaps):
-            self.gaps.setdefault(g["rep_id"], []).append(g)
-        self.mastery: dict[str, dict[str, dict]] = {}
-        for m in a.mastery.to_dict("records"):
+        self._a = a
+
+    @functools.cached_property
+    def reps(self) -> dict[str, dict]:
+        return {r["rep_id"]: r for r in self._a.reps.to_dict("records")}
+
+    @functools.cached_property
+    def gaps(self) -> dict[str, list[dict]]:
+        out: dict[str, list[dict]] = {}
+        for g in gap_records(self._a.gaps):
+            out.setdefault(g["rep_id"], []).append(g)
+        return out
+
+    @functools.cached_property
+    def mastery(self) -> dict[str, dict[str, dict]]:
+        out: dict[str, dict[str, dict]] = {}
+        for m in self._a.mastery.to_dict("records"):
             m["mastery"] = None if pd.isna(m["mastery"]) else float(m["mastery"])
-            self.mastery.setdefault(m["rep_id"], {})[m["skill_id"]] = m
-        self.attainments: dict[str, list[float]] = {}
-        valued = a.current[a.current["attainment"].notna()]
-        for rep_id, value in zip(valued["rep_id"], valued["attainment"]):
-            self.attainments.setdefault(rep_id, []).append(float(value))
-        self.status: dict[str, dict[str, dict]] = {}
-        for st in a.status.to_dict("records"):
-            self.status.setdefault(st["rep_id"], {})[st["assignment"]] = st
-        self.history: dict[str, list[tuple[str, float]]] = {}
-        valued = a.history[a.history["attainment"].notna()]
-        for rep_id, period, value in zip(valued["rep_id"], valued["period"], valued["attainment"]):
-            self.history.setdefault(rep_id, []).append((period, float(value)))
-        self.skill_assignments = skill_assignments(a.items, a.tags)
-        self.shares = rep_skill_shares(a.scores, a.tags)
-        self.role_skills = {role: role_skills(a.skills, a.kpis, role) for role in set(a.reps["role"])}
+            out.setdefault(m["rep_id"], {})[m["skill_id"]] = m
+        return out
+
+    @functools.cached_property
+    def attainments(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        valued = self._a.current[self._a.current["attainment"].notna()]
+        for rep_id, value in zip(valued["rep_id"].tolist(), valued["attainment"].tolist()):
+            out.setdefault(rep_id, []).append(float(value))
+        return out
+
+    @functools.cached_property
+    def status(self) -> dict[str, dict[str, dict]]:
+        out: dict[str, dict[str, dict]] = {}
+        for st in self._a.status.to_dict("records"):
+            out.setdefault(st["rep_id"], {})[st["assignment"]] = st
+        return out
+
+    @functools.cached_property
+    def history(self) -> dict[str, list[tuple[str, float]]]:
+        out: dict[str, list[tuple[str, float]]] = {}
+        valued = self._a.history[self._a.history["attainment"].notna()]
+        for rep_id, period, value in zip(valued["rep_id"].tolist(), valued["period"].tolist(),
+                                         valued["attainment"].tolist()):
+            out.setdefault(rep_id, []).append((period, float(value)))
+        return out
+
+    @functools.cached_property
+    def skill_assignments(self) -> dict[str, list[str]]:
+        return skill_assignments(self._a.items, self._a.tags)
+
+    @functools.cached_property
+    def shares(self) -> dict[tuple[str, str, str], float]:
+        return rep_skill_shares(self._a.scores, self._a.tags)
+
+    def role_skills(self, role: str) -> list[str]:
+        cache = self.__dict__.setdefault("_role_skills", {})
+        if role not in cache:
+            cache[role] = role_skills(self._a.skills, self._a.kpis, role)
+        return cache[role]
 
 
 @dataclass
@@ -72,12 +110,19 @@ class Analysis:
     current: pd.DataFrame            # per rep and KPI, the current period, ranked within the team
     gaps: pd.DataFrame
     assignments: list[str]           # the course's assignments, in course order
-    status: pd.DataFrame             # per rep and assignment: submitted, pending, graded
     pages: dict[str, tuple[Page, ...]]
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
     book_url: str = DEFAULT_BOOK_URL
     _index: _Index | None = field(default=None, repr=False)
+    _status: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def status(self) -> pd.DataFrame:
+        """Per rep and assignment: submitted_at, pending answers, graded (computed on first use)."""
+        if self._status is None:
+            self._status = assignment_status(self.scores, self.assignments)
+        return self._status
 
     @property
     def index(self) -> _Index:
@@ -102,7 +147,7 @@ class Analysis:
         return Analysis(skills=self.skills, kpis=self.kpis, reps=only(self.reps), items=self.items, tags=self.tags,
                         scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
-                        status=only(self.status), pages=self.pages, weights=self.weights, today=self.today,
+                        pages=self.pages, weights=self.weights, today=self.today,
                         book_url=self.book_url, _index=self.index)
 
     def team_ids(self) -> list[str]:
@@ -135,7 +180,7 @@ class Analysis:
         role = self.index.reps[rep_id]["role"]
         prog = self.progress(rep_id)
         mastery = {k: m["mastery"] for k, m in self.index.mastery.get(rep_id, {}).items()}
-        return readiness(mastery, self.index.role_skills.get(role) or role_skills(self.skills, self.kpis, role),
+        return readiness(mastery, self.index.role_skills(role),
                          self.index.attainments.get(rep_id, []), prog["given"], prog["graded"], self.weights)
 
     def readiness_rows(self) -> list[dict]:
@@ -181,12 +226,12 @@ class Analysis:
         return gap_rows(records, self.index.reps, self.pages)
 
     def mastery_rows(self) -> list[dict]:
-        teams = dict(zip(self.reps["rep_id"], self.reps["team"]))
-        return [{"rep_id": m.rep_id, "team": teams.get(m.rep_id), "skill": m.skill_id, "method": m.method,
-                 "mastery": None if pd.isna(m.mastery) else round(float(m.mastery), 4), "threshold": m.threshold,
-                 "mastered": bool(m.mastered), "graded": int(m.graded), "pending": int(m.pending),
-                 "reached": int(m.reached), "last_submitted": m.last_at or None}
-                for m in self.mastery.itertuples(index=False)]
+        teams = dict(zip(self.reps["rep_id"].tolist(), self.reps["team"].tolist()))
+        return [{"rep_id": m["rep_id"], "team": teams.get(m["rep_id"]), "skill": m["skill_id"], "method": m["method"],
+                 "mastery": None if pd.isna(m["mastery"]) else round(float(m["mastery"]), 4),
+                 "threshold": m["threshold"], "mastered": bool(m["mastered"]), "graded": int(m["graded"]),
+                 "pending": int(m["pending"]), "reached": int(m["reached"]), "last_submitted": m["last_at"] or None}
+                for m in self.mastery.to_dict("records")]
 
 
 MASTERY_EXPORT_COLUMNS = ("rep_id", "team", "skill", "method", "mastery", "threshold", "mastered", "graded",
@@ -239,7 +284,7 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
     assignments = list(dict.fromkeys(items["assignment"]))
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments,
-                    status=assignment_status(scores, assignments), pages=book_pages(skills, project_root, book_url),
+                    pages=book_pages(skills, project_root, book_url),
                     weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today(), book_url=book_url)
 
 

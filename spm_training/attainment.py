@@ -85,14 +85,15 @@ def current_attainment(history: pd.DataFrame, periods: dict[str, str]) -> pd.Dat
     if history.empty:
         return pd.DataFrame(columns=CURRENT_COLUMNS)
     wanted = {kpi: previous_periods(period, TREND_PERIODS) for kpi, period in periods.items()}
-    in_window = np.array([p in wanted.get(k, ()) for k, p in zip(history["kpi"], history["period"])], dtype=bool)
+    kpi_list, period_list = history["kpi"].tolist(), history["period"].tolist()
+    in_window = np.array([p in wanted.get(k, ()) for k, p in zip(kpi_list, period_list)], dtype=bool)
     window = history[in_window]
-    lookup = {(r, k, p): a for r, k, p, a in zip(window["rep_id"], window["kpi"], window["period"],
-                                                  window["attainment"])}
-    now = history[[periods.get(k) == p for k, p in zip(history["kpi"], history["period"])]]
+    lookup = {(r, k, p): a for r, k, p, a in zip(window["rep_id"].tolist(), window["kpi"].tolist(),
+                                                  window["period"].tolist(), window["attainment"].tolist())}
+    now = history[np.array([periods.get(k) == p for k, p in zip(kpi_list, period_list)], dtype=bool)]
     now = rank_within_team(now)
     trends, changes = [], []
-    for rep_id, kpi in zip(now["rep_id"], now["kpi"]):
+    for rep_id, kpi in zip(now["rep_id"].tolist(), now["kpi"].tolist()):
         trend = [_none(lookup.get((rep_id, kpi, p))) for p in wanted[kpi]]
         trends.append(trend)
         changes.append(trend[-1] - trend[-2] if trend[-1] is not None and trend[-2] is not None else None)
@@ -101,7 +102,7 @@ def current_attainment(history: pd.DataFrame, periods: dict[str, str]) -> pd.Dat
 
 
 def _none(value: float | None) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
+    return None if value is None or value != value else float(value)      # NaN is the one value != itself
 
 
 def mean_attainment_by_period(history: pd.DataFrame) -> pd.DataFrame:

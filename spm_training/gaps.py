@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .catalog import Kpi, Skill
@@ -31,7 +32,8 @@ def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Sk
     weak = mastery[(mastery["graded"] > 0) & ~mastery["mastered"].astype(bool)]
     short = current[current["attainment"].notna() & (current["attainment"] < 1)]
     short_by_rep: dict[str, dict[str, tuple[str, float]]] = {}
-    for rep_id, kpi, period, att in zip(short["rep_id"], short["kpi"], short["period"], short["attainment"]):
+    for rep_id, kpi, period, att in zip(short["rep_id"].tolist(), short["kpi"].tolist(), short["period"].tolist(),
+                                        short["attainment"].tolist()):
         short_by_rep.setdefault(rep_id, {})[kpi] = (period, float(att))
     rows: list[dict] = []
     linked_kpis: dict[str, set[str]] = {}
@@ -128,31 +130,51 @@ def skill_assignments(items: pd.DataFrame, tags: pd.DataFrame) -> dict[str, list
     frame = items[["id", "assignment"]].merge(tags, left_on="id", right_on="item_id")
     first = frame.groupby(["skill_id", "assignment"], as_index=False)["id"].min().sort_values("id")
     out: dict[str, list[str]] = {}
-    for skill_id, assignment in zip(first["skill_id"], first["assignment"]):
+    for skill_id, assignment in zip(first["skill_id"].tolist(), first["assignment"].tolist()):
         out.setdefault(skill_id, []).append(assignment)
     return out
 
 
 def rep_skill_shares(scores: pd.DataFrame, tags: pd.DataFrame) -> dict[tuple[str, str, str], float]:
     """(rep, skill, assignment) -> points earned ÷ points available on the skill's graded items there."""
-    graded = scores[scores["x"].notna()][["rep_id", "item_id", "assignment", "score", "max_score"]]
-    frame = graded.merge(tags, on="item_id")
-    sums = frame.groupby(["rep_id", "skill_id", "assignment"])[["score", "max_score"]].sum()
-    return {key: min(1.0, float(s / m)) for key, s, m in zip(sums.index, sums["score"], sums["max_score"]) if m > 0}
+    graded = scores[scores["x"].notna()]
+    if graded.empty or tags.empty:
+        return {}
+    frame = pd.DataFrame({"rep_id": graded["rep_id"].to_numpy(), "item_id": graded["item_id"].to_numpy(),
+                          "assignment": graded["assignment"].to_numpy(), "score": graded["score"].to_numpy(),
+                          "max_score": graded["max_score"].to_numpy()}).merge(tags, on="item_id")
+    # One integer key per (rep, skill, assignment): grouping on three string columns is slow.
+    codes, uniques = [], []
+    for column in ("rep_id", "skill_id", "assignment"):
+        code, names = pd.factorize(frame[column])
+        codes.append(code.astype(np.int64))
+        uniques.append(np.asarray(names, dtype=object))
+    key = (codes[0] * len(uniques[1]) + codes[1]) * len(uniques[2]) + codes[2]
+    sums = frame[["score", "max_score"]].groupby(key).sum()
+    keys = sums.index.to_numpy()
+    out = {}
+    for k, s, m in zip(keys, sums["score"].to_numpy(), sums["max_score"].to_numpy()):
+        if m > 0:
+            rest, a = divmod(int(k), len(uniques[2]))
+            r, sk = divmod(rest, len(uniques[1]))
+            out[(uniques[0][r], uniques[1][sk], uniques[2][a])] = min(1.0, float(s / m))
+    return out
 
 
 def gap_records(gaps: pd.DataFrame) -> list[dict]:
     """The gap frame as plain dicts, with None (not NaN) where a field does not apply."""
-    records = []
-    for r in gaps.to_dict("records"):
-        for f in ("skill", "kpi", "period", "method"):
-            r[f] = _text(r[f])
-        for f in ("mastery", "threshold", "attainment"):
-            r[f] = _num(r[f])
-        for f in ("graded", "pending", "reached"):
-            r[f] = None if r[f] is None or pd.isna(r[f]) else int(r[f])
-        records.append(r)
-    return records
+    def clean(values: list, kind: type) -> list:
+        # NaN is the one value that differs from itself; a column-wise pass is far faster than pd.isna per cell
+        return [None if v is None or v != v else kind(v) for v in values]
+
+    columns = {c: gaps[c].tolist() for c in GAP_COLUMNS}
+    for f in ("skill", "kpi", "period", "method"):
+        columns[f] = clean(columns[f], str)
+    for f in ("mastery", "threshold", "attainment"):
+        columns[f] = clean(columns[f], float)
+    for f in ("graded", "pending", "reached"):
+        columns[f] = clean(columns[f], int)
+    return [dict(zip(GAP_COLUMNS, values)) for values in zip(*(columns[c] for c in GAP_COLUMNS))]
 
 
 def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis: dict[str, Kpi],

@@ -106,22 +106,31 @@ def is_mastered(value: float | None, threshold: float) -> bool:
 
 # --- the store's scores ------------------------------------------------------------------------------
 
+SCORE_COLUMNS = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", "max_score", "score", "x", "pending",
+                 "comment", "submitted_at"]
+
+
 def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFrame:
     """Every synced score of the given reps (all reps when None), one row per rep and item.
 
-    Columns: rep_id, item_id, assignment, notebook, cell, kind, max_score, score, x (normalised,
-    NaN while pending), pending, comment, submitted_at. Ordered as mastery reads them.
+    Columns: :data:`SCORE_COLUMNS`; ``x`` is the normalised score, NaN while pending. Rows come in
+    the store's order (rep, item). Only five columns are read per score; what belongs to the item
+    is added from the items table, and comments, which few scores have, are read on their own,
+    because turning SQLite values into Python objects is what dominates on a large store.
     """
     where, params = "", ()
     if rep_ids is not None:
         where, params = "WHERE s.rep_id IN (SELECT value FROM json_each(?))", (_json(list(rep_ids)),)
     rows = store.conn.execute(
-        f"SELECT s.rep_id, s.item_id, i.assignment, i.notebook, i.cell, i.kind, i.max_score, {SCORE_SQL} AS score, "
-        f"s.needs_manual_grade AS pending, s.comment, s.submitted_at FROM scores s JOIN items i ON i.id = s.item_id "
-        f"{where}", params).fetchall()
-    columns = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", "max_score", "score", "pending",
-               "comment", "submitted_at"]
-    frame = pd.DataFrame.from_records(rows, columns=columns)
+        f"SELECT s.rep_id, s.item_id, {SCORE_SQL}, s.needs_manual_grade, s.submitted_at FROM scores s {where}",
+        params).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["rep_id", "item_id", "score", "pending", "submitted_at"])
+    items = pd.DataFrame.from_records(
+        store.conn.execute("SELECT id, assignment, notebook, cell, kind, max_score FROM items").fetchall(),
+        columns=["id", "assignment", "notebook", "cell", "kind", "max_score"]).set_index("id")
+    at = items.index.get_indexer(frame["item_id"].to_numpy())
+    for column in ("assignment", "notebook", "cell", "kind", "max_score"):
+        frame[column] = items[column].to_numpy()[at] if len(frame) else items[column].iloc[:0].to_numpy()
     frame["pending"] = frame["pending"].astype(bool)
     frame["score"] = frame["score"].astype(float)
     frame["max_score"] = frame["max_score"].astype(float)
@@ -131,8 +140,22 @@ def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFr
     x[(frame["max_score"] <= 0).to_numpy() | frame["pending"].to_numpy()] = np.nan
     frame["x"] = x
     frame["submitted_at"] = frame["submitted_at"].fillna("")
-    frame["comment"] = frame["comment"].astype(object).where(frame["comment"].notna() & (frame["comment"] != ""), None)
-    return frame.sort_values(["rep_id", "submitted_at", "item_id"], kind="stable", ignore_index=True)
+    frame["comment"] = None
+    comments = store.conn.execute(f"SELECT s.rep_id, s.item_id, s.comment FROM scores s {where} "
+                                  f"{'AND' if where else 'WHERE'} s.comment IS NOT NULL AND s.comment != ''",
+                                  params).fetchall()
+    if comments:
+        # Rows are found by one integer key (rep code × item span + item id): hashing a million
+        # integers is quick, a million (rep, item) tuples is not.
+        rep_code, reps = pd.factorize(frame["rep_id"])
+        span = int(frame["item_id"].max()) + 1
+        rows_key = pd.Index(rep_code.astype(np.int64) * span + frame["item_id"].to_numpy(np.int64))
+        wanted = reps.get_indexer([r for r, _, _ in comments]).astype(np.int64) * span + \
+            np.array([i for _, i, _ in comments], dtype=np.int64)
+        column = np.full(len(frame), None, dtype=object)
+        column[rows_key.get_indexer(wanted)] = [c for _, _, c in comments]
+        frame["comment"] = column
+    return frame[SCORE_COLUMNS]
 
 
 def _json(values: list) -> str:
@@ -152,58 +175,94 @@ MASTERY_COLUMNS = ["rep_id", "skill_id", "method", "mastery", "threshold", "mast
 
 
 def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Skill]) -> pd.DataFrame:
-    """Mastery per rep and skill, by each skill's method, vectorised over all reps at once.
+    """Mastery per rep and skill, by each skill's method, for all reps at once.
 
     One row per rep and skill the rep has any score for (graded or pending). ``graded`` counts the
     scores used, ``pending`` those left out awaiting a manual grade, ``reached`` those at or above
     the threshold, ``first`` the oldest graded score (for "most improved").
+
+    Vectorised with numpy over integer codes (rep, skill, submission time), sorted once, with
+    per-group sums by ``bincount`` and ``reduceat``: pandas' groupby on string keys takes tens of
+    seconds for a million scores, this well under one.
     """
-    frame = scores[["rep_id", "item_id", "x", "pending", "submitted_at"]].merge(tags, on="item_id", how="inner")
-    frame = frame[frame["skill_id"].isin(skills.keys())]
-    if frame.empty:
+    skill_ids = list(skills)
+    tags = tags[tags["skill_id"].isin(skill_ids)]
+    if scores.empty or tags.empty:
         return pd.DataFrame(columns=MASTERY_COLUMNS)
-    # merge keeps the left frame's order within each (rep, item), so the order by time survives.
-    frame = frame.sort_values(["rep_id", "skill_id", "submitted_at", "item_id"], kind="stable", ignore_index=True)
-    key = ["rep_id", "skill_id"]
-    pending = frame.groupby(key, sort=True)["pending"].sum().rename("pending")
-    last_at = frame.groupby(key, sort=True)["submitted_at"].max().rename("last_at")
-    graded = frame[frame["x"].notna()].copy()
-    threshold = graded["skill_id"].map({s.id: s.threshold for s in skills.values()})
-    graded["reach"] = graded["x"] >= threshold - EPS
-    graded["x_reach"] = graded["x"].where(graded["reach"], 0.0)
-    groups = graded.groupby(key, sort=True)
-    stats = groups.agg(count=("x", "size"), total=("x", "sum"), best=("x", "max"), last=("x", "last"),
-                       first=("x", "first"), reached=("reach", "sum"), reach_total=("x_reach", "sum"))
-    # Decaying average in closed form: the k-th of n scores weighs w·(1 − w)^(n − k), except the
-    # first, which weighs (1 − w)^(n − 1); the same as the recursion, without a loop per rep.
-    from_end = groups.cumcount(ascending=False).to_numpy()
-    is_first = groups.cumcount().to_numpy() == 0
-    weight = np.where(is_first, (1 - W) ** from_end, W * (1 - W) ** from_end)
-    graded["weighted"] = graded["x"].to_numpy() * weight
-    stats["decaying"] = graded.groupby(key, sort=True)["weighted"].sum()
-    count = stats["count"]
-    earlier = (stats["total"] - stats["last"]) / (count - 1).where(count > 1)
-    by_method = {
-        "highest": stats["best"],
-        "latest": stats["last"],
-        "average": stats["total"] / count,
-        "weighted_average": (W * stats["last"] + (1 - W) * earlier).where(count > 1, stats["last"]),
-        "decaying_average": stats["decaying"],
-        "n_times": (stats["reach_total"] / stats["reached"]).where(stats["reached"] >= N_TIMES),
-    }
-    out = pd.DataFrame(index=pending.index).join(stats[["count", "first", "reached"]]).join(last_at)
-    out["pending"] = pending
-    skill_of = out.index.get_level_values("skill_id")
-    out["method"] = [skills[s].method for s in skill_of]
-    out["threshold"] = [skills[s].threshold for s in skill_of]
-    values = np.full(len(out), np.nan)
+    # One row per score and skill of its item (an item may measure several skills).
+    tag_item = tags["item_id"].to_numpy(np.int64)
+    tag_skill = tags["skill_id"].map({s: i for i, s in enumerate(skill_ids)}).to_numpy(np.int64)
+    by_item = np.argsort(tag_item, kind="stable")
+    tag_item, tag_skill = tag_item[by_item], tag_skill[by_item]
+    item_of = scores["item_id"].to_numpy(np.int64)
+    size = int(max(item_of.max(), tag_item.max())) + 1
+    per_item = np.bincount(tag_item, minlength=size)
+    first_tag = np.cumsum(per_item) - per_item
+    repeat = per_item[item_of]
+    row = np.repeat(np.arange(len(scores)), repeat)
+    nth = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    skill = tag_skill[first_tag[item_of[row]] + nth]
+    rep_code, rep_names = pd.factorize(scores["rep_id"])
+    time_code, times = pd.factorize(scores["submitted_at"], sort=True)
+    rep, when, item = rep_code[row], time_code[row], item_of[row]
+    x = scores["x"].to_numpy(float)[row]
+    pending = scores["pending"].to_numpy(bool)[row]
+    # Oldest first within each rep and skill; within one submission, in course (item) order.
+    order = np.lexsort((item, when, skill, rep))
+    rep, skill, when, x, pending = rep[order], skill[order], when[order], x[order], pending[order]
+    key = rep.astype(np.int64) * len(skill_ids) + skill
+    starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])
+    group = np.cumsum(np.r_[True, key[1:] != key[:-1]]) - 1
+    n = len(starts)
+    out = pd.DataFrame({"rep_id": np.asarray(rep_names)[rep[starts]],
+                        "skill_id": np.asarray(skill_ids, dtype=object)[skill[starts]]})
+    out["pending"] = np.bincount(group, weights=pending, minlength=n).astype(int)
+    out["last_at"] = np.asarray(times, dtype=object)[np.maximum.reduceat(when, starts)]
+    thresholds = np.array([skills[s].threshold for s in skill_ids])
+    out["threshold"] = thresholds[skill[starts]]
+    out["method"] = np.asarray([skills[s].method for s in skill_ids], dtype=object)[skill[starts]]
+
+    graded = ~np.isnan(x)
+    gx, gg = x[graded], group[graded]
+    count = np.bincount(gg, minlength=n)
+    values = {name: np.full(n, np.nan) for name in ("best", "last", "first", "decaying")}
+    if len(gx):
+        g_starts = np.flatnonzero(np.r_[True, gg[1:] != gg[:-1]])
+        g_ends = np.r_[g_starts[1:], len(gx)] - 1
+        owners = gg[g_starts]
+        values["best"][owners] = np.maximum.reduceat(gx, g_starts)
+        values["last"][owners] = gx[g_ends]
+        values["first"][owners] = gx[g_starts]
+        # Decaying average in closed form: the k-th of n scores weighs w·(1 − w)^(n − k), except
+        # the first, which weighs (1 − w)^(n − 1); the same as the recursion, with no loop.
+        sizes = g_ends - g_starts + 1
+        from_end = np.repeat(g_ends, sizes) - np.arange(len(gx))
+        is_first = np.arange(len(gx)) == np.repeat(g_starts, sizes)
+        weight = np.where(is_first, (1 - W) ** from_end, W * (1 - W) ** from_end)
+        values["decaying"][owners] = np.add.reduceat(gx * weight, g_starts)
+    total = np.bincount(gg, weights=gx, minlength=n)
+    reach = gx >= thresholds[skill[graded]] - EPS
+    reached = np.bincount(gg, weights=reach, minlength=n)
+    reach_total = np.bincount(gg, weights=gx * reach, minlength=n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        average = np.where(count > 0, total / count, np.nan)
+        earlier = np.where(count > 1, (total - values["last"]) / (count - 1), np.nan)
+        by_method = {
+            "highest": values["best"],
+            "latest": values["last"],
+            "average": average,
+            "weighted_average": np.where(count > 1, W * values["last"] + (1 - W) * earlier, values["last"]),
+            "decaying_average": values["decaying"],
+            "n_times": np.where(reached >= N_TIMES, reach_total / np.maximum(reached, 1), np.nan),
+        }
+    mastery = np.full(n, np.nan)
+    methods = out["method"].to_numpy()
     for method, series in by_method.items():
-        chosen = (out["method"] == method).to_numpy()
-        if chosen.any():
-            values[chosen] = series.reindex(out.index).to_numpy()[chosen]
-    out["mastery"] = values
-    out["mastered"] = out["mastery"].notna() & (out["mastery"] >= out["threshold"] - EPS)
-    out["graded"] = out["count"].fillna(0).astype(int)
-    out["reached"] = out["reached"].fillna(0).astype(int)
-    out["pending"] = out["pending"].astype(int)
-    return out.reset_index()[MASTERY_COLUMNS]
+        chosen = methods == method
+        mastery[chosen] = series[chosen]
+    out["mastery"] = mastery
+    out["mastered"] = ~np.isnan(mastery) & (mastery >= out["threshold"].to_numpy() - EPS)
+    out["graded"] = count.astype(int)
+    out["reached"] = reached.astype(int)
+    out["first"] = values["first"]
+    return out.sort_values(["rep_id", "skill_id"], ignore_index=True)[MASTERY_COLUMNS]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from .catalog import Kpi, Skill
@@ -25,13 +26,24 @@ TOP = 3
 
 def assignment_status(scores: pd.DataFrame, assignments: list[str]) -> pd.DataFrame:
     """rep_id, assignment, submitted_at, pending (answers awaiting a manual grade), graded."""
-    if scores.empty:
-        return pd.DataFrame(columns=["rep_id", "assignment", "submitted_at", "pending", "graded"])
-    status = scores[scores["assignment"].isin(assignments)].groupby(["rep_id", "assignment"], as_index=False).agg(
-        submitted_at=("submitted_at", "max"), pending=("pending", "sum"))
-    status["pending"] = status["pending"].astype(int)
+    columns = ["rep_id", "assignment", "submitted_at", "pending", "graded"]
+    part = scores[scores["assignment"].isin(assignments)]
+    if part.empty:
+        return pd.DataFrame(columns=columns)
+    # Grouped on one integer key: pandas groups strings an order of magnitude slower.
+    rep_code, reps = pd.factorize(part["rep_id"])
+    assignment_code, names = pd.factorize(part["assignment"])
+    time_code, times = pd.factorize(part["submitted_at"], sort=True)       # codes in time order
+    key = rep_code.astype(np.int64) * len(names) + assignment_code
+    grouped = pd.DataFrame({"key": key, "time": time_code, "pending": part["pending"].to_numpy(int)}).groupby(
+        "key", sort=True).agg(time=("time", "max"), pending=("pending", "sum"))
+    keys = grouped.index.to_numpy()
+    status = pd.DataFrame({"rep_id": np.asarray(reps)[keys // len(names)],
+                           "assignment": np.asarray(names)[keys % len(names)],
+                           "submitted_at": np.asarray(times, dtype=object)[grouped["time"].to_numpy()],
+                           "pending": grouped["pending"].to_numpy(int)})
     status["graded"] = status["pending"] == 0
-    return status
+    return status[columns]
 
 
 def ramp(history: list[tuple[str, float]], hire_date: date) -> list[dict]:

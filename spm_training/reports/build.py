@@ -102,7 +102,7 @@ def _mastery_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
     return {(rep_id, skill_id): m for rep_id in a.rep_ids for skill_id, m in a.index.mastery.get(rep_id, {}).items()}
 
 
-def _attainment_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
+def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str], dict]:
     out = {}
     for c in a.current.itertuples(index=False):
         att = None if pd.isna(c.attainment) else float(c.attainment)
@@ -113,7 +113,8 @@ def _attainment_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
             "percentile": None if pd.isna(c.percentile) else float(c.percentile), "trend": c.trend,
             "change": None if c.change is None or pd.isna(c.change) else float(c.change),
             "tone": charts.attainment_tone(att),
-            "spark": charts.sparkline(c.trend, label=f"{c.kpi}: attainment over the last {len(c.trend)} periods")}
+            "spark": charts.sparkline(c.trend, label=f"{c.kpi}: attainment over the last {len(c.trend)} periods")
+            if spark else ""}
     return out
 
 
@@ -124,14 +125,14 @@ def _plan_view(entries: list) -> list[dict]:
              "assignments": list(e.assignments), "note": e.note} for e in entries]
 
 
-def _readiness_view(a: Analysis, rep_id: str) -> dict:
+def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
     r = a.readiness(rep_id)
     w = r.weights
     parts = [("Mastery", w["mastery"] * r.mastery * 100), ("KPI attainment", w["kpi"] * r.kpi * 100),
              ("Course progress", w["progress"] * r.progress * 100)]
     return {"index": r.index, "mastery": r.mastery, "kpi": r.kpi, "progress": r.progress,
             "mean_attainment": r.mean_attainment, "weights": w, "missing": list(r.missing), "cap": KPI_CAP,
-            "chart": charts.readiness_bar(parts, label=f"Readiness {r.index:.1f} of 100")}
+            "chart": charts.readiness_bar(parts, label=f"Readiness {r.index:.1f} of 100") if chart else ""}
 
 
 # --- team ----------------------------------------------------------------------------------------
@@ -184,10 +185,30 @@ def team_context(a: Analysis, team: str) -> dict:
         "gaps": [{**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
                   "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]} for g in gaps],
         "counts": {k: sum(1 for g in gaps if g["kind"] == k) for k in ("linked", "skill", "kpi")},
+        "by_skill": _gaps_by_skill(gaps, skills, a),
         "evidence": evidence, "caveat": CAVEAT, "min_n": MIN_N, "resamples": RESAMPLES,
         "recognition": recognition, "onboarding": onboarding, "pending": pending,
         "reps_pending": int(a.scores.loc[a.scores["pending"], "rep_id"].nunique()) if pending else 0,
     }
+
+
+def _gaps_by_skill(gaps: list[dict], skills: list[Skill], a: Analysis) -> list[dict]:
+    """Per skill: how many reps are measured, below the threshold, and of those with a linked gap:
+    the column view of the team's gaps."""
+    weak: dict[str, set[str]] = {}
+    linked: dict[str, set[str]] = {}
+    for g in gaps:
+        if g["skill"]:
+            weak.setdefault(g["skill"], set()).add(g["rep_id"])
+            if g["kind"] == "linked":
+                linked.setdefault(g["skill"], set()).add(g["rep_id"])
+    measured: dict[str, int] = {}
+    for rep_id in a.rep_ids:
+        for skill_id, row in a.index.mastery.get(rep_id, {}).items():
+            if row["graded"]:
+                measured[skill_id] = measured.get(skill_id, 0) + 1
+    return [{"skill": s.name, "measured": measured.get(s.id, 0), "below": len(weak.get(s.id, ())),
+             "linked": len(linked.get(s.id, ()))} for s in skills]
 
 
 # --- rep -----------------------------------------------------------------------------------------
@@ -197,8 +218,8 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
     if set(a.reps["rep_id"]) != {rep_id}:
         raise ValueError("rep_context needs an analysis scoped to the rep")
     rep = a.rep(rep_id)
-    mastery, attained = _mastery_lookup(a), _attainment_lookup(a)
-    scores = a.scores.to_dict("records")
+    mastery, attained = _mastery_lookup(a), _attainment_lookup(a, spark=True)
+    scores = a.scores.sort_values(["submitted_at", "item_id"]).to_dict("records")
     by_skill: dict[str, list[dict]] = {}
     item_skills = a.tags.groupby("item_id")["skill_id"].apply(list).to_dict()
     for row in scores:
@@ -242,7 +263,7 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
     return {
         **_common(a, f"{rep['name']}: skills, KPIs and next steps"), "rep": rep,
         "days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today),
-        "readiness": _readiness_view(a, rep_id), "progress": a.progress(rep_id),
+        "readiness": _readiness_view(a, rep_id, chart=True), "progress": a.progress(rep_id),
         "assignments": _assignment_rows(a, rep_id), "skills": skills, "strengths": strengths,
         "plan": _plan_view(a.plan(rep_id)), "kpis": kpis, "comments": comments,
         "pending": sum(1 for i in scores if i["pending"]),

@@ -50,9 +50,18 @@ class Cell:
     title: str
 
 
+HEATMAP_STYLE = (".heatmap rect{width:56px;height:20px;stroke:#cccccc}.heatmap text{font-size:11px}"
+                 ".heatmap .c{text-anchor:middle}.heatmap .r{text-anchor:end}"
+                 + "".join(f".heatmap .{tone}{{fill:{fill}}}.heatmap .{tone}+text{{fill:{ink}}}"
+                           for tone, (fill, ink) in TONES.items()))
+
+
 def heatmap(row_labels: Sequence[str], groups: Sequence[tuple[str, Sequence[str]]],
             cells: Sequence[Sequence[Cell]], *, label: str) -> Markup:
-    """A grid: one row per rep, columns in titled groups (skills, then KPIs), a gap between groups."""
+    """A grid: one row per rep, columns in titled groups (skills, then KPIs), a gap between groups.
+
+    Cells are styled by class from one stylesheet in the SVG, so that a team of thousands of reps
+    stays a file a browser opens quickly."""
     cell_w, cell_h, gap = 58, 22, 18
     label_w = min(220, 14 + 7 * max((len(r) for r in row_labels), default=8))
     longest = max((len(c) for _, cols in groups for c in cols), default=8)
@@ -64,27 +73,25 @@ def heatmap(row_labels: Sequence[str], groups: Sequence[tuple[str, Sequence[str]
     height = head_h + len(row_labels) * cell_h + 10
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">',
-           f"<title>{escape(label)}</title>"]
+           f"<title>{escape(label)}</title><style>{HEATMAP_STYLE}</style>"]
     x = label_w
-    col_x: list[float] = []
+    col_x: list[int] = []
     for group_label, cols in groups:
-        out.append(f'<text x="{x}" y="14" font-size="12" font-weight="600">{escape(group_label)}</text>')
+        out.append(f'<text x="{x}" y="14" font-weight="600">{escape(group_label)}</text>')
         for col in cols:
-            cx = x + cell_w / 2
-            out.append(f'<text transform="translate({cx + 4},{head_h - 6}) rotate(-60)" font-size="11">'
+            out.append(f'<text transform="translate({x + cell_w // 2 + 4},{head_h - 6}) rotate(-60)">'
                        f"{escape(col)}</text>")
             col_x.append(x)
             x += cell_w
         x += gap
+    centre = cell_w // 2
     for r, row_label in enumerate(row_labels):
         y = head_h + r * cell_h
-        out.append(f'<text x="{label_w - 8}" y="{y + 15}" font-size="12" text-anchor="end">{escape(row_label)}</text>')
+        out.append(f'<text class="r" x="{label_w - 8}" y="{y + 15}">{escape(row_label)}</text>')
         for c, cell in enumerate(cells[r]):
-            fill, ink = TONES[cell.tone]
             cx = col_x[c]
-            out.append(f'<g><title>{escape(cell.title)}</title><rect x="{cx + 1}" y="{y + 1}" width="{cell_w - 2}" '
-                       f'height="{cell_h - 2}" fill="{fill}" stroke="#cccccc"/><text x="{cx + cell_w / 2}" '
-                       f'y="{y + 15}" font-size="11" text-anchor="middle" fill="{ink}">{escape(cell.text)}</text></g>')
+            out.append(f'<rect class="{cell.tone}" x="{cx + 1}" y="{y + 1}"><title>{escape(cell.title)}</title></rect>'
+                       f'<text class="c" x="{cx + centre}" y="{y + 15}">{escape(cell.text)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
