@@ -77,7 +77,21 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         await super()._async_launch_kernel(argv, **kw)
 
+    async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
+        # nbclient shuts a kernel down once every cell has run and its output is in; a polite shutdown
+        # would only let the kernel tidy up for a few hundred milliseconds in which the grading process
+        # waits idle. Ending the sandbox at once (bubblewrap takes every process in it along) keeps the
+        # cores busy grading; nothing nbgrader records depends on the kernel's own exit.
+        await super()._async_shutdown_kernel(now=True, restart=restart)
+
+    async def _async_wait(self, pollinterval: float = 0.01) -> None:
+        # jupyter_client polls a dying kernel every 100 ms; a killed sandbox is gone within a few.
+        await super()._async_wait(pollinterval=pollinterval)
+
     async def _async_interrupt_kernel(self) -> None:
+        if self.shutting_down:
+            # jupyter_client interrupts before every shutdown; ours kills the whole sandbox anyway.
+            return
         # nbgrader interrupts a kernel when a cell times out; jupyter_client then signals the kernel's
         # whole process group, so whatever the cell started stops too. In the sandbox the message-mode
         # interrupt reaches the kernel alone, so the processes it started are ended here: a fork bomb
@@ -100,6 +114,13 @@ class SandboxKernelManager(AsyncKernelManager):
         finally:
             shutil.rmtree(self._kernel_dir, ignore_errors=True)
             self._kernel_dir = None
+
+    # AsyncKernelManager binds its public coroutines to KernelManager's functions, so nbclient, which
+    # calls the public names, would never reach overrides of the private ones alone.
+    pre_start_kernel = _async_pre_start_kernel
+    interrupt_kernel = _async_interrupt_kernel
+    shutdown_kernel = _async_shutdown_kernel
+    cleanup_resources = _async_cleanup_resources
 
 
 def sandboxed_execute(execute_class: type) -> type:
