@@ -90,7 +90,7 @@ def _mastery_cell(row: dict | None, skill: Skill, rep_name: str) -> dict:
     elif value is None:
         text, note = "not yet", f"reached the threshold {row['reached']} of 3 times"
     else:
-        text, note = fmt_share(value), f"threshold {fmt_share(skill.threshold)}"
+        text, note = fmt_share(value), f"of {fmt_share(skill.threshold)}"
     if row["pending"] and row["graded"]:
         text += "*"
         note += f"; {row['pending']} awaiting a manual grade, left out"
@@ -179,7 +179,8 @@ def team_context(a: Analysis, team: str) -> dict:
     pending = int(a.scores["pending"].sum()) if not a.scores.empty else 0
     return {
         **_common(a, f"Team {team}: skills next to KPIs"), "team": team, "manager": reps[0]["manager"],
-        "skills": [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method} for s in skills],
+        "skills": [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
+                    "pages": [{"title": p.title, "url": p.url} for p in a.pages.get(s.id, ())]} for s in skills],
         "kpis": [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction} for k in kpis],
         "periods": sorted({c["period"] for c in attained.values()}), "rows": rows, "heatmap": heatmap,
         "gaps": [{**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
