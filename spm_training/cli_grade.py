@@ -27,6 +27,8 @@ class _Progress:
         if sys.stderr.isatty():
             from tqdm import tqdm
 
+            # No monitor thread: grading processes may be forked while the bar is up.
+            tqdm.monitor_interval = 0
             self.bar = tqdm(total=total, unit="submission", file=sys.stderr, leave=False, dynamic_ncols=True)
 
     def done(self, result: SubmissionResult) -> None:

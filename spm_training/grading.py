@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from .errors import NotFoundError, SpmError
-from .grading_db import (AssignmentRows, Rows, engine_for, merge_submission, read_assignment, read_submission,
-                         write_template)
+from .grading_db import (AssignmentRows, Rows, engine_for, gradebook_error, merge_submission, read_assignment,
+                         read_submission, write_template)
 from .grading_worker import Outcome, Task, load_nbgrader_config, quiet_worker, run_task
 from .sandbox import Sandbox
 from .store import Store
@@ -183,7 +183,8 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
         on_start(len(todo))
 
     scratch = Path(tempfile.mkdtemp(prefix="spm-grade-"))
-    # The grading processes are forked before this one opens a database connection or starts a thread.
+    # Forked before this process opens the gradebook; they never touch its connections (a replacement
+    # forked later neither) and leave through os._exit, which closes nothing of the parent's.
     pool = WorkerPool(size, course_dir)
     engine = engine_for(url)
     try:
@@ -228,10 +229,10 @@ def _tasks(engine: Any, structure: AssignmentRows, coursedir: Any, assignment: s
                     index=index, assignment=assignment, student=submission.student, submitted=str(submission.folder),
                     source=source, scratch=str(scratch / f"s{index}"), template=str(template), before=before,
                     cells=cells, sandbox=sandbox,
-                    kernel_cwd=coursedir.format_path(coursedir.autograded_directory, submission.student, assignment)))
+                    autograded=coursedir.format_path(coursedir.autograded_directory, submission.student,
+                                                     assignment)))
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and driver errors differ by backend
-        raise SpmError(f"cannot read the gradebook's submissions ({exc.__class__.__name__}: "
-                       f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+        raise gradebook_error(str(engine.url), exc) from None
     return tasks
 
 
@@ -251,7 +252,7 @@ def _apply(outcome: Outcome, task: Task, engine: Any, coursedir: Any, structure:
     result = SubmissionResult(task.student, "failed" if outcome.errors else "graded", _score(outcome.after),
                               structure.max_score, list(outcome.errors), list(outcome.findings), list(outcome.log),
                               outcome.seconds)
-    dest = Path(task.kernel_cwd)
+    dest = Path(task.autograded)
     if outcome.after is not None:
         staged = None
         if outcome.output:
@@ -268,9 +269,11 @@ def _apply(outcome: Outcome, task: Task, engine: Any, coursedir: Any, structure:
                            f"{str(exc).splitlines()[0] if str(exc) else ''}); the submissions merged before it "
                            "are in the gradebook") from None
         _swap(dest, staged)
-    write_report(dest, task.student, task.assignment, result.findings, detected_at)
-    if store is not None:
-        store_findings(store, task.student, task.assignment, result.findings, detected_at)
+    if outcome.checked:
+        # A process that died before checking leaves the earlier report as it was.
+        write_report(dest, task.student, task.assignment, result.findings, detected_at)
+        if store is not None:
+            store_findings(store, task.student, task.assignment, result.findings, detected_at)
     return result
 
 

@@ -103,7 +103,7 @@ class AssignmentRows:
         return float(sum(c["max_score"] for kind in ("grade_cells", "task_cells") for c in self.cells[kind]))
 
 
-def _gradebook_error(url: str, exc: Exception) -> SpmError:
+def gradebook_error(url: str, exc: Exception) -> SpmError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
     return SpmError(f"{_safe_url(url)}: cannot read the nbgrader gradebook ({exc.__class__.__name__}: {first}); "
                     "check --course and the db_url in nbgrader_config.py")
@@ -115,7 +115,7 @@ def _safe_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a malformed URL is shown as the user typed it, minus nothing
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse has no password to hide either
         return url
 
 
@@ -125,8 +125,9 @@ def read_assignment(engine: Engine, assignment: str) -> AssignmentRows:
     try:
         with engine.connect() as conn:
             if "assignment" not in inspect(conn).get_table_names():
-                raise NotFoundError(f"assignment {assignment!r} is not in the gradebook ({_safe_url(str(engine.url))}); "
-                                    f"run nbgrader generate_assignment {assignment} first")
+                raise NotFoundError(f"assignment {assignment!r} is not in the gradebook "
+                                    f"({_safe_url(str(engine.url))}); run nbgrader generate_assignment {assignment} "
+                                    "first")
             found = _rows(conn, select(t["assignment"]).where(t["assignment"].c.name == assignment))
             if not found:
                 raise NotFoundError(f"assignment {assignment!r} is not in the gradebook; run "
@@ -148,7 +149,7 @@ def read_assignment(engine: Engine, assignment: str) -> AssignmentRows:
     except SpmError:
         raise
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and driver errors differ by backend
-        raise _gradebook_error(str(engine.url), exc) from None
+        raise gradebook_error(str(engine.url), exc) from None
     return AssignmentRows(assignment=found[0], courses=courses, notebooks=notebooks, cells=cells,
                           alembic_version=version)
 

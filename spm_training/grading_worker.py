@@ -43,7 +43,7 @@ class Task:
     template: str                  # the template gradebook (assignment structure only)
     before: Rows                   # the rep's rows in the real gradebook now
     cells: tuple[CellInfo, ...]    # the recorded cells, for the tampering check
-    kernel_cwd: str                # the rep's autograded folder in the real course, as the kernel sees it
+    autograded: str                # the rep's autograded folder in the real course; the kernel works there
     sandbox: Sandbox | None
 
 
@@ -58,6 +58,7 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    checked: bool = False                  # whether the tampering check ran (findings can be trusted)
     seconds: float = 0.0
 
 
@@ -150,7 +151,7 @@ def _copy_source_files(source: Path, dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     if not source.is_dir():
         return
-    for folder, dirs, files in os.walk(source):
+    for folder, _dirs, files in os.walk(source):
         rel = Path(folder).relative_to(source)
         (dest / rel).mkdir(parents=True, exist_ok=True)
         for name in files:
@@ -181,6 +182,7 @@ def run_task(task: Task, base_config: Any) -> Outcome:
 
         config = copy.deepcopy(base_config)
         outcome.findings = check_submission(Path(task.submitted), task.cells, config)
+        outcome.checked = True
 
         config.CourseDirectory.root = str(scratch)
         config.CourseDirectory.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
@@ -192,7 +194,7 @@ def run_task(task: Task, base_config: Any) -> Outcome:
             (scratch / "run").mkdir(parents=True, exist_ok=True)
             config.SandboxKernelManager.sandbox = task.sandbox
             config.SandboxKernelManager.run_root = str(scratch / "run")
-            config.SandboxKernelManager.kernel_cwd = task.kernel_cwd
+            config.SandboxKernelManager.kernel_cwd = task.autograded
         coursedir = CourseDirectory(config=config)
         _copy_submission(Path(task.submitted),
                          Path(coursedir.format_path(coursedir.submitted_directory, task.student, task.assignment)))

@@ -13,6 +13,7 @@ trusted grader write over the gradebook.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import signal
@@ -123,6 +124,7 @@ class SandboxKernelManager(AsyncKernelManager):
     cleanup_resources = _async_cleanup_resources
 
 
+@functools.cache
 def sandboxed_execute(execute_class: type) -> type:
     """A subclass of nbgrader's Execute preprocessor (or of a course's own subclass of it) whose kernels
     run in the sandbox. Its config sections are still ``Execute`` and the class's own."""

@@ -17,7 +17,7 @@ import difflib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +157,10 @@ def check_submission(folder: Path, cells: Iterable[CellInfo], config: Any = None
     findings: list[Finding] = []
     for notebook in sorted(by_notebook):
         path = folder / f"{notebook}.ipynb"
-        if path.is_file():
+        if path.is_symlink():
+            # Never followed: it could point at any file of the trainer's. nbgrader sees no notebook.
+            findings.append(Finding(notebook, "", "unreadable", "the notebook is a symbolic link; it was not graded"))
+        elif path.is_file():
             findings += check_notebook(path, by_notebook[notebook], config)
     return findings
 
@@ -196,4 +199,4 @@ def store_findings(store: Store, rep: str, assignment: str, findings: Sequence[F
 
 
 def now_text() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+    return datetime.now(UTC).replace(microsecond=0).isoformat()

@@ -58,12 +58,12 @@ def test_a_second_run_grades_nothing_new(tmp_path, course):
 def test_an_unknown_rep_is_a_one_line_error(tmp_path, course):
     result = _spm(tmp_path, course, "hw", "--student", "zed", "--no-sandbox")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] + "\n" == (f"Error: no collected submission of hw for zed in {course}/submitted/<student>/hw; "
-                             "collect it first (nbgrader collect)\n")
+    assert result.stderr.splitlines()[-1] == (f"Error: no collected submission of hw for zed in "
+                                              f"{course}/submitted/<student>/hw; collect it first (nbgrader collect)")
 
 
 def test_an_assignment_nobody_submitted(tmp_path, course):
     result = _spm(tmp_path, course, "nope", "--no-sandbox")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] + "\n" == (f"Error: no collected submissions of nope in {course}/submitted/*/nope; "
-                             "run nbgrader collect nope first\n")
+    assert result.stderr.splitlines()[-1] == (f"Error: no collected submissions of nope in {course}/submitted/*/nope; "
+                                              "run nbgrader collect nope first")

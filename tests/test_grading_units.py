@@ -190,7 +190,8 @@ def _gradebook(path: Path) -> str:
         conn.execute(t["course"].insert(), [{"id": "c"}])
         conn.execute(t["assignment"].insert(), [{"id": "a1", "name": "hw", "course_id": "c"}])
         conn.execute(t["notebook"].insert(), [{"id": "n1", "name": "hw", "assignment_id": "a1"}])
-        conn.execute(t["base_cell"].insert(), [{"id": "c1", "name": "test_x", "notebook_id": "n1", "type": "GradeCell"}])
+        conn.execute(t["base_cell"].insert(),
+                     [{"id": "c1", "name": "test_x", "notebook_id": "n1", "type": "GradeCell"}])
         conn.execute(t["grade_cells"].insert(), [{"id": "c1", "max_score": 2.0, "cell_type": "code"}])
         conn.execute(t["student"].insert(), [{"id": "ann"}])
         conn.execute(t["submitted_assignment"].insert(), [{"id": "s1", "assignment_id": "a1", "student_id": "ann"}])
@@ -281,7 +282,7 @@ def test_a_named_rep_without_a_submission_is_an_error(course):
 
 def _task(index: int, student: str) -> Task:
     return Task(index=index, assignment="hw", student=student, submitted="", source="", scratch="", template="",
-                before={}, cells=(), kernel_cwd="", sandbox=None)
+                before={}, cells=(), autograded="", sandbox=None)
 
 
 def test_a_grading_process_that_dies_costs_only_its_submission(monkeypatch, tmp_path):

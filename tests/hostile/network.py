@@ -2,7 +2,7 @@
 import socket
 
 reached = []
-for host, port in [("127.0.0.1", __PORT__), ("1.1.1.1", 443), ("example.com", 80)]:
+for host, port in [("127.0.0.1", int("__PORT__")), ("1.1.1.1", 443), ("example.com", 80)]:
     try:
         socket.create_connection((host, port), timeout=2).close()
         reached.append(host)
