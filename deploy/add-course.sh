@@ -68,6 +68,14 @@ if [ -n "$url" ]; then
   ( umask 0137 && printf '%s\n' "$url" > "$root/gradebook.url" )
 fi
 [ ! -e "$root/gradebook.url" ] || { chown root:"$trainers_of" "$root/gradebook.url"; chmod 0640 "$root/gradebook.url"; }
+# SQLite makes a new database file readable, not writable, by the group whatever the umask, so the
+# first trainer to run spm (or nbgrader, on a SQLite gradebook) would lock the others out. Empty files
+# made here are valid new databases, writable by every trainer of the course.
+databases=(spm.db)
+[ -e "$root/gradebook.url" ] || databases+=(gradebook.db)
+for db in "${databases[@]}"; do
+  [ -e "$root/$db" ] || install -o root -g "$trainers_of" -m 0660 /dev/null "$root/$db"
+done
 
 # Everything the trainers edit or nbgrader writes: the course's group, group-writable, and folders
 # that pass the group on. The configuration files stay root's, read-only to the trainers.

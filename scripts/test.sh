@@ -10,6 +10,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "Installing Debian packages: ${need[*]}"
@@ -23,6 +24,16 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
+# configurable-http-proxy, JupyterHub's proxy, for tests/test_hub.py: from the npm registry into
+# .venv/chp, where the test looks for it. 5.2.0 is the newest release whose dependencies still run on
+# Debian 12's Node.js 20 (5.3 pulls in a dependency that asks for Node.js 22).
+chp=.venv/chp/node_modules/.bin/configurable-http-proxy
+if command -v npm >/dev/null 2>&1; then
+  [ -x "$chp" ] || npm install --prefix .venv/chp --no-audit --no-fund --loglevel=error \
+    configurable-http-proxy@5.2.0 >/dev/null || echo "npm could not install configurable-http-proxy; the hub test will be skipped."
+else
+  echo "npm not found: the hub test will be skipped (apt-get install npm)."
+fi
 # Activate, so that nbgrader and jupyter-book find their own executables (alembic, jupyter) on PATH.
 # shellcheck disable=SC1091
 . .venv/bin/activate

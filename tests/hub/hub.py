@@ -115,6 +115,8 @@ c.ConfigurableHTTPProxy.command = [{self.proxy!r}]
 c.PAMAuthenticator.admin_groups = set()
 # A shared two-core machine may take a while to start several JupyterLab servers at once.
 c.Spawner.http_timeout = 180
+# Answer a spawn request at once (202) and let the client wait for readiness, so servers start side by side.
+c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 c.Spawner.start_timeout = 240
 c.JupyterHub.services = []
 c.JupyterHub.load_roles = []
