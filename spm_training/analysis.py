@@ -65,6 +65,14 @@ class _Index:
         return out
 
     @functools.cached_property
+    def measured_kpis(self) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        valued = self._a.current[self._a.current["attainment"].notna()]
+        for rep_id, kpi in zip(valued["rep_id"].tolist(), valued["kpi"].tolist()):
+            out.setdefault(rep_id, set()).add(kpi)
+        return out
+
+    @functools.cached_property
     def status(self) -> dict[str, dict[str, dict]]:
         out: dict[str, dict[str, dict]] = {}
         for st in self._a.status.to_dict("records"):
@@ -162,7 +170,7 @@ class Analysis:
     def plan(self, rep_id: str) -> list[PlanEntry]:
         """The rep's coaching plan: linked gaps first, with pages and assignments."""
         return coaching_plan(rep_id, self.index.gaps.get(rep_id, []), self.skills, self.kpis, self.pages,
-                             self.index.skill_assignments, self.index.shares)
+                             self.index.skill_assignments, self.index.shares, self.index.measured_kpis.get(rep_id, set()))
 
     def skill_assignments(self, skill_id: str) -> list[str]:
         return self.index.skill_assignments.get(skill_id, [])

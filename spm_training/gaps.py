@@ -179,7 +179,7 @@ def gap_records(gaps: pd.DataFrame) -> list[dict]:
 
 def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis: dict[str, Kpi],
                   pages: dict[str, tuple[Page, ...]], assignments: dict[str, list[str]],
-                  shares: dict[tuple[str, str, str], float]) -> list[PlanEntry]:
+                  shares: dict[tuple[str, str, str], float], measured_kpis: set[str] | None = None) -> list[PlanEntry]:
     """The rep's gaps (records from :func:`gap_records`) as a plan: linked gaps first, one entry per
     skill with its short KPIs inside, then the other skill gaps, then KPI gaps no weak skill explains."""
     mine = [g for g in gaps if g["rep_id"] == rep_id]
@@ -198,7 +198,7 @@ def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis:
             threshold=first["threshold"], pending=first["pending"] or 0, kpis=short, pages=pages.get(skill_id, ()),
             assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a))}
                               for a in assignments.get(skill_id, [])),
-            note=_skill_note(kind, skill, first)))
+            note=_skill_note(kind, skill, first, measured_kpis)))
     for r in mine:
         if r["kind"] != "kpi":
             continue
@@ -212,11 +212,13 @@ def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis:
     return sorted(entries, key=lambda e: KINDS.index(e.kind))
 
 
-def _skill_note(kind: str, skill: Skill, row: dict) -> str:
+def _skill_note(kind: str, skill: Skill, row: dict, measured_kpis: set[str] | None) -> str:
     if row["mastery"] is None:
         return (f"at or above the threshold {row['reached'] or 0} of the {N_TIMES} times n_times needs"
                 if skill.method == "n_times" else "")
     if kind == "skill":
+        if measured_kpis is not None and not measured_kpis & set(skill.kpi_ids):
+            return "none of the KPIs it is linked to is measured for this rep"
         return "no KPI linked to it is below target yet"
     return ""
 

@@ -174,6 +174,7 @@ def test_the_coaching_plan_puts_linked_gaps_first_with_pages_and_assignments(wor
                                                       "../book/html/book/handbook/techniques.html")]
     # her share of the discovery points: a1 (0.5 + 0.6) / 2, a2 (0.55 + 0.6) / 2
     assert [(x["assignment"], round(x["share"], 3)) for x in first.assignments] == [("a1", 0.55), ("a2", 0.575)]
+    assert plan[1].note == "none of the KPIs it is linked to is measured for this rep"     # no activities value
     assert plan[2].kpis[0]["kpi"] == "sales_cycle_length"
     assert plan[2].note.startswith("no skill linked to it is below threshold")
 

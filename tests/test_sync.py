@@ -314,7 +314,6 @@ def postgres_url() -> str:
         shutil.chown(base, "postgres")
         shutil.chown(sock, "postgres")
     port = _free_port()
-    user = "postgres" if run_as else None
     subprocess.run([*run_as, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "spm", "--no-sync"],
                    check=True, capture_output=True)
     subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(base / "log"), "-w", "-o",
@@ -339,7 +338,6 @@ def postgres_url() -> str:
         subprocess.run([*run_as, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
-        del user
 
 
 def test_sync_from_postgresql_matches_sqlite(postgres_url: str, ws: Path,

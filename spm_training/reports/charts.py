@@ -184,9 +184,7 @@ def facility_chart(items: Sequence[dict], *, label: str, width: int = 560) -> Ma
            f'<text x="{label_w}" y="12" font-size="10">0</text>',
            f'<text x="{label_w + TOO_HARD * bar_w / 2:.1f}" y="12" font-size="10" text-anchor="middle" '
            f'fill="#a32a16">too hard</text>',
-           f'<text x="{label_w + (1 + TOO_EASY) * bar_w / 2:.1f}" y="12" font-size="10" text-anchor="middle" '
-           f'fill="#1f5f99">too easy</text>',
-           f'<text x="{label_w + bar_w + 4}" y="12" font-size="10">1</text>']
+           f'<text x="{label_w + bar_w:.1f}" y="12" font-size="10" text-anchor="end" fill="#1f5f99">too easy ‣ 1</text>']
     for i, item in enumerate(items):
         y = 20 + i * row_h
         facility = item.get("facility")
