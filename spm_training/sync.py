@@ -107,14 +107,15 @@ class SyncResult:
     unchanged: int
     removed: int
     needs_manual_grade: int              # synced scores still awaiting a manual grade
-    unknown_students: tuple[str, ...] = ()   # students with grades who are not reps in the roster
+    unknown_students: tuple[str, ...] = ()   # students with submissions who are not reps in the roster
     unknown_grades: int = 0              # their grades, which were not synced
     cells_without_source: tuple[str, ...] = ()   # gradebook cells missing from source/ (no skills)
     unknown_skills: tuple[str, ...] = ()     # skill tags in source/ that skills.yml does not define
+    catalog_changes: int = 0             # rows of the store's copy of skills.yml and the KPI catalog
 
     @property
     def changed(self) -> bool:
-        return bool(self.items_changed or self.inserted or self.updated or self.removed)
+        return bool(self.items_changed or self.inserted or self.updated or self.removed or self.catalog_changes)
 
 
 _SQLITE_URL = re.compile(r"^sqlite(?:\+\w+)?://(?P<rest>[^?]*)(?:\?.*)?$")
@@ -293,9 +294,9 @@ def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Sk
     conn.execute("DELETE FROM item_skills WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_skills i "
                  "WHERE i.item_id = item_skills.item_id AND i.skill_id = item_skills.skill_id)")
     conn.execute("INSERT OR IGNORE INTO item_skills (item_id, skill_id) SELECT item_id, skill_id FROM temp.incoming_skills")
-    changed += conn.total_changes - before
     # Skills that left the catalog go last, once no item or link names them any more.
     conn.execute("DELETE FROM skills WHERE id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(skills)),))
+    changed += conn.total_changes - before
     return changed, sorted(without_source), sorted(unknown)
 
 
@@ -400,7 +401,9 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
                     _stage_cells_attached(conn)
                 else:
                     _stage_remote(conn, url)
+                before = conn.total_changes
                 _sync_skills(conn, skills, kpis)
+                catalog_changes = conn.total_changes - before
                 items_changed, without_source, unknown_skills = _sync_items(conn, course_dir, skills)
                 grades, unknown = (_stage_scores_attached(conn) if path is not None else _stage_scores_staged(conn))
                 inserted, updated, unchanged, removed = _sync_scores(conn)
@@ -416,7 +419,7 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
         needs_manual_grade=counts[2], unknown_students=unknown,
         # every grade belongs to a graded or task cell, so the ones not staged are the unknown students'
         unknown_grades=grades - staged, cells_without_source=tuple(without_source),
-        unknown_skills=tuple(unknown_skills))
+        unknown_skills=tuple(unknown_skills), catalog_changes=catalog_changes)
 
 
 def summary_lines(result: SyncResult) -> list[str]:

@@ -364,3 +364,16 @@ def test_sync_from_postgresql_matches_sqlite(postgres_url: str, ws: Path,
         set_grades(gb, "bob", "a1", {("nb", "essay"): Grade(manual=1.5)})
     regraded = run_sync(other, postgres_url)
     assert (regraded.updated, regraded.needs_manual_grade) == (1, 0)
+
+
+def test_a_changed_skills_catalog_is_a_change(ws: Path) -> None:
+    run_sync(ws)
+    catalog = ws / "course" / "skills.yml"
+    catalog.write_text(catalog.read_text().replace("threshold: 0.7\n    method: highest", "threshold: 0.8\n"
+                                                   "    method: highest"))
+    result = run_sync(ws)
+    assert (result.inserted, result.updated, result.items_changed, result.catalog_changes) == (0, 0, 0, 1)
+    assert result.changed
+    with open_store(ws / "spm.db") as store:
+        assert store.query("SELECT threshold, method FROM skills WHERE id = 'qualification'") == [
+            {"threshold": 0.8, "method": "highest"}]
