@@ -15,7 +15,7 @@ from spm_training.catalog import CatalogError, load_kpis, load_skills
 from spm_training.cli import cli
 from spm_training.kpis import attainment
 from spm_training.readiness import load_weights, readiness, readiness_index
-from spm_training.store import Store, open_store
+from spm_training.store import open_store
 from spm_training.sync import _sync_skills
 
 SKILLS_YML = """\

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from analysis_data import ROOT, catalogs, populated
+from analysis_data import ROOT, populated
 from spm_training.analysis import analyse
 from spm_training.cli import cli
 from spm_training.item_analysis import item_analysis
