@@ -65,6 +65,7 @@ class Limits:
     processes: int = 128           # RLIMIT_NPROC: processes and threads; a kernel needs about 20
     file_mb: int = 256             # RLIMIT_FSIZE: the largest file student code may write
     tmp_mb: int = 64               # size of the private /tmp (memory-backed)
+    output_mb: int = 64            # output kept per notebook: it piles up outside the sandbox
 
     def prlimit_args(self) -> list[str]:
         mib = 1024 * 1024

@@ -21,9 +21,12 @@ import stat
 import subprocess
 import tempfile
 import time
+from typing import Any
 
+import nbformat
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Any, Unicode
+from traitlets import Any as AnyTrait
+from traitlets import Unicode
 
 #: The most bytes copied back from a kernel's working folder; beyond it, files are left out (and logged).
 MIRROR_BUDGET = 256 * 1024 * 1024
@@ -32,7 +35,8 @@ MIRROR_BUDGET = 256 * 1024 * 1024
 class SandboxKernelManager(AsyncKernelManager):
     """An AsyncKernelManager whose kernel process runs in a :class:`~spm_training.sandbox.Sandbox`."""
 
-    sandbox = Any(None, allow_none=True, help="The spm_training.sandbox.Sandbox to run kernels in.").tag(config=True)
+    sandbox = AnyTrait(None, allow_none=True, help="The spm_training.sandbox.Sandbox to run kernels in.").tag(
+        config=True)
     run_root = Unicode("", help="A private folder for the kernels' sockets, connection files and homes.").tag(
         config=True)
     kernel_cwd = Unicode("", help="Where the kernel sees its working folder (default: where nbgrader has it).").tag(
@@ -127,14 +131,43 @@ class SandboxKernelManager(AsyncKernelManager):
 @functools.cache
 def sandboxed_execute(execute_class: type) -> type:
     """A subclass of nbgrader's Execute preprocessor (or of a course's own subclass of it) whose kernels
-    run in the sandbox. Its config sections are still ``Execute`` and the class's own."""
+    run in the sandbox. Its config sections are still ``Execute`` and the class's own.
 
-    def __init__(self: object, *args: object, **kwargs: object) -> None:
+    It also caps the output it keeps per notebook (``Limits.output_mb``): the kernel is limited, but the
+    outputs it sends pile up in the grading process, outside the sandbox, until the cell times out.
+    """
+
+    def __init__(self: Any, *args: object, **kwargs: object) -> None:
         # Execute sets its kernel manager with setdefault; set ours first.
         kwargs["kernel_manager_class"] = SandboxKernelManager
         execute_class.__init__(self, *args, **kwargs)
+        self._output_bytes = 0
+        self._output_capped = False
 
-    return type(f"Sandboxed{execute_class.__name__}", (execute_class,), {"__init__": __init__})
+    def output(self: Any, outs: list, msg: dict, display_id: str | None, cell_index: int) -> Any:
+        sandbox = self.config.SandboxKernelManager.get("sandbox")
+        budget = sandbox.limits.output_mb * 1024 * 1024 if sandbox is not None else None
+        self._output_bytes += _message_size(msg)
+        if budget is not None and self._output_bytes > budget:
+            if not self._output_capped:
+                self._output_capped = True
+                self.log.warning("Output of the notebook passed %d MB; the rest was dropped", budget // 2**20)
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[spm grade: this notebook's output passed {budget // 2**20} MB; the rest was dropped]\n"))
+            return None
+        return execute_class.output(self, outs, msg, display_id, cell_index)
+
+    return type(f"Sandboxed{execute_class.__name__}", (execute_class,), {"__init__": __init__, "output": output})
+
+
+def _message_size(msg: dict) -> int:
+    content = msg.get("content", {})
+    if "text" in content:
+        return len(content["text"])
+    if "data" in content:
+        return sum(len(str(value)) for value in content["data"].values())
+    return sum(len(line) for line in content.get("traceback", []))
 
 
 def _children(pid: int) -> list[int]:

@@ -7,6 +7,7 @@ trainers grade, and it is what lets one submission reach for another's files whi
 
 from __future__ import annotations
 
+import functools
 import json
 import socket
 import sqlite3
@@ -17,14 +18,14 @@ from click.testing import CliRunner
 
 import grading_course as gc
 from spm_training.cli import cli
-from spm_training.sandbox import SandboxUnavailable, find_sandbox
+from spm_training.sandbox import Limits, SandboxUnavailable, find_sandbox
 from spm_training.store import open_store
 
 pytestmark = pytest.mark.slow
 
 HOSTILE = Path(__file__).parent / "hostile"
 IN_ANSWER = ("delete_gradebook", "read_hidden_tests", "write_other_rep", "network", "tracebacks_off")
-IN_DOUBLE = ("memory_hog", "spin_forever", "fork_bomb")
+IN_DOUBLE = ("memory_hog", "spin_forever", "fork_bomb", "output_flood")
 
 
 def _rep(name: str) -> str:
@@ -82,9 +83,12 @@ def batch(tmp_path_factory):
 
     before = {"source": gc.tree_digest(course / "source"), "submitted": gc.tree_digest(course / "submitted")}
     db = work / "spm.db"
-    # A memory limit low enough that the memory hog meets it within the cell's four-second timeout.
-    result = CliRunner().invoke(cli, ["--db", str(db), "--course", str(course), "grade", gc.ASSIGNMENT,
-                                      "--workers", "2", "--memory", "1024"])
+    # A memory limit low enough that the memory hog meets it within the cell's four-second timeout, and
+    # an output cap low enough to keep the flooded notebook small.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("spm_training.cli_grade.Limits", functools.partial(Limits, output_mb=2))
+        result = CliRunner().invoke(cli, ["--db", str(db), "--course", str(course), "grade", gc.ASSIGNMENT,
+                                          "--workers", "2", "--memory", "1024"])
     connections = 0
     try:
         while True:
@@ -120,7 +124,7 @@ def assert_intact(batch) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         sources = conn.execute("SELECT count(*) FROM source_cell").fetchone()[0]
     assert sources == 8
-    assert len(batch["rows"]) == 13 and all(len(cells) == 5 for cells in batch["rows"].values())
+    assert len(batch["rows"]) == 14 and all(len(cells) == 5 for cells in batch["rows"].values())
     assert gc.tree_digest(course / "source") == batch["before"]["source"]
     assert gc.tree_digest(course / "submitted") == batch["before"]["submitted"]
     victim = batch["rows"]["victim"]
@@ -189,6 +193,14 @@ def test_forks_repeatedly(batch):
     assert _score(batch, "fork-bomb") == 4.0
 
 
+def test_floods_its_output(batch):
+    assert_intact(batch)
+    output = gc.cell_outputs(_autograded(batch, "output-flood"), "double")
+    assert "[spm grade: this notebook's output passed 2 MB; the rest was dropped]" in output
+    assert _autograded(batch, "output-flood").stat().st_size < 4 * 1024 * 1024
+    assert _score(batch, "output-flood") == 4.0
+
+
 def test_turns_off_tracebacks(batch):
     assert_intact(batch)
     rows = batch["rows"]["tracebacks-off"]
@@ -245,10 +257,10 @@ def test_the_batch_summary(batch):
     result = batch["result"]
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0].startswith("hw: 13 submission(s) autograded in ")
+    assert lines[0].startswith("hw: 14 submission(s) autograded in ")
     assert lines[0].endswith(" by 2 worker(s), student code sandboxed")
     assert "  victim  4/6" in lines
     assert "  edit-locked-test  2/6  tampered" in lines
     assert "  fork-bomb  4/6" in lines
     assert "  invalid-json  0/6  FAILED, tampered" in lines
-    assert lines[-1] == "Error: 1 of 13 submission(s) of hw could not be fully graded; see above"
+    assert lines[-1] == "Error: 1 of 14 submission(s) of hw could not be fully graded; see above"
