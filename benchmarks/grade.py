@@ -159,7 +159,10 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         total = sum(1 for v in expected.values() if v[0] is not None)
         print(f"grades identical: {len(expected)} grade rows of {len(graded)} reps ({total} autograded scores)")
-        return 0
+        # The submissions only answer the answer cells, so a tampering report here would be a false alarm.
+        reports = sorted((by_spm / "autograded").glob("*/*.tampering.json"))
+        print(f"tampering reports: {len(reports)}")
+        return 1 if reports else 0
     finally:
         if args.keep:
             print(f"kept: {work}")

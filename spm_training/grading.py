@@ -179,19 +179,23 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     results: list[SubmissionResult] = []
     if not todo:
         return GradeReport(assignment, results, skipped, 0, sandbox is not None, time.monotonic() - started)
-    if on_start:
-        on_start(len(todo))
 
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        raise NotFoundError(f"no gradebook at {url[len('sqlite:///'):]}; run nbgrader generate_assignment "
+                            f"{assignment} first, or pass --gradebook URL")
     scratch = Path(tempfile.mkdtemp(prefix="spm-grade-"))
-    # Forked before this process opens the gradebook; they never touch its connections (a replacement
-    # forked later neither) and leave through os._exit, which closes nothing of the parent's.
-    pool = WorkerPool(size, course_dir)
     engine = engine_for(url)
+    pool = None
     try:
         structure = read_assignment(engine, assignment)
         template = scratch / "template.db"
         write_template(structure, template)
         tasks = _tasks(engine, structure, coursedir, assignment, todo, scratch, template, sandbox)
+        # No connection is open while the grading processes are forked; they never use the gradebook.
+        engine.dispose()
+        pool = WorkerPool(size, course_dir)
+        if on_start:
+            on_start(len(todo))
         detected_at = now_text()
         for outcome in pool.run(tasks):
             result = _apply(outcome, tasks[outcome.index], engine, coursedir, structure, store, detected_at)
@@ -199,7 +203,8 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
             if on_result:
                 on_result(result)
     finally:
-        pool.close()
+        if pool is not None:
+            pool.close()
         engine.dispose()
         shutil.rmtree(scratch, ignore_errors=True)
     results.sort(key=lambda r: r.student)

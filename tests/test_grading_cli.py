@@ -55,15 +55,34 @@ def test_a_second_run_grades_nothing_new(tmp_path, course):
                                          "  alice  skipped: already autograded; pass --force to grade it again"]
 
 
-def test_an_unknown_rep_is_a_one_line_error(tmp_path, course):
-    result = _spm(tmp_path, course, "hw", "--student", "zed", "--no-sandbox")
-    assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (f"Error: no collected submission of hw for zed in "
-                                              f"{course}/submitted/<student>/hw; collect it first (nbgrader collect)")
+@pytest.fixture
+def bare_course(tmp_path):
+    """A course folder with one collected submission and no gradebook: enough for the checks that come
+    before any grading."""
+    course = tmp_path / "bare"
+    (course / "submitted" / "alice" / "hw").mkdir(parents=True)
+    (course / "submitted" / "alice" / "hw" / "hw.ipynb").write_text("{}")
+    (course / "nbgrader_config.py").write_text("c = get_config()  # noqa: F821\n")
+    return course
 
 
-def test_an_assignment_nobody_submitted(tmp_path, course):
-    result = _spm(tmp_path, course, "nope", "--no-sandbox")
+def test_an_unknown_rep_is_a_one_line_error(tmp_path, bare_course):
+    result = _spm(tmp_path, bare_course, "hw", "--student", "zed", "--no-sandbox")
     assert result.exit_code == 1
-    assert result.stderr.splitlines()[-1] == (f"Error: no collected submissions of nope in {course}/submitted/*/nope; "
-                                              "run nbgrader collect nope first")
+    assert result.stderr.splitlines()[-1] == (f"Error: no collected submission of hw for zed in {bare_course}/"
+                                              "submitted/<student>/hw; collect it first (nbgrader collect)")
+
+
+def test_an_assignment_nobody_submitted(tmp_path, bare_course):
+    result = _spm(tmp_path, bare_course, "nope", "--no-sandbox")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"Error: no collected submissions of nope in "
+                                              f"{bare_course}/submitted/*/nope; run nbgrader collect nope first")
+
+
+def test_an_assignment_missing_from_the_gradebook(tmp_path, bare_course):
+    result = _spm(tmp_path, bare_course, "hw", "--no-sandbox")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[-1] == (f"Error: no gradebook at {bare_course}/gradebook.db; run nbgrader "
+                                              "generate_assignment hw first, or pass --gradebook URL")
+    assert not (bare_course / "gradebook.db").exists()

@@ -81,7 +81,7 @@ def batch(tmp_path_factory):
     gc.submit(course, "changed-cell-type", gc.CORRECT, edit=_retype_test)
     gc.submit(course, "invalid-json", raw='{"cells": [{"cell_type": "code", "source": "answer = 4242"')
 
-    before = {"source": gc.tree_digest(course / "source"), "submitted": gc.tree_digest(course / "submitted")}
+    before = {folder: gc.tree_digest(course / folder) for folder in ("source", "release", "submitted")}
     db = work / "spm.db"
     # A memory limit low enough that the memory hog meets it within the cell's four-second timeout, and
     # an output cap low enough to keep the flooded notebook small.
@@ -118,15 +118,15 @@ def _findings(batch, rep: str) -> set[tuple[str, str]]:
 
 
 def assert_intact(batch) -> None:
-    """The gradebook, source/, the submissions and the honest rep's results are as they should be."""
+    """The gradebook, source/, release/, the submissions and the honest rep's results are as they were."""
     course = batch["course"]
     with sqlite3.connect(course / "gradebook.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         sources = conn.execute("SELECT count(*) FROM source_cell").fetchone()[0]
     assert sources == 8
     assert len(batch["rows"]) == 14 and all(len(cells) == 5 for cells in batch["rows"].values())
-    assert gc.tree_digest(course / "source") == batch["before"]["source"]
-    assert gc.tree_digest(course / "submitted") == batch["before"]["submitted"]
+    for folder in ("source", "release", "submitted"):
+        assert gc.tree_digest(course / folder) == batch["before"][folder]
     victim = batch["rows"]["victim"]
     assert {c: v["auto_score"] for c, v in victim.items()} == {
         "test_type": 1.0, "test_value": 2.0, "test_double": 1.0, "explain": None, "explain_task": None}
@@ -157,7 +157,7 @@ def test_writes_into_another_reps_folders(batch):
     assert_intact(batch)
     assert _score(batch, "write-other-rep") == 4.0
     output = gc.cell_outputs(_autograded(batch, "write-other-rep"), "answer")
-    assert output.count("blocked") == 4 and "wrote" not in output
+    assert output.count("blocked") == 5 and "wrote" not in output
 
 
 def test_opens_a_network_connection(batch):
