@@ -291,3 +291,49 @@ def test_two_trainers_grade_different_reps_at_once_without_losing_a_grade(deploy
     code, output = flows.in_course(deployment.trainers[1], "spm --course . sync")
     assert code == 0, output
     assert flows.store_totals(deployment.course_root / "spm.db") == expected
+
+
+# --- Zero to JupyterHub ------------------------------------------------------------------------------
+
+def test_z2jh_values_give_each_role_its_server() -> None:
+    """The chart's extraConfig hook, run on stand-ins for KubeSpawner: what a trainer's and a rep's pod get."""
+    from types import SimpleNamespace
+
+    import yaml
+    from traitlets.config import Config
+
+    values = yaml.safe_load((ROOT / "deploy" / "z2jh" / "values.yaml").read_text())
+    spm_hub()   # deploy/ on the import path, as the chart mounts spm_hub.py beside its config
+    config = Config()
+    exec(compile(values["hub"]["extraConfig"]["10-spm-roles"], "10-spm-roles", "exec"), {"c": config})
+    hook = config.KubeSpawner.pre_spawn_hook
+
+    def pod(user_id: int, groups: list[str]) -> SimpleNamespace:
+        user = SimpleNamespace(id=user_id, groups=[SimpleNamespace(name=g) for g in groups])
+        spawner = SimpleNamespace(user=user, user_options={}, environment={"SPM_EXCHANGE": "/srv/spm/exchange"},
+                                  volumes=[{"name": "home"}], volume_mounts=[{"name": "home"}], lifecycle_hooks={})
+        hook(spawner)
+        return spawner
+
+    trainer = pod(7, ["trainers", "formgrade-spm-2026q3"])
+    rep = pod(8, ["nbgrader-spm-2026q3"])
+    assert (trainer.uid, trainer.gid, trainer.supplemental_gids) == (20007, 100, [2101, 2000])
+    assert (rep.uid, rep.gid, rep.supplemental_gids) == (20008, 100, [])
+    assert trainer.environment["JUPYTER_CONFIG_PATH"] == "/etc/spm/jupyter/trainer:/etc/spm/jupyter/common"
+    assert (trainer.environment["SPM_COURSE"], trainer.environment["SPM_DB"]) == (
+        "spm-2026q3", "/srv/spm/courses/spm-2026q3/spm.db")
+    assert rep.environment["JUPYTER_CONFIG_PATH"] == "/etc/spm/jupyter/rep:/etc/spm/jupyter/common"
+    assert "SPM_COURSE" not in rep.environment
+    assert [v["name"] for v in trainer.volumes] == ["home", "spm-courses"]
+    assert [v["name"] for v in rep.volumes] == ["home"]
+    assert trainer.cmd[2].startswith("umask 0007 && ") and rep.cmd[2].startswith("umask 0077 && ")
+    assert trainer.lifecycle_hooks["postStart"]["exec"]["command"][2] == (
+        'mkdir -p "$HOME/courses" && ln -sfn /srv/spm/courses/spm-2026q3 "$HOME/courses/spm-2026q3"')
+    assert rep.lifecycle_hooks == {}
+    mounts = values["singleuser"]["storage"]["extraVolumeMounts"]
+    assert [m["mountPath"] for m in mounts] == ["/srv/spm/exchange"] == [values["singleuser"]["extraEnv"]["SPM_EXCHANGE"]]
+    from traitlets.config.loader import PyFileConfigLoader
+
+    one_server = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "deploy")).load_config()
+    assert values["hub"]["config"]["Spawner"]["server_token_scopes"] == one_server.Spawner.server_token_scopes == [
+        "users:activity!user", "access:servers!server", "read:users:name!user", "read:users:groups!user"]

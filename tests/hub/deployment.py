@@ -139,7 +139,7 @@ def deployed(reps: int = 3, simulated: int = 0) -> Iterator[Deployment]:
             sim_accounts = [account(f"{system.PREFIX}sim{i:02d}", [f"nbgrader-{COURSE}"])
                             for i in range(1, simulated + 1)]
             environment, why = _timed(timings, "python environment for the users",
-                                      lambda: environment_for(rep_accounts[0].name, root))
+                                      lambda: environment_for((rep_accounts + sim_accounts + trainer_accounts)[0].name, root))
             if environment is None:
                 raise RuntimeError(why)
             hub = stack.enter_context(Hub(root, TRAINERS_GROUP, find_proxy() or "", environment))

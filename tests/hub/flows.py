@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from . import answers
@@ -151,7 +152,8 @@ class LoadResult:
     grade_output: str
     scores: dict[str, Totals]
     expected: dict[str, float]
-    slowest_submit: float = 0.0
+    slowest_submit: float = 0.0           # the longest time one rep spent inside nbgrader's submit
+    stamped_within: float = 0.0           # latest minus earliest submission timestamp nbgrader recorded
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -165,6 +167,17 @@ class LoadResult:
     @property
     def mixed_up(self) -> list[str]:
         return sorted(s for s, signed in self.collected.items() if signed != answers.signature(s))
+
+
+def submission_times(deployment: Deployment, students: set[str]) -> list[datetime]:
+    """When nbgrader stamped each of these students' submissions in the exchange (from the folder names,
+    student+assignment+timestamp+random)."""
+    times = []
+    for entry in deployment.exchange_course.joinpath("inbound").iterdir():
+        student, _, stamp, _ = entry.name.split("+", 3)
+        if student in students:
+            times.append(datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S.%f %Z"))
+    return times
 
 
 def _write_work(rep: User, kind: str, answer_code: dict[str, str]) -> None:
@@ -218,6 +231,8 @@ def simultaneous_submissions(deployment: Deployment, trainer: User, reps: Sequen
                 slowest = max(slowest, float(line.split()[1]))
     submit_seconds = time.monotonic() - go
     inbound = len(list(deployment.exchange_course.joinpath("inbound").iterdir())) - before
+    stamps = submission_times(deployment, {rep.name for rep in reps})
+    stamped_within = (max(stamps) - min(stamps)).total_seconds() if stamps else 0.0
 
     started = time.monotonic()
     trainer.formgrader("collect", ASSIGNMENT)
@@ -233,7 +248,8 @@ def simultaneous_submissions(deployment: Deployment, trainer: User, reps: Sequen
         failures.append(f"spm grade exited {code}:\n{output[-2000:]}")
     scores = {s: t for s, t in gradebook_totals(deployment.gradebook_url).items() if s in kinds}
     return LoadResult(len(reps), fetch_seconds, submit_seconds, inbound, collect_seconds, collected, grade_seconds,
-                      output, scores, {n: answers.SCORES[k] for n, k in kinds.items()}, slowest, failures)
+                      output, scores, {n: answers.SCORES[k] for n, k in kinds.items()}, slowest, stamped_within,
+                      failures)
 
 
 # --- two trainers grading at the same time ---------------------------------------------------------
