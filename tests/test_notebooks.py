@@ -352,3 +352,98 @@ def test_objection_practice_counts_only_the_first_choice() -> None:
     assert keeper.summary() == (f"Score: 1 of 2 answered with the best reply on the first try; "
                                 f"{len(scenarios) - 2} to go.")
     assert len(scenarios) == 8 and len(set(best)) > 1  # the best reply is not always in the same place
+
+
+# --- manager dashboard ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dash() -> dict[str, object]:
+    return logic("manager_dashboard.ipynb")
+
+
+@pytest.fixture(scope="module")
+def demo_dashboard(dash: dict) -> tuple[object, str]:
+    analysis, source = dash["load_analysis"](None)
+    return dash["Dashboard"](analysis), source
+
+
+def test_dashboard_without_spm_db_shows_the_demo_store(demo_dashboard: tuple) -> None:
+    board, source = demo_dashboard
+    assert source.splitlines() == ["Demo store with SIMULATED scores (seed 7, as of 2026-11-28):",
+                                   "30 reps in 3 teams, 816 KPI values,",
+                                   "60 graded items, 1,562 item scores (5 awaiting a manual grade)."]
+    assert board.teams() == ["Closers", "Gardeners", "Pathfinders"]
+    assert [board.default_rep(t) for t in board.teams()] == ["jade.abbott", "carl.costa", "dev.berg"]
+    # the rep with the most linked gaps in the team, as the analysis counts them
+    gaps = board.analysis.gaps.merge(board.analysis.reps[["rep_id", "team"]], on="rep_id")
+    most = gaps[gaps["kind"] == "linked"].groupby(["team", "rep_id"]).size().groupby("team").idxmax()
+    assert [rep_id for _team, rep_id in most.sort_index()] == ["jade.abbott", "carl.costa", "dev.berg"]
+    labels = dict((rep_id, label) for label, rep_id in board.reps("Closers"))
+    assert len(labels) == 10 and labels["jade.abbott"] == "Jade Abbott (AE, 15 linked gaps)"
+    assert labels["elena.jansen"] == "Elena Jansen (AE, 0 linked gaps)"
+
+
+def test_dashboard_reads_the_store_named_by_spm_db(dash: dict, tmp_path: Path) -> None:
+    from spm_training.demo_store import build_demo_store
+
+    db = build_demo_store(tmp_path / "team.db", seed=11, n_reps=12, course_dir=ROOT / "assessments").path
+    analysis, source = dash["load_analysis"](str(db))
+    assert source == f"The store {db} (from $SPM_DB), as of {dt.date.today().isoformat()}."
+    assert len(analysis.reps) == 12 and analysis.today == dt.date.today()
+    board = dash["Dashboard"](analysis)
+    assert board.teams() == ["Closers", "Gardeners", "Pathfinders"]
+
+
+def test_dashboard_page_is_the_reports_charts_gaps_and_plan(dash: dict, demo_dashboard: tuple) -> None:
+    from spm_training.evidence import CAVEAT
+    from spm_training.reports.build import environment, rep_context, team_context
+
+    board, _ = demo_dashboard
+    page = board.html("Closers", "jade.abbott")
+    a = board.analysis
+    team = team_context(a.scoped(list(a.reps.loc[a.reps["team"] == "Closers", "rep_id"])), "Closers")
+    rep = rep_context(a.scoped(["jade.abbott"]), "jade.abbott")
+    # The very markup of the reports: the heatmap, every KPI's meter and sparkline, the readiness chart, the plan.
+    assert str(team["heatmap"]) in page
+    assert len(rep["kpis"]) == 10
+    assert all(str(k["meter"]) in page and str(k["spark"]) in page for k in rep["kpis"])
+    assert str(rep["readiness"]["chart"]) in page
+    assert str(environment().get_template("_plan.html").module.plan(rep["plan"])) in page
+    assert f'<p class="caveat">{CAVEAT}</p>' in page and CAVEAT.startswith("Correlation, not causation")
+    # Linked gaps first, in the team's list and in the rep's.
+    mine = page[page.index("<h3>Jade Abbott</h3>"):page.index("<h4>KPIs against target</h4>")]
+    assert mine.count('class="badge linked"') == 8 and 'class="badge skill"' not in mine
+    team_part = page[:page.index("<h3>Jade Abbott</h3>")]
+    assert team_part.index("All 66 linked gaps") < team_part.index('class="badge skill"')
+    assert team_part.count('<tr class="mine">') == 8
+    # Every handbook link resolves to a page of the book, one folder up from notebooks/.
+    links = set(re.findall(r'href="\.\./([^"]+)\.html"', page))
+    assert links and all((ROOT / f"{link}.md").is_file() for link in links)
+
+
+def test_dashboard_will_not_mix_a_team_with_another_teams_rep(demo_dashboard: tuple) -> None:
+    board, _ = demo_dashboard
+    with pytest.raises(ValueError, match="not in team Gardeners"):
+        board.html("Gardeners", "jade.abbott")
+
+
+@pytest.mark.slow
+def test_dashboard_notebook_runs_against_spm_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole notebook, as a manager runs it: $SPM_DB set before the kernel starts."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from spm_training.demo_store import build_demo_store
+
+    db = build_demo_store(tmp_path / "real.db", seed=5, n_reps=9, course_dir=ROOT / "assessments").path
+    monkeypatch.setenv("SPM_DB", str(db))
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    nb = nbformat.read(NOTEBOOK_DIR / "manager_dashboard.ipynb", as_version=4)
+    NotebookClient(nb, timeout=300, kernel_name="python3",
+                   resources={"metadata": {"path": str(NOTEBOOK_DIR)}}).execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert printed == f"The store {db} (from $SPM_DB), as of {dt.date.today().isoformat()}.\n"
+    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    labels = [m["state"]["_options_labels"] for m in state.values() if m["model_name"] == "DropdownModel"]
+    assert labels[0] == ["Closers", "Gardeners", "Pathfinders"] and len(labels[1]) == 3
