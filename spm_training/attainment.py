@@ -30,17 +30,25 @@ CURRENT_COLUMNS = ["rep_id", "team", "kpi", "period", "value", "target", "direct
 
 def load_history(store: Store, teams: Sequence[str] | None = None) -> pd.DataFrame:
     """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment."""
+    import json
+
     where, params = "", ()
     if teams is not None:
-        import json
-
-        where, params = "WHERE r.team_id IN (SELECT value FROM json_each(?))", (json.dumps(list(teams)),)
+        where = "WHERE v.rep_id IN (SELECT id FROM reps WHERE team_id IN (SELECT value FROM json_each(?)))"
+        params = (json.dumps(list(teams)),)
+    # Per value only what varies; the rep's team and the KPI's direction come from their own small
+    # tables, since every column read per row costs a Python object per row.
     rows = store.conn.execute(
-        f"SELECT v.rep_id, r.team_id, v.kpi_id, v.period, v.value, v.target, k.direction, {attainment_sql()} "
-        f"FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id JOIN reps r ON r.id = v.rep_id {where}", params).fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=HISTORY_COLUMNS)
-    frame["attainment"] = frame["attainment"].astype(float)
-    return frame
+        f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
+        f"FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id {where}", params).fetchall()
+    frame = pd.DataFrame.from_records(rows, columns=["rep_id", "kpi", "period", "value", "target", "attainment"])
+    team_of = dict(store.conn.execute("SELECT id, team_id FROM reps").fetchall())
+    direction_of = dict(store.conn.execute("SELECT id, direction FROM kpis").fetchall())
+    frame["team"] = frame["rep_id"].map(team_of)
+    frame["direction"] = frame["kpi"].map(direction_of)
+    for column in ("value", "target", "attainment"):
+        frame[column] = frame[column].astype(float)
+    return frame[HISTORY_COLUMNS]
 
 
 def current_periods(store: Store) -> dict[str, str]:
@@ -84,20 +92,24 @@ def current_attainment(history: pd.DataFrame, periods: dict[str, str]) -> pd.Dat
     """
     if history.empty:
         return pd.DataFrame(columns=CURRENT_COLUMNS)
-    wanted = {kpi: previous_periods(period, TREND_PERIODS) for kpi, period in periods.items()}
-    kpi_list, period_list = history["kpi"].tolist(), history["period"].tolist()
-    in_window = np.array([p in wanted.get(k, ()) for k, p in zip(kpi_list, period_list)], dtype=bool)
-    window = history[in_window]
-    lookup = {(r, k, p): a for r, k, p, a in zip(window["rep_id"].tolist(), window["kpi"].tolist(),
-                                                  window["period"].tolist(), window["attainment"].tolist())}
-    now = history[np.array([periods.get(k) == p for k, p in zip(kpi_list, period_list)], dtype=bool)]
+    # Each (KPI, period) pair's place in the KPI's trend window, 0 the oldest and TREND_PERIODS - 1
+    # the current period; looked up once per distinct pair, not per value.
+    slot = {(kpi, p): i for kpi, period in periods.items()
+            for i, p in enumerate(previous_periods(period, TREND_PERIODS))}
+    pairs = pd.MultiIndex.from_arrays([history["kpi"], history["period"]])
+    distinct = pairs.unique()
+    position = np.array([slot.get(pair, -1) for pair in distinct])[distinct.get_indexer(pairs)]
+    window = position >= 0
+    key_code, keys = pd.factorize(pd.MultiIndex.from_arrays([history["rep_id"], history["kpi"]])[window])
+    grid = np.full((len(keys), TREND_PERIODS), np.nan)
+    grid[key_code, position[window]] = history["attainment"].to_numpy(float)[window]
+    now = history[position == TREND_PERIODS - 1]
     now = rank_within_team(now)
-    trends, changes = [], []
-    for rep_id, kpi in zip(now["rep_id"].tolist(), now["kpi"].tolist()):
-        trend = [_none(lookup.get((rep_id, kpi, p))) for p in wanted[kpi]]
-        trends.append(trend)
-        changes.append(trend[-1] - trend[-2] if trend[-1] is not None and trend[-2] is not None else None)
-    now = now.assign(trend=trends, change=changes)
+    rows = pd.MultiIndex.from_arrays([now["rep_id"], now["kpi"]])
+    trend = grid[keys.get_indexer(rows)]
+    change = trend[:, -1] - trend[:, -2]
+    now = now.assign(trend=[[None if v != v else v for v in row] for row in trend.tolist()],
+                     change=[None if v != v else v for v in change.tolist()])
     return now.sort_values(["team", "rep_id", "kpi"], ignore_index=True)[CURRENT_COLUMNS]
 
 

@@ -28,42 +28,34 @@ DEFAULT_BOOK_URL = "../book/html/"
 
 
 def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Skill]) -> pd.DataFrame:
-    """Every gap of the reps in ``mastery`` and ``current``, linked gaps first within each rep."""
-    weak = mastery[(mastery["graded"] > 0) & ~mastery["mastered"].astype(bool)]
-    short = current[current["attainment"].notna() & (current["attainment"] < 1)]
-    short_by_rep: dict[str, dict[str, tuple[str, float]]] = {}
-    for rep_id, kpi, period, att in zip(short["rep_id"].tolist(), short["kpi"].tolist(), short["period"].tolist(),
-                                        short["attainment"].tolist()):
-        short_by_rep.setdefault(rep_id, {})[kpi] = (period, float(att))
-    rows: list[dict] = []
-    linked_kpis: dict[str, set[str]] = {}
-    for s in weak.itertuples(index=False):
-        skill_part = {"rep_id": s.rep_id, "skill": s.skill_id, "mastery": _num(s.mastery),
-                      "threshold": s.threshold, "method": s.method, "graded": int(s.graded), "pending": int(s.pending),
-                      "reached": int(s.reached)}
-        rep_short = short_by_rep.get(s.rep_id, {})
-        links = [k for k in skills[s.skill_id].kpi_ids if k in rep_short]
-        for kpi in links:
-            period, att = rep_short[kpi]
-            rows.append({**skill_part, "kind": "linked", "kpi": kpi, "period": period, "attainment": att})
-            linked_kpis.setdefault(s.rep_id, set()).add(kpi)
-        if not links:
-            rows.append({**skill_part, "kind": "skill", "kpi": None, "period": None, "attainment": None})
-    for rep_id, kpis in short_by_rep.items():
-        for kpi, (period, att) in kpis.items():
-            if kpi not in linked_kpis.get(rep_id, set()):
-                rows.append({"rep_id": rep_id, "kind": "kpi", "skill": None, "mastery": None, "threshold": None,
-                             "method": None, "graded": None, "pending": None, "reached": None, "kpi": kpi,
-                             "period": period, "attainment": att})
-    frame = pd.DataFrame(rows, columns=GAP_COLUMNS)
-    if frame.empty:
-        return frame
+    """Every gap of the reps in ``mastery`` and ``current``, linked gaps first within each rep.
+
+    Set-based: weak skills meet their KPI links, those meet the short KPIs, and what is left of
+    each side is a plain skill gap or a plain KPI gap (merges, not a loop per rep)."""
+    skill_part = ["rep_id", "skill_id", "mastery", "threshold", "method", "graded", "pending", "reached"]
+    weak = mastery.loc[(mastery["graded"] > 0) & ~mastery["mastered"].astype(bool), skill_part]
+    short = current.loc[current["attainment"].notna() & (current["attainment"] < 1), ["rep_id", "kpi", "period",
+                                                                                      "attainment"]]
+    links = pd.DataFrame([(s.id, k) for s in skills.values() for k in s.kpi_ids], columns=["skill_id", "kpi"])
+    linked = weak.merge(links, on="skill_id").merge(short, on=["rep_id", "kpi"])
+    linked["kind"] = "linked"
+    weak_keys = pd.MultiIndex.from_frame(weak[["rep_id", "skill_id"]])
+    skill_only = weak[~weak_keys.isin(pd.MultiIndex.from_frame(linked[["rep_id", "skill_id"]]))].assign(
+        kind="skill", kpi=None, period=None, attainment=np.nan)
+    short_keys = pd.MultiIndex.from_frame(short[["rep_id", "kpi"]])
+    kpi_only = short[~short_keys.isin(pd.MultiIndex.from_frame(linked[["rep_id", "kpi"]]))].assign(
+        kind="kpi", skill_id=None, mastery=np.nan, threshold=np.nan, method=None, graded=np.nan, pending=np.nan,
+        reached=np.nan)
+    parts = [p for p in (linked, skill_only, kpi_only) if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    frame = pd.concat(parts, ignore_index=True).rename(columns={"skill_id": "skill"})
     frame["_kind"] = frame["kind"].map(KINDS.index)
     # Within a kind, the worst first: the lowest attainment, then the lowest mastery.
     frame["_att"] = frame["attainment"].astype(float).fillna(9.0)
     frame["_mastery"] = frame["mastery"].astype(float).fillna(-1.0)
     frame = frame.sort_values(["rep_id", "_kind", "_att", "_mastery", "skill", "kpi"], ignore_index=True)
-    return frame.drop(columns=["_kind", "_att", "_mastery"])
+    return frame[GAP_COLUMNS]
 
 
 def _num(value: object) -> float | None:
@@ -140,24 +132,33 @@ def rep_skill_shares(scores: pd.DataFrame, tags: pd.DataFrame) -> dict[tuple[str
     graded = scores[scores["x"].notna()]
     if graded.empty or tags.empty:
         return {}
-    frame = pd.DataFrame({"rep_id": graded["rep_id"].to_numpy(), "item_id": graded["item_id"].to_numpy(),
-                          "assignment": graded["assignment"].to_numpy(), "score": graded["score"].to_numpy(),
-                          "max_score": graded["max_score"].to_numpy()}).merge(tags, on="item_id")
-    # One integer key per (rep, skill, assignment): grouping on three string columns is slow.
-    codes, uniques = [], []
-    for column in ("rep_id", "skill_id", "assignment"):
-        code, names = pd.factorize(frame[column])
-        codes.append(code.astype(np.int64))
-        uniques.append(np.asarray(names, dtype=object))
-    key = (codes[0] * len(uniques[1]) + codes[1]) * len(uniques[2]) + codes[2]
-    sums = frame[["score", "max_score"]].groupby(key).sum()
-    keys = sums.index.to_numpy()
+    # Integer codes and bincount: a (rep, skill, assignment) key per score and skill of its item.
+    rep_code, reps = pd.factorize(graded["rep_id"])
+    assignment_code, assignments = pd.factorize(graded["assignment"])
+    skill_code, skill_ids = pd.factorize(tags["skill_id"])
+    item = graded["item_id"].to_numpy(np.int64)
+    tag_item = tags["item_id"].to_numpy(np.int64)
+    order = np.argsort(tag_item, kind="stable")
+    tag_item, tag_skill = tag_item[order], skill_code[order]
+    size = int(max(item.max(), tag_item.max())) + 1
+    per_item = np.bincount(tag_item, minlength=size)
+    first = np.cumsum(per_item) - per_item
+    repeat = per_item[item]
+    row = np.repeat(np.arange(len(item)), repeat)
+    nth = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    skill = tag_skill[first[item[row]] + nth]
+    n_s, n_a = len(skill_ids), len(assignments)
+    key = (rep_code[row].astype(np.int64) * n_s + skill) * n_a + assignment_code[row]
+    codes, key = np.unique(key, return_inverse=True)
+    earned = np.bincount(key, weights=graded["score"].to_numpy(float)[row], minlength=len(codes))
+    available = np.bincount(key, weights=graded["max_score"].to_numpy(float)[row], minlength=len(codes))
+    reps, skill_ids, assignments = np.asarray(reps), np.asarray(skill_ids), np.asarray(assignments)
     out = {}
-    for k, s, m in zip(keys, sums["score"].to_numpy(), sums["max_score"].to_numpy()):
+    for code, e, m in zip(codes.tolist(), earned.tolist(), available.tolist()):
         if m > 0:
-            rest, a = divmod(int(k), len(uniques[2]))
-            r, sk = divmod(rest, len(uniques[1]))
-            out[(uniques[0][r], uniques[1][sk], uniques[2][a])] = min(1.0, float(s / m))
+            rest, a = divmod(code, n_a)
+            r, k = divmod(rest, n_s)
+            out[(reps[r], skill_ids[k], assignments[a])] = min(1.0, e / m)
     return out
 
 
