@@ -94,12 +94,20 @@ def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | N
     `spm report items`, and written beside the autograded folder as <assignment>.tampering.json.
     Exit code 1 if any submission could not be fully graded.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     from .grading import grade as grade_assignment
+    from .grading import preload
     from .sandbox import find_sandbox
 
     sandbox = None
     if not no_sandbox:
-        sandbox = find_sandbox(Limits(memory_mb=memory_mb, cpu_seconds=cpu_seconds))
+        # The sandbox check mostly waits for a process; import nbgrader (seconds) meanwhile. The thread
+        # is done before any grading process is forked.
+        with ThreadPoolExecutor(max_workers=1) as background:
+            check = background.submit(find_sandbox, Limits(memory_mb=memory_mb, cpu_seconds=cpu_seconds))
+            preload()
+            sandbox = check.result()
     else:
         click.echo("Warning: --no-sandbox: student code runs with your rights, and can read the hidden tests "
                    "and change the gradebook.", err=True)

@@ -168,7 +168,7 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     """
     started = time.monotonic()
     course_dir = Path(course_dir).resolve()
-    _preload()
+    preload()
     coursedir = course_directory(course_dir)
     url = gradebook or coursedir.db_url
     submissions, skipped = find_submissions(coursedir, assignment, students)
@@ -211,9 +211,9 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     return GradeReport(assignment, results, skipped, size, sandbox is not None, time.monotonic() - started)
 
 
-def _preload() -> None:
+def preload() -> None:
     """Import what grading processes use before they are forked, so each does not import it again
-    (nbgrader alone takes seconds to import)."""
+    (nbgrader alone takes seconds to import). Idempotent; callers may run it early, beside other work."""
     import nbclient  # noqa: F401
     import nbgrader.converters  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401

@@ -120,7 +120,7 @@ def check_notebook(path: Path, cells: Sequence[CellInfo], config: Any = None) ->
         if cell.get("cell_type") != info.cell_type:
             findings.append(Finding(notebook, info.name, "cell_type",
                                     f"the {role} was changed from {info.cell_type} to {cell.get('cell_type')}"))
-        expected, actual = _normal(released_source(info)), _normal(_source(cell))
+        expected, actual = _normal(released_source(info, config)), _normal(_source(cell))
         if expected != actual:
             findings.append(Finding(notebook, info.name, "edited",
                                     f"the {role} was edited; {_diff_summary(expected, actual)}"))

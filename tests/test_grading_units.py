@@ -146,6 +146,17 @@ def test_released_source_drops_the_hidden_tests():
     assert released_source(CELLS[1]) == "assert x > 0"
 
 
+def test_released_source_follows_the_courses_delimiters():
+    from traitlets.config import Config
+
+    config = Config()
+    config.ClearHiddenTests.begin_test_delimeter = "BEGIN SECRET"
+    config.ClearHiddenTests.end_test_delimeter = "END SECRET"
+    cell = _info("test_y", "assert y\n# BEGIN SECRET\nassert y == 2\n# END SECRET")
+    assert released_source(cell, config) == "assert y"
+    assert released_source(cell) == cell.source
+
+
 def test_an_untouched_submission_has_no_findings(tmp_path):
     path = _notebook(tmp_path / "hw.ipynb", [("code", "answer", "x = 5", ANSWER_META),
                                              ("code", "test_x", "assert x > 0\n", TEST_META),
