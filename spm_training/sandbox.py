@@ -141,6 +141,11 @@ class Sandbox:
         args += [self.prlimit, *self.limits.prlimit_args(), "--", *argv]
         return args
 
+    def can_mount_at(self, path: str) -> bool:
+        """Whether a folder can appear at ``path``: not inside a read-only bind, where bubblewrap could
+        not create the mount point."""
+        return not any(_under(path, r) for r in (*self.readonly, *(link for _, link in self.symlinks)))
+
     def chown_for_sandbox(self, *paths: str) -> None:
         """Give the sandbox's uid the folders it writes to (only needed when started by root)."""
         uid = self.uid()

@@ -73,8 +73,12 @@ class SandboxKernelManager(AsyncKernelManager):
         assert self._kernel_dir is not None and self._outside_cwd is not None
         env = dict(kw.get("env") or os.environ)  # type: ignore[arg-type]
         self.sandbox.chown_for_sandbox(self._kernel_dir)
-        argv = self.sandbox.command(kernel_cmd, workdir=self._work_dir, inside=self.kernel_cwd or self._outside_cwd,
-                                    rundir=self._kernel_dir, env=env)
+        # The kernel sees its folder where the rep's autograded folder is in the real course, as it would
+        # under nbgrader, unless the course sits inside a folder the sandbox binds read-only.
+        inside = self.kernel_cwd if self.kernel_cwd and self.sandbox.can_mount_at(self.kernel_cwd) \
+            else self._outside_cwd
+        argv = self.sandbox.command(kernel_cmd, workdir=self._work_dir, inside=inside, rundir=self._kernel_dir,
+                                    env=env)
         # bubblewrap itself needs nothing from the environment; what the kernel gets is in --setenv.
         kw["env"] = {"PATH": os.environ.get("PATH", os.defpath)}
         # ipykernel's start-up banner and whatever student code writes to the process's own stdout and

@@ -52,6 +52,13 @@ def test_the_sandbox_sees_only_what_it_is_given():
                           "--core=0", "--", "python", "-m", "ipykernel_launcher"]
 
 
+def test_a_course_inside_a_read_only_bind_cannot_be_a_mount_point():
+    sandbox = _sandbox(as_root=True)
+    assert sandbox.can_mount_at("/srv/course/autograded/ann/hw")
+    assert not sandbox.can_mount_at("/opt/py/course/autograded/ann/hw")
+    assert not sandbox.can_mount_at("/lib/course")
+
+
 def test_limits_are_passed_to_prlimit():
     assert Limits(memory_mb=1024, cpu_seconds=60, processes=64, file_mb=8).prlimit_args() == [
         "--as=1073741824", "--cpu=60:65", "--nproc=64", "--fsize=8388608", "--core=0"]
