@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .kpis import attainment_sql
+from .mastery import records_frame, tuples
 from .periods import period_kind, sort_key
 from .store import Store
 
@@ -38,10 +39,10 @@ def load_history(store: Store, teams: Sequence[str] | None = None) -> pd.DataFra
         params = (json.dumps(list(teams)),)
     # Per value only what varies; the rep's team and the KPI's direction come from their own small
     # tables, since every column read per row costs a Python object per row.
-    rows = store.conn.execute(
-        f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
-        f"FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id {where}", params).fetchall()
-    frame = pd.DataFrame.from_records(rows, columns=["rep_id", "kpi", "period", "value", "target", "attainment"])
+    rows = tuples(store, f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
+                         f"FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id {where}", params)
+    frame = records_frame(rows, {"rep_id": object, "kpi": object, "period": object, "value": np.float64,
+                                 "target": np.float64, "attainment": np.float64})
     team_of = dict(store.conn.execute("SELECT id, team_id FROM reps").fetchall())
     direction_of = dict(store.conn.execute("SELECT id, direction FROM kpis").fetchall())
     frame["team"] = frame["rep_id"].map(team_of)

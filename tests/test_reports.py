@@ -107,7 +107,7 @@ def test_rep_context_lists_comments_strengths_and_the_rule_of_pending_grades(sit
     assert ctx["rep"]["rep_id"] == rep_id
     assert all(s["mastered"] for s in ctx["strengths"])
     assert [s["mastery"] for s in ctx["strengths"]] == sorted((s["mastery"] for s in ctx["strengths"]), reverse=True)
-    assert all(c["comment"] for c in ctx["comments"])
+    assert ctx["comments"] and all(isinstance(c["comment"], str) and c["comment"] for c in ctx["comments"])
     assert ctx["pending"] == int(a.scores["pending"].sum())
     assert ctx["readiness"]["index"] == pytest.approx(a.readiness(rep_id).index)
 
