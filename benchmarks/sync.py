@@ -75,7 +75,7 @@ def write_course(course: Path, n_assignments: int, n_cells: int) -> None:
         cells = []
         for c in range(n_cells):
             manual = (c + 1) % MANUAL_EVERY == 0
-            tags = [f"skill:{skills[(a + c) % len(skills)]}"]
+            tags = [f"skill:{skills[(a + c % 2) % len(skills)]}"]      # two skills per assignment
             cells.append({"cell_type": "markdown" if manual else "code", "id": f"c{c + 1:02d}", "source": "",
                           "metadata": {"tags": tags, "nbgrader": {
                               "grade": True, "solution": manual, "locked": not manual, "task": False,
@@ -253,7 +253,16 @@ def part1(base: Path) -> dict:
     build = time.perf_counter() - start
     make_store(work, n_students)
     startup, _, _ = timed([str(BIN / "spm"), "--version"], work)
-    ours, ours_rss, ours_out = spm_sync(work, course)
+    # The machine may be shared: spm sync (seconds) runs three times, each into a fresh copy of the
+    # roster-only store, and the median counts; nbgrader export (minutes) runs once.
+    runs = []
+    for n in range(3):
+        shutil.copy2(work / "spm.db", work / f"run{n}.db")
+    for n in range(3):
+        runs.append(timed([str(BIN / "spm"), "--db", str(work / f"run{n}.db"), "--course", str(course), "sync"],
+                          work))
+    ours, ours_rss, ours_out = sorted(runs)[1]
+    shutil.copy2(work / "run0.db", work / "spm.db")
     inside = in_process_resync(work, course)
     theirs, theirs_rss, _ = timed([str(BIN / "nbgrader"), "export", "--to", str(work / "grades.csv")], course)
     store_totals = totals_from_store(work / "spm.db")
@@ -265,7 +274,8 @@ def part1(base: Path) -> dict:
     conn = sqlite3.connect(work / "spm.db")
     per_cell = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
     conn.close()
-    return {"grades": grades, "build_s": build, "startup_s": startup, "inside_s": inside, "spm_sync_s": ours, "spm_sync_rss": ours_rss,
+    return {"grades": grades, "build_s": build, "startup_s": startup, "inside_s": inside, "spm_sync_s": ours,
+            "spm_sync_runs": [r[0] for r in runs], "spm_sync_rss": ours_rss,
             "export_s": theirs, "export_rss": theirs_rss, "speedup": theirs / ours, "export_rows": len(exported),
             "per_cell_scores": per_cell, "disagreements": disagree, "sync_output": ours_out.strip()}
 
@@ -297,12 +307,14 @@ def main() -> None:
     base = options.keep or Path(tempfile.mkdtemp(prefix="spm-bench-sync-"))
     base.mkdir(parents=True, exist_ok=True)
     ok = True
+    print(f"load average at the start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     try:
         if options.part in ("1", "all"):
             r = part1(base)
             print(f"part 1: {r['grades']:,} grades (gradebook built by SQL in {r['build_s']:.1f} s)")
             print(f"  spm sync          {r['spm_sync_s']:8.2f} s  peak {mib(r['spm_sync_rss'])}  "
-                  f"({r['per_cell_scores']:,} per-cell scores, comments, skills)")
+                  f"({r['per_cell_scores']:,} per-cell scores, comments, skills; median of "
+                  f"{', '.join(f'{x:.2f}' for x in r['spm_sync_runs'])} s)")
             print(f"    of which: the spm command's start-up (spm --version) {r['startup_s']:.2f} s; "
                   f"the sync itself, timed in-process, {r['inside_s']:.2f} s")
             print(f"  nbgrader export   {r['export_s']:8.2f} s  peak {mib(r['export_rss'])}  "
@@ -326,6 +338,7 @@ def main() -> None:
     finally:
         if options.keep is None:
             shutil.rmtree(base, ignore_errors=True)
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("all goals met" if ok else "some goals missed")
     sys.exit(0 if ok else 1)
 

@@ -28,7 +28,7 @@ from ..item_analysis import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysi
 from ..readiness import KPI_CAP, role_skills
 from ..store import Store
 from . import charts
-from .filters import FILTERS, fmt_percent, fmt_share
+from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share
 
 KINDS = ("team", "rep", "items")
 DEFINITIONS_PAGE = "book/performance/skill-gaps"
@@ -90,7 +90,7 @@ def _mastery_cell(row: dict | None, skill: Skill, rep_name: str) -> dict:
     elif value is None:
         text, note = "not yet", f"reached the threshold {row['reached']} of 3 times"
     else:
-        text, note = fmt_share(value), f"of {fmt_share(skill.threshold)}"
+        text, note = fmt_mastery(value, skill.threshold), f"of {fmt_share(skill.threshold)}"
     if row["pending"] and row["graded"]:
         text += "*"
         note += f"; {row['pending']} awaiting a manual grade, left out"
