@@ -90,8 +90,11 @@ def test_team_context_puts_linked_gaps_first_and_carries_evidence(site) -> None:
     assert {e["status"] for e in ctx["evidence"]} <= {"ok", "not enough data", "no variation"}
     assert all(e["n"] == 10 for e in ctx["evidence"] if e["status"] == "ok")
     assert ctx["caveat"].startswith("Correlation, not causation")
+    assert [g["kind"] for g in ctx["linked"]] == ["linked"] * min(100, ctx["counts"]["linked"])
+    sizes = [(g["threshold"] - g["mastery"]) / g["threshold"] + 1 - g["attainment"] for g in ctx["linked"]]
+    assert sizes == sorted(sizes, reverse=True)
     for row in ctx["rows"]:
-        plan_kinds = [e["kind"] for e in row["plan"]]
+        plan_kinds = [e.kind for e in row["plan"]]
         assert plan_kinds == sorted(plan_kinds, key=("linked", "skill", "kpi").index)
 
 

@@ -2,7 +2,8 @@
 
 A context holds only the data of its scope: the team report only that team's reps, the rep report
 only that rep (a rank within the team is a number, not a list of colleagues). Contexts are plain
-data, so tests and other tools can read them without parsing HTML.
+data (dicts, lists and the analysis' dataclasses such as PlanEntry), so tests and other tools can
+read them without parsing HTML.
 """
 
 from __future__ import annotations
@@ -31,6 +32,14 @@ from . import charts
 from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share
 
 KINDS = ("team", "rep", "items")
+LINKED_SHOWN = 100        # the team report's table of linked gaps; every one is in the rep's plan
+
+
+def severity(gap: dict) -> float:
+    """How far a linked gap is from closing: the skill's shortfall as a share of its threshold plus
+    the KPI's shortfall from target. Orders the team's table, largest first."""
+    mastery = gap["mastery"] if gap["mastery"] is not None else 0.0
+    return (gap["threshold"] - mastery) / gap["threshold"] + (1 - gap["attainment"])
 DEFINITIONS_PAGE = "book/performance/skill-gaps"
 
 
@@ -118,13 +127,6 @@ def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str]
     return out
 
 
-def _plan_view(entries: list) -> list[dict]:
-    return [{"kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "mastery": e.mastery,
-             "threshold": e.threshold, "pending": e.pending, "kpis": list(e.kpis),
-             "pages": [{"title": p.title, "url": p.url, "path": p.path} for p in e.pages],
-             "assignments": list(e.assignments), "note": e.note} for e in entries]
-
-
 def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
     r = a.readiness(rep_id)
     w = r.weights
@@ -158,12 +160,15 @@ def team_context(a: Analysis, team: str) -> dict:
                               "title": f"{rep['name']}, {k.name}: " + (
                                   f"{fmt_percent(att)} of target in {found['period']}" if found else "no value")})
         rows.append({**rep, "skills": skill_cells, "kpis": [attained.get((rep["rep_id"], k.id)) for k in kpis],
-                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]))})
+                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": a.plan(rep["rep_id"])})
         cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
                              cells, label=f"Skill mastery and KPI attainment of team {team}")
     gaps = sorted(a.gap_rows(), key=lambda g: (("linked", "skill", "kpi").index(g["kind"]), names[g["rep_id"]]))
+    linked = sorted(({**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name,
+                      "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]}
+                     for g in gaps if g["kind"] == "linked"), key=lambda g: (-severity(g), g["name"]))
     roles = set(a.reps["role"])
     # A KPI that no role in the team is measured on has no data by design; listing it says nothing.
     evidence = [{**e.as_row(), "skill_name": a.skills[e.skill].name,
@@ -183,8 +188,7 @@ def team_context(a: Analysis, team: str) -> dict:
                     "pages": [{"title": p.title, "url": p.url} for p in a.pages.get(s.id, ())]} for s in skills],
         "kpis": [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction} for k in kpis],
         "periods": sorted({c["period"] for c in attained.values()}), "rows": rows, "heatmap": heatmap,
-        "gaps": [{**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
-                  "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]} for g in gaps],
+        "gaps": gaps, "linked": linked[:LINKED_SHOWN], "linked_total": len(linked),
         "counts": {k: sum(1 for g in gaps if g["kind"] == k) for k in ("linked", "skill", "kpi")},
         "by_skill": _gaps_by_skill(gaps, skills, a),
         "evidence": evidence, "caveat": CAVEAT, "min_n": MIN_N, "resamples": RESAMPLES,
@@ -266,7 +270,7 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
         "days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today),
         "readiness": _readiness_view(a, rep_id, chart=True), "progress": a.progress(rep_id),
         "assignments": _assignment_rows(a, rep_id), "skills": skills, "strengths": strengths,
-        "plan": _plan_view(a.plan(rep_id)), "kpis": kpis, "comments": comments,
+        "plan": a.plan(rep_id), "kpis": kpis, "comments": comments,
         "pending": sum(1 for i in scores if i["pending"]),
         "ramp": ramp_points, "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment since hire"),
     }
