@@ -60,19 +60,23 @@ def _row_ranks(codes: np.ndarray, levels: int) -> np.ndarray:
     A value's average rank is (values below it) + (values up to and including it, + 1), halved;
     per-row counts come from one bincount over codes offset by row.
     """
-    rows = codes.shape[0]
-    offset = (np.arange(rows) * levels)[:, None]
-    counts = np.bincount((codes + offset).ravel(), minlength=rows * levels).reshape(rows, levels)
+    return _level_values(codes, levels, centre=False)
+
+
+def _level_values(codes: np.ndarray, levels: int, centre: bool) -> np.ndarray:
+    rows, n = codes.shape
+    flat = (codes + (np.arange(rows, dtype=np.int64) * levels)[:, None]).ravel()
+    counts = np.bincount(flat, minlength=rows * levels).reshape(rows, levels)
     upto = np.cumsum(counts, axis=1)
-    rank_of_level = (2 * upto - counts + 1) / 2.0
-    return np.take_along_axis(rank_of_level, codes, axis=1)
+    # average rank (2·upto − count + 1) / 2, less the mean rank (n + 1) / 2 when centring
+    per_level = upto - 0.5 * counts + (0.5 - (n + 1) / 2 if centre else 0.5)
+    return per_level.ravel()[flat].reshape(rows, n)
 
 
 def _centred_ranks(codes: np.ndarray, levels: int) -> tuple[np.ndarray, np.ndarray]:
     """Row ranks minus their mean, and each row's norm. Average ranks of n values always sum to
     n(n + 1)/2, ties or not, so the mean is known without computing it."""
-    ranks = _row_ranks(codes, levels)
-    ranks -= (codes.shape[1] + 1) / 2.0
+    ranks = _level_values(codes, levels, centre=True)
     return ranks, np.sqrt(np.einsum("ij,ij->i", ranks, ranks))
 
 

@@ -111,18 +111,24 @@ def _mastery_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
     return {(rep_id, skill_id): m for rep_id in a.rep_ids for skill_id, m in a.index.mastery.get(rep_id, {}).items()}
 
 
+def _nan_none(values: list, kind: type = float) -> list:
+    # NaN is the one value unequal to itself; quicker than pd.isna on each of tens of thousands
+    return [None if v is None or v != v else kind(v) for v in values]
+
+
 def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str], dict]:
+    c = a.current
+    columns = zip(c["rep_id"].tolist(), c["kpi"].tolist(), c["period"].tolist(), c["value"].tolist(),
+                  _nan_none(c["target"].tolist()), _nan_none(c["attainment"].tolist()),
+                  _nan_none(c["rank"].tolist(), int), _nan_none(c["team_size"].tolist(), int),
+                  _nan_none(c["percentile"].tolist()), c["trend"].tolist(), _nan_none(c["change"].tolist()))
     out = {}
-    for c in a.current.itertuples(index=False):
-        att = None if pd.isna(c.attainment) else float(c.attainment)
-        out[(c.rep_id, c.kpi)] = {
-            "period": c.period, "value": float(c.value), "target": None if pd.isna(c.target) else float(c.target),
-            "attainment": att, "rank": None if pd.isna(c.rank) else int(c.rank),
-            "team_size": None if pd.isna(c.team_size) else int(c.team_size),
-            "percentile": None if pd.isna(c.percentile) else float(c.percentile), "trend": c.trend,
-            "change": None if c.change is None or pd.isna(c.change) else float(c.change),
+    for rep_id, kpi, period, value, target, att, rank, size, percentile, trend, change in columns:
+        out[(rep_id, kpi)] = {
+            "period": period, "value": float(value), "target": target, "attainment": att, "rank": rank,
+            "team_size": size, "percentile": percentile, "trend": trend, "change": change,
             "tone": charts.attainment_tone(att),
-            "spark": charts.sparkline(c.trend, label=f"{c.kpi}: attainment over the last {len(c.trend)} periods")
+            "spark": charts.sparkline(trend, label=f"{kpi}: attainment over the last {len(trend)} periods")
             if spark else ""}
     return out
 
