@@ -119,18 +119,29 @@ class Sandbox:
         parents = _parents([*self.readonly, *(dest for _, dest in binds_rw)], mounted)
         early = [p for p in parents if not _under(p, "/tmp")]
         late = [p for p in parents if _under(p, "/tmp")]
+        # Whatever lives under /tmp (an environment or a checkout there, as in a CI run) is mounted after
+        # the private /tmp, which would otherwise hide it.
+        def mounts(under_tmp: bool) -> list[str]:
+            found: list[str] = []
+            for path in self.readonly:
+                if _under(path, "/tmp") == under_tmp:
+                    found += ["--ro-bind", path, path]
+            for target, link in self.symlinks:
+                if _under(link, "/tmp") == under_tmp:
+                    found += ["--symlink", target, link]
+            for path in self.masked:
+                if _under(path, "/tmp") == under_tmp:
+                    found += ["--tmpfs", path]
+            return found
+
         for folder in early:
             args += ["--perms", "0755", "--dir", folder]
-        for path in self.readonly:
-            args += ["--ro-bind", path, path]
-        for target, link in self.symlinks:
-            args += ["--symlink", target, link]
-        for path in self.masked:
-            args += ["--tmpfs", path]
+        args += mounts(under_tmp=False)
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(self.limits.tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
         for folder in late:
             args += ["--perms", "0755", "--dir", folder]
+        args += mounts(under_tmp=True)
         for source, dest in binds_rw:
             args += ["--bind", source, dest]
         args += ["--chdir", inside]
