@@ -82,7 +82,8 @@ def main() -> int:
         students = [u.name for u in deployment.simulated]
         both = flows.two_trainers_grade(deployment, students, workers=1)
         print(f"\ntwo trainers, {len(both.halves[0])} and {len(both.halves[1])} reps each, at the same time:")
-        print(f"  spm grade --force in both terminals: {both.autograde_seconds:.1f} s (exit codes {both.autograde_codes})")
+        print(f"  spm grade --force in both terminals: {both.autograde_seconds:.1f} s "
+              f"(exit codes {both.autograde_codes})")
         print(f"  {len(both.marks)} manual grades typed into formgrader: {both.manual_seconds:.1f} s")
         kinds = {u.name: answers.kind_for(i) for i, u in enumerate(deployment.simulated)}
         expected = {s: flows.Totals(answers.SCORES[kinds[s]], both.marks[s], False, 7) for s in students}
@@ -95,7 +96,8 @@ def main() -> int:
         step = time.monotonic()
         code, output = flows.in_course(deployment.trainers[1], "spm --course . sync")
         synced = flows.store_totals(deployment.course_root / "spm.db")
-        print(f"\nspm sync from PostgreSQL: {time.monotonic() - step:.1f} s; {output.splitlines()[0] if output else ''}")
+        first_line = output.splitlines()[0] if output else ""
+        print(f"\nspm sync from PostgreSQL: {time.monotonic() - step:.1f} s; {first_line}")
         held.append((f"the store matches the gradebook for all {len(students)} reps", code == 0 and synced == expected))
 
     print(f"\nheld ({time.monotonic() - started:.0f} s in all):")

@@ -30,8 +30,10 @@ done
 
 die() { echo "add-course.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "run as root: it creates groups and sets owners"
-[[ $course =~ ^[a-z0-9][a-z0-9-]{0,21}$ ]] || die "$course: use lower-case letters, digits and dashes, at most 22 characters"
-[ -d "$source/source" ] || die "$source: no source/ folder here; give the nbgrader course folder (a checkout's assessments/)"
+[[ $course =~ ^[a-z0-9][a-z0-9-]{0,21}$ ]] ||
+  die "$course: use lower-case letters, digits and dashes, at most 22 characters"
+[ -d "$source/source" ] ||
+  die "$source: no source/ folder here; give the nbgrader course folder (a checkout's assessments/)"
 here=$(cd "$(dirname "$0")" && pwd)
 
 trainers_of="formgrade-$course"

@@ -152,7 +152,7 @@ class SystemGroupsAuthenticator(PAMAuthenticator):
             groups = self.groups_of(user.name)
         except KeyError:  # the account was removed: log them out
             return False
-        if not groups:  # no longer a trainer nor enrolled anywhere: log them out
+        if not self.check_allowed(user.name, {"groups": groups}):  # no longer trains nor enrolled: log them out
             return False
         return {"name": user.name, "groups": groups}
 

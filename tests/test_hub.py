@@ -24,8 +24,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from hub import answers, flows
-from hub.deployment import COURSE, OTHER_COURSE, TRAINERS_GROUP, Deployment, deployed, spm_hub, why_unavailable
+pytest.importorskip("jupyterhub", reason="JupyterHub is not installed (pip install -e '.[test]')")
+
+from hub import answers, flows  # noqa: E402
+from hub.deployment import (  # noqa: E402
+    COURSE, OTHER_COURSE, TRAINERS_GROUP, Deployment, deployed, spm_hub, why_unavailable)
 
 ROOT = Path(__file__).resolve().parents[1]
 REPS = 3
@@ -69,6 +72,20 @@ def test_the_course_form_is_shown_only_to_a_trainer_of_several_courses() -> None
     hub_module = spm_hub()
     assert hub_module._course_from_form({"course": ["q4"]}) == {"course": "q4"}
     assert hub_module._course_from_form({}) == {}
+
+
+def test_the_authenticator_admits_trainers_and_enrolled_reps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    auth = spm_hub().SystemGroupsAuthenticator()
+    assert (auth.manage_groups, auth.refresh_pre_spawn) == (True, True)
+    assert auth.check_allowed("ann", {"name": "ann", "groups": ["nbgrader-q3"]}) is True
+    assert auth.check_allowed("bob", {"name": "bob", "groups": []}) is False
+    monkeypatch.setattr(auth, "groups_of", lambda name: ["trainers"])
+    assert asyncio.run(auth.refresh_user(SimpleNamespace(name="ann"))) == {"name": "ann", "groups": ["trainers"]}
+    monkeypatch.setattr(auth, "groups_of", lambda name: [])   # taken out of every group: logged out
+    assert asyncio.run(auth.refresh_user(SimpleNamespace(name="ann"))) is False
 
 
 def test_role_configs_switch_formgrader_on_for_trainers_and_off_for_reps() -> None:
@@ -331,7 +348,8 @@ def test_z2jh_values_give_each_role_its_server() -> None:
         'mkdir -p "$HOME/courses" && ln -sfn /srv/spm/courses/spm-2026q3 "$HOME/courses/spm-2026q3"')
     assert rep.lifecycle_hooks == {}
     mounts = values["singleuser"]["storage"]["extraVolumeMounts"]
-    assert [m["mountPath"] for m in mounts] == ["/srv/spm/exchange"] == [values["singleuser"]["extraEnv"]["SPM_EXCHANGE"]]
+    exchange = values["singleuser"]["extraEnv"]["SPM_EXCHANGE"]
+    assert [m["mountPath"] for m in mounts] == ["/srv/spm/exchange"] == [exchange]
     from traitlets.config.loader import PyFileConfigLoader
 
     one_server = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "deploy")).load_config()

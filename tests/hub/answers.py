@@ -38,7 +38,8 @@ def solutions(source_notebook: Path) -> dict[str, str]:
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("solution") and cell["cell_type"] == "code":
             text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            lines = [line for line in text.splitlines() if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+            markers = ("### BEGIN SOLUTION", "### END SOLUTION")
+            lines = [line for line in text.splitlines() if line.strip() not in markers]
             found[meta["grade_id"]] = "\n".join(lines)
     return found
 

@@ -132,14 +132,16 @@ def deployed(reps: int = 3, simulated: int = 0) -> Iterator[Deployment]:
                 return made
 
             trainer_accounts = [
-                account(f"{system.PREFIX}trainer1", [TRAINERS_GROUP, f"formgrade-{COURSE}", f"formgrade-{OTHER_COURSE}"]),
+                account(f"{system.PREFIX}trainer1",
+                        [TRAINERS_GROUP, f"formgrade-{COURSE}", f"formgrade-{OTHER_COURSE}"]),
                 account(f"{system.PREFIX}trainer2", [TRAINERS_GROUP, f"formgrade-{COURSE}"]),
             ]
             rep_accounts = [account(f"{system.PREFIX}rep{i}", [f"nbgrader-{COURSE}"]) for i in range(1, reps + 1)]
             sim_accounts = [account(f"{system.PREFIX}sim{i:02d}", [f"nbgrader-{COURSE}"])
                             for i in range(1, simulated + 1)]
+            someone = (rep_accounts + sim_accounts + trainer_accounts)[0].name
             environment, why = _timed(timings, "python environment for the users",
-                                      lambda: environment_for((rep_accounts + sim_accounts + trainer_accounts)[0].name, root))
+                                      lambda: environment_for(someone, root))
             if environment is None:
                 raise RuntimeError(why)
             hub = stack.enter_context(Hub(root, TRAINERS_GROUP, find_proxy() or "", environment))

@@ -301,12 +301,16 @@ _EXIT = re.compile(r"__SPM_EXIT_(\d+)__")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
 
-async def _type_into_terminal(user: User, name: str, command: str, timeout: float) -> tuple[int, str]:
+async def _connect(user: User, name: str):  # noqa: ANN202 - a tornado WebSocketClientConnection
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
     url = user.server_url(f"terminals/websocket/{name}").replace("http://", "ws://", 1)
-    conn = await websocket_connect(HTTPRequest(url, headers=user.headers(), request_timeout=60))
+    return await websocket_connect(HTTPRequest(url, headers=user.headers(), request_timeout=60))
+
+
+async def _type_into_terminal(user: User, name: str, command: str, timeout: float) -> tuple[int, str]:
+    conn = await _connect(user, name)
     try:
         await conn.write_message(json.dumps(["set_size", 50, 250, 600, 1200]))
         # No echo and no prompt: the transcript is then the command's own output.
@@ -315,7 +319,9 @@ async def _type_into_terminal(user: User, name: str, command: str, timeout: floa
         # the status, so an echo of the command line cannot be mistaken for them.
         await conn.write_message(json.dumps(
             ["stdin", f"printf '__SPM_%s__\\n' START; {command}; printf '\\n__SPM_EXIT_%s__\\n' $?\r"]))
-        output = []
+        output: list[str] = []
+        closed: list[str] = []
+        tail = ""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
@@ -323,11 +329,22 @@ async def _type_into_terminal(user: User, name: str, command: str, timeout: floa
                 raise HubError(f"{user.name}: {command!r} did not finish within {timeout:.0f} s:\n{''.join(output)}")
             message = await asyncio.wait_for(conn.read_message(), left)
             if message is None:
-                raise HubError(f"{user.name}: the terminal closed:\n{''.join(output)}")
+                # A terminal outlives its websocket: the shell and the command go on, and JupyterLab
+                # reconnects to the same terminal, which replays its recent output. So do we.
+                closed.append(f"{conn.close_code} {conn.close_reason}")
+                if len(closed) > 3:
+                    raise HubError(f"{user.name}: the terminal's websocket kept closing ({'; '.join(closed)}):\n"
+                                   f"{''.join(output)[-3000:]}\n--- hub log ---\n{user.hub.log_tail(40)}")
+                await asyncio.sleep(1)
+                conn = await _connect(user, name)
+                continue
             kind, *payload = json.loads(message)
             if kind != "stdout":
                 continue
             output.append(payload[0])
+            tail = (tail + payload[0])[-400:]   # the marker may arrive split over several messages
+            if "__SPM_EXIT_" not in tail:
+                continue
             text = _ANSI.sub("", "".join(output))
             found = _EXIT.search(text)
             if found:

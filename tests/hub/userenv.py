@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from .system import can_run
+from .system import can_run, run_as
 
 
 def system_python() -> str | None:
@@ -31,7 +31,7 @@ def system_python() -> str | None:
 def environment_for(user: str, root: Path) -> tuple[Path | None, str]:
     """The environment the user's servers should run from: this one if the user can run it, else a
     twin under ``root``. (None, why) when neither works."""
-    if can_run(user, sys.executable):
+    if _imports_all(user, sys.executable):
         return Path(sys.prefix), ""
     if sys.prefix == sys.base_prefix:
         return None, f"the test users cannot run {sys.executable}, and it is not a virtual environment to mirror"
@@ -43,7 +43,18 @@ def environment_for(user: str, root: Path) -> tuple[Path | None, str]:
     _mirror(Path(sys.prefix), twin, python)
     if not can_run(user, str(twin / "bin" / "python")):
         return None, f"the test users cannot run {twin}/bin/python, nor {sys.executable}"
+    if not _imports_all(user, str(twin / "bin" / "python")):
+        import spm_training
+
+        return None, (f"the test users cannot import spm_training from {Path(spm_training.__file__).parent}: "
+                      "a folder above the checkout is private (move the checkout, or chmod o+x its parents)")
     return twin, ""
+
+
+def _imports_all(user: str, python: str) -> bool:
+    """Whether the user's Python finds the hub, nbgrader and the platform (an editable install points
+    into the checkout, which must be readable too)."""
+    return run_as(user, [python, "-c", "import jupyterhub, nbgrader, spm_training"], timeout=120).returncode == 0
 
 
 def _mirror(source: Path, twin: Path, python: str) -> None:
