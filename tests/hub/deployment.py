@@ -101,8 +101,8 @@ def _timed(timings: dict[str, float], name: str, step: Callable[[], object]) -> 
 @contextmanager
 def deployed(reps: int = 3, simulated: int = 0) -> Iterator[Deployment]:
     timings: dict[str, float] = {}
-    # Not under /tmp: spm grade's sandbox mounts a fresh /tmp, which would hide the users' Python
-    # environment made in the root (see userenv.py).
+    # /var/tmp rather than /tmp: it is on disk, like the test environment, so the users' twin of that
+    # environment (userenv.py) is made of hard links, where a /tmp in memory would force a full copy.
     root = Path(tempfile.mkdtemp(prefix="spm-hub-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
     root.chmod(0o755)
     homes = root / "home"
