@@ -283,13 +283,20 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
 
 
 def _assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
+    """Per assignment: submitted when, answers pending, and the points so far (the gradebook's total:
+    manual score, else auto score, else 0, plus extra credit, over the graded cells)."""
     status = a.index.status.get(rep_id, {})
+    mine = a.scores[a.scores["rep_id"] == rep_id]
+    points = mine.groupby("assignment")[["score", "max_score"]].sum()
     rows = []
     for assignment in a.assignments:
         st = status.get(assignment)
+        got = points.loc[assignment] if assignment in points.index else None
         rows.append({"assignment": assignment, "submitted": st is not None,
                      "submitted_at": st["submitted_at"] if st else None, "pending": int(st["pending"]) if st else 0,
-                     "graded": bool(st["graded"]) if st else False})
+                     "graded": bool(st["graded"]) if st else False,
+                     "score": float(got["score"]) if got is not None else None,
+                     "max_score": float(got["max_score"]) if got is not None else None})
     return rows
 
 
