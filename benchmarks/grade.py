@@ -8,7 +8,11 @@ identical (every grade row's auto score, manual score, extra credit and needs-ma
 rep and cell); the script prints both times and the ratio, and exits 1 if the grades differ.
 
     python benchmarks/grade.py                      # 24 reps, assignment 01_kpi_smart
+    python benchmarks/grade.py --rounds 3           # alternate the order; the median ratio
     python benchmarks/grade.py --reps 48 --assignment 02_funnel_analysis
+
+The machine's load average is printed before each command: on a shared machine, what other people run
+takes cores from both, and the ratio moves with it.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -115,6 +120,52 @@ def _timed(argv: list[str], cwd: Path) -> tuple[float, subprocess.CompletedProce
     return time.perf_counter() - started, done
 
 
+def _load() -> str:
+    """The machine's load average: other people's work changes what two cores can give."""
+    return f"load {os.getloadavg()[0]:.1f}"
+
+
+def _round(pristine: Path, work: Path, args: argparse.Namespace, spm_first: bool) -> tuple[float, float] | None:
+    """Grade fresh copies both ways; the two times, or None if the grades differ."""
+    by_nbgrader, by_spm = work / "nbgrader" / "course", work / "spm" / "course"
+    shutil.copytree(pristine, by_nbgrader)
+    shutil.copytree(pristine, by_spm)
+    bin_dir = Path(sys.executable).parent
+    spm = [str(bin_dir / "spm"), "--course", str(by_spm), "--db", str(work / "spm.db"), "grade", args.assignment]
+    if args.workers:
+        spm += ["--workers", str(args.workers)]
+    if args.no_sandbox:
+        spm.append("--no-sandbox")
+    runs = {}
+    for name in (("spm", "nbgrader") if spm_first else ("nbgrader", "spm")):
+        load = _load()
+        if name == "nbgrader":
+            runs[name] = _timed([str(bin_dir / "nbgrader"), "autograde", args.assignment], by_nbgrader)
+            label = "nbgrader autograde (sequential)"
+        else:
+            runs[name] = _timed(spm, work)
+            label = f"spm grade ({'no sandbox' if args.no_sandbox else 'sandboxed'})"
+        print(f"  {label:<32} {runs[name][0]:6.1f} s  (exit {runs[name][1].returncode}, {load} before)", flush=True)
+    (nbgrader_seconds, nbgrader_run), (spm_seconds, spm_run) = runs["nbgrader"], runs["spm"]
+    print(f"  speed-up: {nbgrader_seconds / spm_seconds:.2f}x", flush=True)
+
+    expected, got = _grades(by_nbgrader), _grades(by_spm)
+    graded = {key[0] for key in expected}
+    if spm_run.returncode != 0 or nbgrader_run.returncode != 0:
+        print(spm_run.stdout[-2000:], spm_run.stderr[-2000:], nbgrader_run.stderr[-2000:], sep="\n")
+    if expected != got or len(graded) != args.reps:
+        differ = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
+        print(f"  GRADES DIFFER in {len(differ)} grade rows ({len(graded)} of {args.reps} reps graded by "
+              f"nbgrader), e.g. {differ[:5]}")
+        return None
+    total = sum(1 for v in expected.values() if v[0] is not None)
+    # The submissions only answer the answer cells, so a tampering report here would be a false alarm.
+    reports = sorted((by_spm / "autograded").glob("*/*.tampering.json"))
+    print(f"  grades identical: {len(expected)} grade rows of {len(graded)} reps ({total} autograded scores); "
+          f"tampering reports: {len(reports)}")
+    return None if reports else (nbgrader_seconds, spm_seconds)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--course", type=Path, default=ROOT / "assessments", help="the nbgrader course to copy")
@@ -122,47 +173,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=24, help="number of submissions (default 24)")
     parser.add_argument("--workers", type=int, default=None, help="spm grade --workers (default: one per core)")
     parser.add_argument("--no-sandbox", action="store_true", help="run spm grade without the sandbox")
-    parser.add_argument("--keep", action="store_true", help="keep the two course copies and print where they are")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="grade fresh copies this many times, alternating which command goes first")
+    parser.add_argument("--keep", action="store_true", help="keep the course copies and print where they are")
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="spm-bench-grade-"))
-    by_nbgrader, by_spm = work / "nbgrader" / "course", work / "spm" / "course"
     try:
-        _copy_course(args.course, by_nbgrader, args.assignment)
-        _generate(by_nbgrader, args.assignment)
-        _submit(by_nbgrader, args.assignment, args.reps)
-        shutil.copytree(by_nbgrader, by_spm)
-
-        bin_dir = Path(sys.executable).parent
+        pristine = work / "pristine" / "course"
+        _copy_course(args.course, pristine, args.assignment)
+        _generate(pristine, args.assignment)
+        _submit(pristine, args.assignment, args.reps)
         print(f"{args.reps} submissions of {args.assignment}, {os.cpu_count()} cores", flush=True)
-        nbgrader_seconds, nbgrader_run = _timed([str(bin_dir / "nbgrader"), "autograde", args.assignment], by_nbgrader)
-        print(f"nbgrader autograde (sequential): {nbgrader_seconds:6.1f} s  (exit {nbgrader_run.returncode})",
-              flush=True)
-        spm = [str(bin_dir / "spm"), "--course", str(by_spm), "--db", str(work / "spm.db"), "grade", args.assignment]
-        if args.workers:
-            spm += ["--workers", str(args.workers)]
-        if args.no_sandbox:
-            spm.append("--no-sandbox")
-        spm_seconds, spm_run = _timed(spm, work)
-        mode = "no sandbox" if args.no_sandbox else "sandboxed"
-        print(f"spm grade ({mode}):{' ' * (21 - len(mode))}{spm_seconds:6.1f} s  (exit {spm_run.returncode})")
-        print(f"speed-up: {nbgrader_seconds / spm_seconds:.2f}x")
-
-        expected, got = _grades(by_nbgrader), _grades(by_spm)
-        graded = {key[0] for key in expected}
-        if spm_run.returncode != 0 or nbgrader_run.returncode != 0:
-            print(spm_run.stdout[-2000:], spm_run.stderr[-2000:], nbgrader_run.stderr[-2000:], sep="\n")
-        if expected != got or len(graded) != args.reps:
-            differ = sorted(k for k in expected.keys() | got.keys() if expected.get(k) != got.get(k))
-            print(f"GRADES DIFFER in {len(differ)} grade rows ({len(graded)} of {args.reps} reps graded by "
-                  f"nbgrader), e.g. {differ[:5]}")
-            return 1
-        total = sum(1 for v in expected.values() if v[0] is not None)
-        print(f"grades identical: {len(expected)} grade rows of {len(graded)} reps ({total} autograded scores)")
-        # The submissions only answer the answer cells, so a tampering report here would be a false alarm.
-        reports = sorted((by_spm / "autograded").glob("*/*.tampering.json"))
-        print(f"tampering reports: {len(reports)}")
-        return 1 if reports else 0
+        ratios = []
+        for number in range(args.rounds):
+            print(f"round {number + 1}:", flush=True)
+            times = _round(pristine, work / f"round{number + 1}", args, spm_first=bool(number % 2))
+            if times is None:
+                return 1
+            ratios.append(times[0] / times[1])
+        if args.rounds > 1:
+            print(f"median speed-up over {args.rounds} rounds: {statistics.median(ratios):.2f}x "
+                  f"(from {min(ratios):.2f}x to {max(ratios):.2f}x)")
+        return 0
     finally:
         if args.keep:
             print(f"kept: {work}")
