@@ -52,6 +52,15 @@ def test_the_sandbox_sees_only_what_it_is_given():
                           "--core=0", "--", "python", "-m", "ipykernel_launcher"]
 
 
+def test_an_environment_under_tmp_is_mounted_after_the_private_tmp():
+    # A CI checkout's virtualenv lives under /tmp; the sandbox's own /tmp must not hide it.
+    sandbox = Sandbox(bwrap="bwrap", prlimit="prlimit", setpriv=None, readonly=("/usr", "/tmp/ci/.venv"),
+                      symlinks=(), masked=("/tmp/ci/.venv/etc/jupyter",))
+    text = " ".join(sandbox.command(["python"], workdir="/tmp/g/w", inside="/tmp/g/w", rundir="/tmp/g/r", env={}))
+    assert text.index("--tmpfs /tmp ") < text.index("--dir /tmp/ci ") < text.index("--ro-bind /tmp/ci/.venv ") \
+        < text.index("--tmpfs /tmp/ci/.venv/etc/jupyter")
+
+
 def test_a_course_inside_a_read_only_bind_cannot_be_a_mount_point():
     sandbox = _sandbox(as_root=True)
     assert sandbox.can_mount_at("/srv/course/autograded/ann/hw")
