@@ -83,9 +83,10 @@ def release_assignments(course_dir: Path, exchange: Path, names: list[str]) -> N
     api = None
     for name in names:
         release = course_dir / "release" / name
-        newest = max(p.stat().st_mtime for p in release.iterdir())
         outbound = list(exchange.glob(f"*/outbound/{name}"))
-        if outbound and min(p.stat().st_mtime for p in outbound[0].iterdir()) >= newest:
+        if outbound and all((outbound[0] / p.name).is_file()
+                            and (outbound[0] / p.name).stat().st_mtime >= p.stat().st_mtime
+                            for p in release.iterdir() if p.is_file()):
             continue
         api = api or nbgrader_api(course_dir, exchange)
         result = api.release_assignment(name)

@@ -7,12 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from click.testing import CliRunner
 
 from spm_training.catalog import load_kpis, load_skills
-from spm_training.cli import cli
 from spm_training.demo_data import generate, last_quarters
-from spm_training.store import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 28)
@@ -58,18 +55,3 @@ def test_kpis_follow_the_latent_skills() -> None:
     level = win["rep_id"].map(lambda r: np.mean([data.latent[r][s] for s in linked]))
     rho = pd.Series(level.values).rank().corr(pd.Series(win["value"].values).rank())  # Spearman
     assert rho > 0.4
-
-
-def test_demo_imports_through_the_user_paths(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "ws"), "--reps", "9", "--no-book"])
-    assert result.exit_code == 0, result.output
-    assert "Generated 9 reps in 3 teams" in result.output
-    assert "KPI attainment by team" in result.output
-    with open_store(tmp_path / "ws" / "spm.db") as store:
-        assert store.query("SELECT count(*) AS n FROM reps") == [{"n": 9}]
-        n_values = store.query("SELECT count(*) AS n FROM kpi_values")[0]["n"]
-    kpi_lines = (tmp_path / "ws" / "kpis.csv").read_text().strip().splitlines()
-    assert n_values == len(kpi_lines) - 1
-    rerun = CliRunner().invoke(cli, ["demo", "--dir", str(tmp_path / "ws"), "--reps", "9", "--no-book"])
-    assert rerun.exit_code == 0
-    assert "0 reps added, 0 updated, 9 unchanged" in rerun.output
