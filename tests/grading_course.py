@@ -31,7 +31,7 @@ c.CourseDirectory.course_id = "spm-grading-test"
 c.CourseDirectory.root = _root
 c.CourseDirectory.db_url = "sqlite:///" + os.path.join(_root, "gradebook.db")
 # Small, so the hostile loops are cut short quickly; every honest cell runs in milliseconds.
-c.Execute.timeout = 4
+c.Execute.timeout = 6
 # Late work scores zero, so the late-penalty column is exercised too.
 c.LateSubmissionPlugin.penalty_method = "zero"
 '''
@@ -198,15 +198,17 @@ def cell_outputs(notebook: Path, grade_id: str) -> str:
     raise KeyError(grade_id)
 
 
-def sandbox_processes() -> list[int]:
-    """Processes still running as a sandbox uid (root's sandboxes run as SANDBOX_UID_BASE + pid)."""
+def sandbox_processes(workers: list[int]) -> list[int]:
+    """Processes still running as the sandbox uid of one of these grading processes (root's sandboxes
+    run as SANDBOX_UID_BASE + the grading process's pid); other people's sandboxes are not counted."""
     from spm_training.sandbox import SANDBOX_UID_BASE
 
+    uids = {SANDBOX_UID_BASE + pid for pid in workers}
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                if os.stat(f"/proc/{entry}").st_uid >= SANDBOX_UID_BASE:
+                if os.stat(f"/proc/{entry}").st_uid in uids:
                     found.append(int(entry))
             except OSError:
                 pass

@@ -17,6 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import grading_course as gc
+import spm_training.grading as grading
 from spm_training.cli import cli
 from spm_training.sandbox import Limits, SandboxUnavailable, find_sandbox
 from spm_training.store import open_store
@@ -83,10 +84,19 @@ def batch(tmp_path_factory):
 
     before = {folder: gc.tree_digest(course / folder) for folder in ("source", "release", "submitted")}
     db = work / "spm.db"
-    # A memory limit low enough that the memory hog meets it within the cell's four-second timeout, and
-    # an output cap low enough to keep the flooded notebook small.
+    # A memory limit low enough that the memory hog meets it well within the cell's six-second timeout,
+    # and an output cap low enough to keep the flooded notebook small.
+    workers: list[int] = []
+    start_worker = grading._Worker.__init__
+
+    def recording_worker(self, *args, **kwargs):
+        start_worker(self, *args, **kwargs)
+        workers.append(self.process.pid)
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("spm_training.cli_grade.Limits", functools.partial(Limits, output_mb=2))
+        # Which grading processes ran, to look for sandboxes they might have left behind.
+        patch.setattr(grading._Worker, "__init__", recording_worker)
         result = CliRunner().invoke(cli, ["--db", str(db), "--course", str(course), "grade", gc.ASSIGNMENT,
                                           "--workers", "2", "--memory", "1024"])
     connections = 0
@@ -99,7 +109,7 @@ def batch(tmp_path_factory):
     listener.close()
     with open_store(db) as store:
         findings = store.query("SELECT rep_id, notebook, cell, kind FROM tampering ORDER BY rep_id, cell, kind")
-    return {"course": course, "result": result, "before": before, "connections": connections,
+    return {"course": course, "result": result, "before": before, "connections": connections, "workers": workers,
             "rows": gc.gradebook_rows(course / "gradebook.db"), "findings": findings}
 
 
@@ -134,7 +144,8 @@ def assert_intact(batch) -> None:
     assert "pwned" not in json.dumps(notebook)
     assert sorted(p.name for p in _autograded(batch, "victim").parent.iterdir()) == \
         ["deals.csv", "hw.ipynb", "timestamp.txt"]
-    assert gc.sandbox_processes() == []
+    assert len(batch["workers"]) == 2
+    assert gc.sandbox_processes(batch["workers"]) == []
 
 
 def test_deletes_or_rewrites_the_gradebook(batch):
