@@ -194,3 +194,16 @@ def test_the_default_book_url_is_relative_to_the_report(tmp_path: Path) -> None:
     assert default_book_url(None, tmp_path / "x.html") == "../book/html/"
     assert default_book_url(tmp_path, tmp_path / "reports" / "team-a.html") == "../_build/html/"
     assert default_book_url(tmp_path, tmp_path / "deep" / "er" / "r.html") == "../../_build/html/"
+
+
+def test_team_context_gaps_carry_names_for_other_views(site) -> None:
+    """The manager dashboard notebook lays out team_context's gaps itself: each carries the rep's,
+    the skill's and the KPI's names."""
+    db, info, _ = site
+    with open_store(db) as store:
+        ctx = team_context(analyse(store, info["skills"], info["kpis"], team="Gardeners"), "Gardeners")
+    kinds = {g["kind"] for g in ctx["gaps"]}
+    assert kinds <= {"linked", "skill", "kpi"} and ctx["gaps"]
+    for g in ctx["gaps"]:
+        assert g["name"] and (g["skill_name"] if g["skill"] else g["skill_name"] is None)
+        assert (g["kpi_name"] if g["kpi"] else g["kpi_name"] is None)

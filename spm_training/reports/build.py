@@ -171,10 +171,10 @@ def team_context(a: Analysis, team: str) -> dict:
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
                              cells, label=f"Skill mastery and KPI attainment of team {team}")
-    gaps = sorted(a.gap_rows(), key=lambda g: (("linked", "skill", "kpi").index(g["kind"]), names[g["rep_id"]]))
-    linked = sorted(({**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name,
-                      "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]}
-                     for g in gaps if g["kind"] == "linked"), key=lambda g: (-severity(g), g["name"]))
+    gaps = sorted(({**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
+                    "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]} for g in a.gap_rows()),
+                  key=lambda g: (("linked", "skill", "kpi").index(g["kind"]), g["name"]))
+    linked = sorted((g for g in gaps if g["kind"] == "linked"), key=lambda g: (-severity(g), g["name"]))
     roles = set(a.reps["role"])
     # A KPI that no role in the team is measured on has no data by design; listing it says nothing.
     evidence = [{**e.as_row(), "skill_name": a.skills[e.skill].name,
