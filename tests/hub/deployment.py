@@ -9,6 +9,7 @@ command line only. Everything it made is removed at the end, users and groups in
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -99,7 +100,25 @@ def _timed(timings: dict[str, float], name: str, step: Callable[[], object]) -> 
 
 
 @contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    """The accounts have fixed names, so two runs on one machine (the suite and the benchmark, say)
+    take turns rather than delete each other's users."""
+    with open(os.path.join(tempfile.gettempdir(), "spm-hub-test.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextmanager
 def deployed(reps: int = 3, simulated: int = 0) -> Iterator[Deployment]:
+    with _one_at_a_time(), _deployed(reps, simulated) as deployment:
+        yield deployment
+
+
+@contextmanager
+def _deployed(reps: int, simulated: int) -> Iterator[Deployment]:
     timings: dict[str, float] = {}
     # /var/tmp rather than /tmp: it is on disk, like the test environment, so the users' twin of that
     # environment (userenv.py) is made of hard links, where a /tmp in memory would force a full copy.
