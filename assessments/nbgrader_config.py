@@ -1,7 +1,8 @@
 # nbgrader configuration for the course. Paths are relative to this folder, which is the course
 # root: a copy of the folder (a trainer's checkout, the hub, a test's temporary directory) works as
-# it is. Machine-specific settings (the exchange on a shared hub, a PostgreSQL gradebook for several
-# trainers) belong in the system-wide Jupyter configuration, or override db_url here per machine.
+# it is. nbgrader reads this file after the system-wide Jupyter configuration, so a setting made here
+# (the SQLite gradebook below) wins over one made there: a hub with a PostgreSQL gradebook for several
+# trainers uses its own course configuration instead (deploy/course/nbgrader_config.py).
 import os
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
