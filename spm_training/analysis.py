@@ -272,14 +272,17 @@ def load_items(store: Store) -> pd.DataFrame:
 
 def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
             rep: str | None = None, project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
-            weights: dict[str, float] | None = None, today: date | None = None) -> Analysis:
-    """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``)."""
+            weights: dict[str, float] | None = None, today: date | None = None, detail: bool = True) -> Analysis:
+    """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``).
+
+    ``detail=False`` leaves out what only a rep's report shows (each score's cell and the
+    trainers' comments), for the commands that list gaps or mastery over thousands of reps."""
     reps = load_reps(store, team=team, rep=rep)
     rep_ids = list(reps["rep_id"])
     whole = team is None and rep is None
     items = load_items(store)
     tags = item_skills(store)
-    scores = load_scores(store, None if whole else rep_ids)
+    scores = load_scores(store, None if whole else rep_ids, detail=detail)
     mastery = mastery_frame(scores, tags, skills)
     # Rank and percentile are within the team, so a rep's scope still reads the team's KPI values.
     teams = None if whole else sorted(set(reps["team"]))
@@ -340,9 +343,9 @@ def score_export_rows(store: Store) -> list[dict]:
 
 def mastery_export_rows(store: Store) -> list[dict]:
     skills, kpis = catalogs_from_store(store)
-    return analyse(store, skills, kpis).mastery_rows()
+    return analyse(store, skills, kpis, detail=False).mastery_rows()
 
 
 def gap_export_rows(store: Store) -> list[dict]:
     skills, kpis = catalogs_from_store(store)
-    return analyse(store, skills, kpis).gap_rows()
+    return analyse(store, skills, kpis, detail=False).gap_rows()

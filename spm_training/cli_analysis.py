@@ -57,7 +57,8 @@ def gaps(env: Env, team: str | None, rep: str | None, fmt: str) -> None:
         raise click.UsageError("give --team or --rep, not both")
     skills, kpis = env.skills(), env.kpis()
     with env.store(create=False) as store:
-        rows = analyse(store, skills, kpis, team=team, rep=rep, project_root=env.project_root).gap_rows()
+        rows = analyse(store, skills, kpis, team=team, rep=rep, project_root=env.project_root,
+                       detail=False).gap_rows()
     if fmt == "table" and not rows:
         click.echo(f"no gaps{' for ' + (rep or team) if rep or team else ''}")
         return
@@ -87,8 +88,9 @@ def _write(env: Env, kind: str, key: str, output: str | None, book_url: str | No
     url = book_url if book_url is not None else default_book_url(env.project_root, path)
     with env.store(create=False) as store:
         scope = {"team": key} if kind == "team" else {"rep": key} if kind == "rep" else {}
+        # Only a rep's report shows each answer's cell and the trainer's comment.
         analysis = analyse(store, skills, kpis, project_root=env.project_root, book_url=url,
-                           weights=load_weights(env.project_root), **scope)
+                           weights=load_weights(env.project_root), detail=kind == "rep", **scope)
         write_report(analysis, kind, key, path)
     click.echo(f"wrote {path}")
 

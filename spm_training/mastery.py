@@ -110,10 +110,12 @@ SCORE_COLUMNS = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", 
                  "comment", "submitted_at"]
 
 
-def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFrame:
+def load_scores(store: Store, rep_ids: Sequence[str] | None = None, *, detail: bool = True) -> pd.DataFrame:
     """Every synced score of the given reps (all reps when None), one row per rep and item.
 
-    Columns: :data:`SCORE_COLUMNS`; ``x`` is the normalised score, NaN while pending. Rows come in
+    Columns: :data:`SCORE_COLUMNS`; ``x`` is the normalised score, NaN while pending. Without
+    ``detail`` (enough for mastery, gaps and progress) the notebook, cell, kind and comment columns
+    are left empty, which saves a query and a pass over a large store. Rows come in
     the store's order (rep, item). Only five columns are read per score; what belongs to the item
     is added from the items table, and comments, which few scores have, are read on their own,
     because turning SQLite values into Python objects is what dominates on a large store.
@@ -130,7 +132,10 @@ def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFr
         columns=["id", "assignment", "notebook", "cell", "kind", "max_score"]).set_index("id")
     at = items.index.get_indexer(frame["item_id"].to_numpy())
     for column in ("assignment", "notebook", "cell", "kind", "max_score"):
-        frame[column] = items[column].to_numpy()[at] if len(frame) else items[column].iloc[:0].to_numpy()
+        if detail or column in ("assignment", "max_score"):
+            frame[column] = items[column].to_numpy()[at] if len(frame) else items[column].iloc[:0].to_numpy()
+        else:
+            frame[column] = None
     frame["pending"] = frame["pending"].astype(bool)
     frame["score"] = frame["score"].astype(float)
     frame["max_score"] = frame["max_score"].astype(float)
@@ -144,7 +149,7 @@ def load_scores(store: Store, rep_ids: Sequence[str] | None = None) -> pd.DataFr
     frame["comment"] = pd.Series(np.full(len(frame), None, dtype=object), dtype=object)
     comments = store.conn.execute(f"SELECT s.rep_id, s.item_id, s.comment FROM scores s {where} "
                                   f"{'AND' if where else 'WHERE'} s.comment IS NOT NULL AND s.comment != ''",
-                                  params).fetchall()
+                                  params).fetchall() if detail else []
     if comments:
         # Rows are found by one integer key (rep code × item span + item id): hashing a million
         # integers is quick, a million (rep, item) tuples is not.
