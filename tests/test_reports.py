@@ -94,7 +94,7 @@ def test_team_context_puts_linked_gaps_first_and_carries_evidence(site) -> None:
     sizes = [(g["threshold"] - g["mastery"]) / g["threshold"] + 1 - g["attainment"] for g in ctx["linked"]]
     assert sizes == sorted(sizes, reverse=True)
     for row in ctx["rows"]:
-        plan_kinds = [e.kind for e in row["plan"]]
+        plan_kinds = [e["kind"] for e in row["plan"]]
         assert plan_kinds == sorted(plan_kinds, key=("linked", "skill", "kpi").index)
 
 

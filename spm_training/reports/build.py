@@ -2,8 +2,7 @@
 
 A context holds only the data of its scope: the team report only that team's reps, the rep report
 only that rep (a rank within the team is a number, not a list of colleagues). Contexts are plain
-data (dicts, lists and the analysis' dataclasses such as PlanEntry), so tests and other tools can
-read them without parsing HTML.
+data (dicts and lists), so tests and other tools can read them without parsing HTML.
 """
 
 from __future__ import annotations
@@ -29,7 +28,7 @@ from ..item_analysis import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysi
 from ..readiness import KPI_CAP, role_skills
 from ..store import Store
 from . import charts
-from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share
+from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share, plural
 
 KINDS = ("team", "rep", "items")
 LINKED_SHOWN = 100        # the team report's table of linked gaps; every one is in the rep's plan
@@ -133,6 +132,28 @@ def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str]
     return out
 
 
+def _plan_view(entries: list) -> list[dict]:
+    """Plan entries with their sentences' figures already written out: a team's plans run to tens
+    of thousands of entries, and formatting them here is much quicker than in the template."""
+    view = []
+    for e in entries:
+        pending = ""
+        if e.pending:
+            pending = (f"{plural(e.pending, 'answer')} on this skill {'awaits' if e.pending == 1 else 'await'} a "
+                       f"manual grade and {'is' if e.pending == 1 else 'are'} left out.")
+        view.append({
+            "kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "note": e.note,
+            "mastery": fmt_mastery(e.mastery, e.threshold), "threshold": fmt_share(e.threshold),
+            "kpis": ", ".join(f"{k['name']} at {fmt_percent(k['attainment'])} of target ({k['period']})"
+                              for k in e.kpis),
+            "kpi": e.kpis[0] if e.kind == "kpi" else None,
+            "kpi_attainment": fmt_percent(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
+            "pending": pending, "pages": e.pages,
+            "assignments": ", ".join(f"{x['assignment']} ({fmt_percent(x['share']) if x['share'] is not None else 'not done'})"
+                                     for x in e.assignments)})
+    return view
+
+
 def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
     r = a.readiness(rep_id)
     w = r.weights
@@ -166,7 +187,7 @@ def team_context(a: Analysis, team: str) -> dict:
                               "title": f"{rep['name']}, {k.name}: " + (
                                   f"{fmt_percent(att)} of target in {found['period']}" if found else "no value")})
         rows.append({**rep, "skills": skill_cells, "kpis": [attained.get((rep["rep_id"], k.id)) for k in kpis],
-                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": a.plan(rep["rep_id"])})
+                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]))})
         cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
@@ -276,7 +297,7 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
         "days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today),
         "readiness": _readiness_view(a, rep_id, chart=True), "progress": a.progress(rep_id),
         "assignments": _assignment_rows(a, rep_id), "skills": skills, "strengths": strengths,
-        "plan": a.plan(rep_id), "kpis": kpis, "comments": comments,
+        "plan": _plan_view(a.plan(rep_id)), "kpis": kpis, "comments": comments,
         "pending": sum(1 for i in scores if i["pending"]),
         "ramp": ramp_points, "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment since hire"),
     }
