@@ -69,3 +69,21 @@ def built_html(book_build: BookBuild) -> Path:
         tail = "\n".join(book_build.output.splitlines()[-30:])
         pytest.fail(f"the book did not build (exit {book_build.returncode}):\n{tail}")
     return book_build.html
+
+
+# In CI, scripts/test.sh installs everything these tests need, so a skip for one of these reasons means
+# an install step or the set-up broke: it must fail the run, not pass it quietly.
+_MUST_NOT_SKIP_IN_CI = ("no sandbox on this machine", "Debian's chromium is not installed", "chromium is not installed",
+                        "PostgreSQL server binaries", "playwright is not installed", "jupyter-book is not installed",
+                        "psycopg2 is not installed")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI") and isinstance(report.longrepr, tuple):
+        reason = str(report.longrepr[2]).removeprefix("Skipped: ")
+        if reason.startswith(_MUST_NOT_SKIP_IN_CI):
+            report.outcome = "failed"
+            report.longrepr = f"skipped in CI, where it must run: {reason}"
