@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from .cli_common import Env, pass_env
-from .grading import GradeReport, SubmissionResult, default_workers
 from .sandbox import Limits
+
+if TYPE_CHECKING:  # grading pulls in SQLAlchemy and nbgrader: imported when a grade runs, not at start-up
+    from .grading import GradeReport, SubmissionResult
 
 
 def _score_text(result: SubmissionResult) -> str:
@@ -70,7 +74,7 @@ def _echo_report(report: GradeReport) -> None:
 @click.option("--student", "students", multiple=True, metavar="ID",
               help="Grade only this rep's submission (repeat for several). Default: every collected submission.")
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              help=f"Grading processes (default: the number of cores, here {default_workers()}).")
+              help=f"Grading processes (default: the number of cores, here {len(os.sched_getaffinity(0))}).")
 @click.option("--force", is_flag=True, help="Grade again submissions that are already autograded.")
 @click.option("--no-sandbox", is_flag=True,
               help="Run student code without a sandbox, with your rights. Only where no sandbox can be set up.")
@@ -100,6 +104,12 @@ def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | N
     from .grading import preload
     from .sandbox import find_sandbox
 
+    # jsonschema, which nbformat imports, loads rfc3987_syntax when it is installed, only to check the
+    # "iri" string format, and that import compiles dozens of grammars: over a second, a good part of the
+    # start-up. Neither the notebook format nor nbgrader's metadata uses the format, so this command
+    # (not the library, whose callers may want it) goes without it.
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     sandbox = None
     if not no_sandbox:
         # The sandbox check mostly waits for a process; import nbgrader (seconds) meanwhile. The thread
