@@ -7,13 +7,12 @@ earlier version to the current one, each step in its own transaction.
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
 
 from .errors import StoreError
 
@@ -154,7 +153,14 @@ class Store:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self.conn = conn
-        self.db = sqlite_utils.Database(conn)
+
+    @functools.cached_property
+    def db(self) -> "sqlite_utils.Database":  # noqa: F821 - imported when first used
+        """sqlite-utils over the same connection (imported on first use: it pulls in pandas, and
+        most commands start faster without it)."""
+        import sqlite_utils
+
+        return sqlite_utils.Database(self.conn)
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
