@@ -115,7 +115,9 @@ class Sandbox:
         binds_rw = [(rundir, rundir), (workdir, inside)]
         mounted = [*self.readonly, *(link for _, link in self.symlinks)]
         # bubblewrap creates missing parents of a mount point with mode 0700, which an unprivileged uid
-        # cannot enter; create them first, world-readable, the ones outside /tmp before /tmp is mounted.
+        # cannot enter; create them first, the ones outside /tmp before /tmp is mounted. Mode 0555: they
+        # can be entered but not written, so student code cannot plant files beside its folder (say a
+        # gradebook.db where the course's would be), not even in the sandbox's own throwaway copy of them.
         parents = _parents([*self.readonly, *(dest for _, dest in binds_rw)], mounted)
         early = [p for p in parents if not _under(p, "/tmp")]
         late = [p for p in parents if _under(p, "/tmp")]
@@ -135,12 +137,12 @@ class Sandbox:
             return found
 
         for folder in early:
-            args += ["--perms", "0755", "--dir", folder]
+            args += ["--perms", "0555", "--dir", folder]
         args += mounts(under_tmp=False)
         args += ["--proc", "/proc", "--dev", "/dev",
                  "--size", str(self.limits.tmp_mb * 1024 * 1024), "--perms", "1777", "--tmpfs", "/tmp"]
         for folder in late:
-            args += ["--perms", "0755", "--dir", folder]
+            args += ["--perms", "0555", "--dir", folder]
         args += mounts(under_tmp=True)
         for source, dest in binds_rw:
             args += ["--bind", source, dest]
