@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -69,6 +70,10 @@ def _echo_report(report: GradeReport) -> None:
                 click.echo(f"  {result.student}  {error}")
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 @click.command("grade")
 @click.argument("assignment")
 @click.option("--student", "students", multiple=True, metavar="ID",
@@ -122,6 +127,9 @@ def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | N
         click.echo("Warning: --no-sandbox: student code runs with your rights, and can read the hidden tests "
                    "and change the gradebook.", err=True)
     progress = _Progress()
+    # A SIGTERM (a hub stopping the server, `timeout`) ends the run like Ctrl-C does: through the
+    # clean-up that stops the grading processes and removes the scratch copies of the submissions.
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     with env.store() as store:
         try:
             report = grade_assignment(env.course_dir, assignment, sandbox=sandbox, students=students or None,
@@ -129,6 +137,7 @@ def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | N
                                       on_start=progress.start, on_result=progress.done)
         finally:
             progress.close()
+            signal.signal(signal.SIGTERM, previous)
     _echo_report(report)
     if report.failed:
         raise click.ClickException(f"{len(report.failed)} of {len(report.results)} submission(s) of {assignment} "
