@@ -8,6 +8,8 @@ rows as a table, CSV or JSON, and the reports render it as HTML.
 
 from __future__ import annotations
 
+import json
+
 import functools
 from dataclasses import dataclass, field
 from datetime import date
@@ -119,6 +121,7 @@ class Analysis:
     gaps: pd.DataFrame
     assignments: list[str]           # the course's assignments, in course order
     pages: dict[str, tuple[Page, ...]]
+    tampering: list[dict] = field(default_factory=list)  # locked or test cells a submission changed (spm grade)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
     book_url: str = DEFAULT_BOOK_URL
@@ -155,8 +158,8 @@ class Analysis:
         return Analysis(skills=self.skills, kpis=self.kpis, reps=only(self.reps), items=self.items, tags=self.tags,
                         scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
-                        pages=self.pages, weights=self.weights, today=self.today,
-                        book_url=self.book_url, _index=self.index)
+                        pages=self.pages, tampering=[t for t in self.tampering if t["rep_id"] in keep],
+                        weights=self.weights, today=self.today, book_url=self.book_url, _index=self.index)
 
     def team_ids(self) -> list[str]:
         return list(dict.fromkeys(self.reps["team"]))
@@ -293,8 +296,12 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
         current = current[current["rep_id"].isin(rep_ids)].reset_index(drop=True)
     gaps = find_gaps(mastery, current, skills)
     assignments = list(dict.fromkeys(items["assignment"]))
+    tampering = store.query(
+        "SELECT t.rep_id, t.assignment, t.notebook, t.cell, t.kind, t.detail, t.detected_at FROM tampering t "
+        "WHERE t.rep_id IN (SELECT value FROM json_each(?)) ORDER BY t.assignment, t.rep_id, t.notebook, t.cell",
+        (json.dumps(rep_ids),))
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
-                    history=history, current=current, gaps=gaps, assignments=assignments,
+                    history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
                     pages=book_pages(skills, project_root, book_url),
                     weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today(), book_url=book_url)
 

@@ -207,3 +207,24 @@ def test_team_context_gaps_carry_names_for_other_views(site) -> None:
     for g in ctx["gaps"]:
         assert g["name"] and (g["skill_name"] if g["skill"] else g["skill_name"] is None)
         assert (g["kpi_name"] if g["kpi"] else g["kpi_name"] is None)
+
+
+def test_the_items_report_shows_what_spm_grade_found_tampered(tmp_path: Path) -> None:
+    """Issue 6: the tampering report is stored so that `spm report items` shows it to the trainer."""
+    db, info = populated(tmp_path)
+    with open_store(db) as store:
+        rep_id = store.query("SELECT id FROM reps ORDER BY id LIMIT 1")[0]["id"]
+        assignment = store.query("SELECT assignment FROM items ORDER BY id LIMIT 1")[0]["assignment"]
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO tampering (rep_id, assignment, notebook, cell, kind, detail, detected_at) "
+                         "VALUES (?, ?, 'nb', 'test-a', 'edited', 'the test cell differs from the source', "
+                         "'2026-11-28T12:00:00')", (rep_id, assignment))
+        paths = write_reports(store, tmp_path / "out", info["skills"], info["kpis"], project_root=ROOT)
+    items = next(p for p in paths if p.name.startswith("items-") and assignment in p.name).read_text()
+    assert f'data-tampering="{rep_id}"' in items
+    assert "the test cell differs from the source" in items
+    other = [p for p in paths if p.name.startswith("items-") and assignment not in p.name]
+    for path in other:
+        assert "No submission changed a locked or test cell." in path.read_text()
+    rep_page = next(p for p in paths if p.name == f"rep-{rep_id}.html").read_text()
+    assert "data-tampering" not in rep_page

@@ -328,7 +328,8 @@ def items_context(a: Analysis, assignment: str) -> dict:
     data = item_analysis(a.scores, a.items, a.tags, assignment)
     for row in data["items"]:
         row["skill_names"] = [a.skills[s].name if s in a.skills else s for s in row["skills"]]
-    return {**_common(a, f"Items of {assignment}: what works and what does not"), **data,
+    tampering = [t for t in a.tampering if t["assignment"] == assignment]
+    return {**_common(a, f"Items of {assignment}: what works and what does not"), **data, "tampering": tampering,
             "chart": charts.facility_chart(data["items"], label=f"Facility of each item in {assignment}"),
             "too_hard": TOO_HARD, "too_easy": TOO_EASY, "weak": WEAK, "few": FEW_LEARNERS}
 
