@@ -109,7 +109,7 @@ def _pages(report_dir: Path) -> list[Path]:
 def test_every_kind_of_report_loads_offline_from_the_server(browser, server: str, report_dir: Path) -> None:
     shots = Path(tempfile.mkdtemp(prefix="spm-report-shots-"))
     print(f"\nscreenshots in {shots}")
-    expected_sections = {"index.html": 3, "team": 9, "rep": 7, "items": 3}
+    expected_sections = {"index.html": 3, "team": 9, "rep": 7, "items": 4}
     for path in _pages(report_dir):
         rel = path.relative_to(report_dir).as_posix()
         found = _visit(browser, server + rel, (server, "data:", "about:"), shots / f"{path.stem}.png")
