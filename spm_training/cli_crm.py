@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
 from .cli_common import Env, SpmGroup, pass_env
-from .crm import PERIOD_KINDS, CrmImportResult, import_crm, load_mapping, plural, preset_names
+from .catalog import PERIOD_KINDS, read_yaml
+
+if TYPE_CHECKING:  # crm pulls in pandas: imported when an import runs, not when spm starts
+    from .crm import CrmImportResult
+
+
+def preset_names() -> list[str]:
+    from importlib import resources
+
+    presets = read_yaml(Path(str(resources.files("spm_training") / "data" / "crm_presets.yml")))
+    return [name for name in presets if not name.startswith("__")]
 
 
 @click.group(cls=SpmGroup)
@@ -40,6 +53,8 @@ def crm_import(env: Env, opportunities: str, activities: str | None, leads: str 
     Targets are the catalog's defaults for each rep's role unless a KPI file set them. Importing the
     same exports twice changes nothing the second time.
     """
+    from .crm import import_crm, load_mapping
+
     mapping = load_mapping(preset, mapping_file)
     catalog = env.kpis()
     with env.store(create=False) as store:
@@ -50,6 +65,8 @@ def crm_import(env: Env, opportunities: str, activities: str | None, leads: str 
 
 
 def summary(opportunities: str, result: CrmImportResult) -> list[str]:
+    from .crm import plural
+
     """What the import read, left out and wrote, one line per fact."""
     dropped = sum(result.duplicates.values())
     lines = [f"{opportunities}: " + ", ".join(f"{n} {kind}" for kind, n in result.rows.items())

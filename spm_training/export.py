@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from .errors import NotFoundError
-from .kpis import kpi_rows
 from .store import Store
 
 
@@ -15,7 +14,13 @@ def rep_rows(store: Store) -> list[dict]:
         "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
 
 
-# The analysis exports import their modules when called, so that every other command starts quickly.
+# The exports import their modules (pandas among them) when called, so that every command starts quickly.
+def kpi_rows(store: Store) -> list[dict]:
+    from .kpis import kpi_rows as rows
+
+    return rows(store)
+
+
 def score_rows(store: Store) -> list[dict]:
     from .analysis import score_export_rows
 
