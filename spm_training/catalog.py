@@ -167,6 +167,17 @@ def _parse_kpi(path: Path, entry: dict) -> Kpi:
     )
 
 
+def sync_kpi_definitions(conn, kpis: dict[str, Kpi]) -> None:
+    """Keep the store's KPI table in step with the catalog (writes only what differs)."""
+    conn.executemany(
+        "INSERT INTO kpis (id, name, unit, direction, aggregation, period) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, direction = excluded.direction, "
+        "aggregation = excluded.aggregation, period = excluded.period "
+        "WHERE (name, unit, direction, aggregation, period) IS NOT "
+        "(excluded.name, excluded.unit, excluded.direction, excluded.aggregation, excluded.period)",
+        [(k.id, k.name, k.unit, k.direction, k.aggregation, k.period) for k in kpis.values()])
+
+
 def kpi_catalog_path(project_root: Path | None) -> Path:
     """The project's ``kpis.yml`` when it has one, else the catalog shipped in the package."""
     if project_root is not None and (project_root / "kpis.yml").is_file():

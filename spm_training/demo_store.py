@@ -34,13 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .catalog import Kpi, Skill, load_kpis, load_skills
+from .catalog import Kpi, Skill, load_kpis, load_skills, sync_kpi_definitions
 from .course import read_items
 from .demo_course import COMMENTS, MISSED_SHARE, due_assignments
 from .demo_data import DemoData, generate
 from .errors import StoreError
 from .fileio import write_text_atomic
-from .kpis import import_kpis, sync_kpi_definitions
+from .kpis import import_kpis
 from .roster import import_roster
 from .store import Store, open_store
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .catalog import Kpi
+from .catalog import Kpi, sync_kpi_definitions
 from .errors import InputError
 from .periods import PERIOD_HELP, PERIOD_RE
 from .progress import chunks, progress
@@ -47,17 +47,6 @@ class ImportResult:
     inserted: int
     updated: int
     unchanged: int
-
-
-def sync_kpi_definitions(conn, kpis: dict[str, Kpi]) -> None:
-    """Keep the store's KPI table in step with the catalog (writes only what differs)."""
-    conn.executemany(
-        "INSERT INTO kpis (id, name, unit, direction, aggregation, period) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, direction = excluded.direction, "
-        "aggregation = excluded.aggregation, period = excluded.period "
-        "WHERE (name, unit, direction, aggregation, period) IS NOT "
-        "(excluded.name, excluded.unit, excluded.direction, excluded.aggregation, excluded.period)",
-        [(k.id, k.name, k.unit, k.direction, k.aggregation, k.period) for k in kpis.values()])
 
 
 def _wide_to_long(path: Path, frame: pd.DataFrame, kpis: dict[str, Kpi]) -> pd.DataFrame:

@@ -26,10 +26,9 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from .catalog import Kpi, Skill
+from .catalog import Kpi, Skill, sync_kpi_definitions
 from .course import read_items
 from .errors import SpmError
-from .kpis import sync_kpi_definitions
 from .store import Store
 
 CHUNK = 20_000

@@ -377,3 +377,22 @@ def test_a_changed_skills_catalog_is_a_change(ws: Path) -> None:
     with open_store(ws / "spm.db") as store:
         assert store.query("SELECT threshold, method FROM skills WHERE id = 'qualification'") == [
             {"threshold": 0.8, "method": "highest"}]
+
+
+def test_spm_sync_does_not_import_pandas_or_sqlalchemy_for_a_sqlite_gradebook(ws: Path) -> None:
+    """A sync is a fraction of a second of SQL; importing pandas (0.3 s) or SQLAlchemy would be most
+    of the command's time (benchmarks/sync.py). This runs the real command and lists what it loaded."""
+    import sys
+
+    probe = ("import sys, runpy\n"
+             f"sys.argv = ['spm', '--db', {str(ws / 'spm.db')!r}, '--course', {str(ws / 'course')!r}, 'sync']\n"
+             "try:\n"
+             "    runpy.run_module('spm_training.cli', run_name='__main__')\n"
+             "except SystemExit as end:\n"
+             "    assert not end.code, end.code\n"
+             "print('LOADED', ' '.join(m for m in ('pandas', 'sqlalchemy', 'sqlite_utils', 'nbgrader') "
+             "if m in sys.modules))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=ws, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "scores " in done.stdout and " new," in done.stdout      # the sync ran and wrote scores
+    assert done.stdout.splitlines()[-1].split() == ["LOADED"]
