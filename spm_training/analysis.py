@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -20,7 +21,7 @@ import pandas as pd
 from .attainment import current_attainment, current_periods, load_history
 from .catalog import Kpi, Skill
 from .errors import NotFoundError
-from .evidence import Evidence, evidence_table
+from .evidence import Evidence, evidence_later, evidence_table
 from .gaps import (DEFAULT_BOOK_URL, Page, PlanEntry, book_pages, coaching_plan, find_gaps, gap_records, gap_rows,
                    rep_skill_shares, skill_assignments)
 from .mastery import item_skills, load_scores, mastery_frame
@@ -207,6 +208,11 @@ class Analysis:
     def evidence(self, **options: object) -> list[Evidence]:
         """The evidence table over this scope's reps (meant for one team)."""
         return evidence_table(self.mastery, self.current, self.skills, **options)  # type: ignore[arg-type]
+
+    def evidence_later(self, **options: object) -> Callable[[], list[Evidence]]:
+        """:meth:`evidence`, started now (in a second process on a large team) and collected by
+        calling the function returned, so that a report builds its other sections meanwhile."""
+        return evidence_later(self.mastery, self.current, self.skills, **options)
 
     def ramp(self, rep_id: str) -> list[dict]:
         hired = date.fromisoformat(self.index.reps[rep_id]["hire_date"])

@@ -11,6 +11,10 @@ table says "not enough data" instead. Correlation, not causation.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +27,8 @@ RESAMPLES = 2000
 SEED = 2026
 LEVEL = 0.95
 _CHUNK = 50             # resamples per vectorised block: bounds memory, and smaller blocks stay in cache
+
+BACKGROUND_MIN_REPS = 300   # below this the bootstrap takes less time than starting a second process
 
 CAVEAT = ("Correlation, not causation: reps who rank higher on a skill may also have better territories, "
           "more experience or easier targets. Use the table to decide which links deserve a closer look, "
@@ -212,3 +218,49 @@ def evidence_table(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[st
                 found[key] = Evidence(row.skill, row.kpi, row.expected, row.n, row.rho, interval[0], interval[1],
                                       row.status)
     return [found[(skill.id, kpi)] for skill in skills.values() for kpi, _ in skill.kpis]
+
+
+def evidence_later(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Skill], *,
+                   min_reps: int = BACKGROUND_MIN_REPS, **options: object) -> Callable[[], list[Evidence]]:
+    """Start :func:`evidence_table` and return a function that waits for its result.
+
+    On a large team the bootstrap takes about a second; a report can build everything else
+    meanwhile. Where that pays (at least ``min_reps`` reps, a second CPU, ``fork`` available and no
+    other thread in this process, which fork would not copy), the table is computed in a forked
+    child that inherits the frames and sends back the rows; otherwise it is computed right here.
+    The result is the same either way: the child runs the same seeded function on the same data.
+    """
+    reps = mastery["rep_id"].nunique() if len(mastery) else 0
+    if (reps < min_reps or (os.cpu_count() or 1) < 2 or threading.active_count() > 1
+            or "fork" not in multiprocessing.get_all_start_methods()):
+        rows = evidence_table(mastery, current, skills, **options)  # type: ignore[arg-type]
+        return lambda: rows
+    context = multiprocessing.get_context("fork")
+    reader, writer = context.Pipe(duplex=False)
+    child = context.Process(target=_evidence_child, args=(writer, mastery, current, skills, options), daemon=True)
+    child.start()
+    writer.close()
+
+    def wait() -> list[Evidence]:
+        try:
+            result = reader.recv()
+        except EOFError:          # the child died (killed, out of memory): compute it here instead
+            result = None
+        finally:
+            reader.close()
+            child.join()
+        if isinstance(result, BaseException):
+            raise result
+        return result if result is not None else evidence_table(mastery, current, skills, **options)  # type: ignore[arg-type]
+
+    return wait
+
+
+def _evidence_child(writer, mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Skill],
+                    options: dict) -> None:
+    try:
+        result: object = evidence_table(mastery, current, skills, **options)
+    except Exception as error:  # noqa: BLE001  (handed to the parent, which raises it)
+        result = error
+    writer.send(result)
+    writer.close()

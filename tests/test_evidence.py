@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -66,9 +68,7 @@ def _skill(skill_id: str, *kpis: str) -> Skill:
                  threshold=0.7, method="decaying_average")
 
 
-def test_a_known_relation_is_found_and_noise_is_not() -> None:
-    """40 reps: 'strong' drives win rate (plus a little noise), 'unrelated' has nothing to do with
-    revenue, 'few' is measured for only 7 reps, and 'flat' is the same for everyone."""
+def _known_relation() -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Skill], np.ndarray, np.ndarray]:
     rng = np.random.default_rng(20)
     reps = [f"r{i:02d}" for i in range(40)]
     strong = rng.uniform(0.3, 1.0, 40)
@@ -85,6 +85,13 @@ def test_a_known_relation_is_found_and_noise_is_not() -> None:
     skills = {"strong": _skill("strong", "win_rate"), "unrelated": _skill("unrelated", "revenue"),
               "few": _skill("few", "win_rate"), "flat": _skill("flat", "win_rate"),
               "unmeasured": _skill("unmeasured", "csat")}
+    return mastery, current, skills, strong, win
+
+
+def test_a_known_relation_is_found_and_noise_is_not() -> None:
+    """40 reps: 'strong' drives win rate (plus a little noise), 'unrelated' has nothing to do with
+    revenue, 'few' is measured for only 7 reps, and 'flat' is the same for everyone."""
+    mastery, current, skills, strong, win = _known_relation()
     rows = {(e.skill, e.kpi): e for e in evidence.evidence_table(mastery, current, skills)}
     found = rows[("strong", "win_rate")]
     assert (found.status, found.n) == ("ok", 40)
@@ -107,3 +114,38 @@ def test_evidence_uses_only_reps_with_both_figures() -> None:
     current = pd.DataFrame([{"rep_id": r, "kpi": "k", "attainment": i / 10} for i, r in enumerate(reps) if i])
     (row,) = evidence.evidence_table(mastery, current, {"s": _skill("s", "k")})
     assert (row.n, row.rho, row.low, row.high) == (9, pytest.approx(1.0), pytest.approx(1.0), pytest.approx(1.0))
+
+
+def test_evidence_later_in_a_forked_child_equals_the_table_computed_here(tmp_path, monkeypatch) -> None:
+    mastery, current, skills, _, _ = _known_relation()
+    here = evidence.evidence_table(mastery, current, skills)
+    started = os.getpid()
+    child = evidence._evidence_child
+
+    def recorded(*args):
+        (tmp_path / "pid").write_text(str(os.getpid()))
+        child(*args)
+
+    monkeypatch.setattr(evidence, "_evidence_child", recorded)
+    background = evidence.evidence_later(mastery, current, skills, min_reps=0)   # 40 reps: forced to fork
+    assert background() == here
+    assert int((tmp_path / "pid").read_text()) != started                        # computed in another process
+    (tmp_path / "pid").unlink()
+    small = evidence.evidence_later(mastery, current, skills)                    # below the size: computed here
+    assert small() == here and not (tmp_path / "pid").exists()
+
+
+def test_evidence_later_passes_options_and_raises_the_childs_error() -> None:
+    mastery, current, skills, _, _ = _known_relation()
+    fewer = evidence.evidence_later(mastery, current, skills, min_reps=0, resamples=50, seed=3)
+    assert fewer() == evidence.evidence_table(mastery, current, skills, resamples=50, seed=3)
+    broken = evidence.evidence_later(mastery.rename(columns={"mastery": "score"}), current, skills, min_reps=0)
+    with pytest.raises(KeyError, match="mastery"):
+        broken()
+
+
+def test_evidence_later_computes_here_when_the_child_dies(monkeypatch: pytest.MonkeyPatch) -> None:
+    mastery, current, skills, _, _ = _known_relation()
+    monkeypatch.setattr(evidence, "_evidence_child", lambda writer, *args: os._exit(9))
+    rows = evidence.evidence_later(mastery, current, skills, min_reps=0)()
+    assert rows == evidence.evidence_table(mastery, current, skills)

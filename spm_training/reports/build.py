@@ -172,6 +172,7 @@ def team_context(a: Analysis, team: str) -> dict:
         raise ValueError("team_context needs an analysis scoped to the team")
     if a.reps.empty:
         raise NotFoundError(f"no reps in team '{team}'")
+    evidence_rows = a.evidence_later()      # the bootstrap runs while the rest is built
     skills, kpis = _skill_columns(a), _kpi_columns(a)
     mastery, attained = _mastery_lookup(a), _attainment_lookup(a)
     reps = a.reps.sort_values(["name", "rep_id"]).to_dict("records")
@@ -199,7 +200,7 @@ def team_context(a: Analysis, team: str) -> dict:
     roles = set(a.reps["role"])
     # A KPI that no role in the team is measured on has no data by design; listing it says nothing.
     evidence = [{**e.as_row(), "skill_name": a.skills[e.skill].name,
-                 "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi} for e in a.evidence()
+                 "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi} for e in evidence_rows()
                 if e.n or (e.kpi in a.kpis and roles & set(a.kpis[e.kpi].roles))]
     recognition = a.recognition()
     for group in recognition["top"] + recognition["improved"]:
