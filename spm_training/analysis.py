@@ -32,6 +32,13 @@ from .store import Store
 REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """The frame's rows as dicts of plain Python values, as ``to_dict("records")`` gives them but
+    from column lists: several times quicker on the tens of thousands of rows of a large team."""
+    columns = list(frame.columns)
+    return [dict(zip(columns, row)) for row in zip(*(frame[c].tolist() for c in columns))]
+
+
 class _Index:
     """Per-rep lookups, each built on first use from the frames, so that per-rep work (a plan, a
     readiness index, a report for each of 2,000 reps) is dictionary access rather than a pandas
@@ -54,8 +61,8 @@ class _Index:
     @functools.cached_property
     def mastery(self) -> dict[str, dict[str, dict]]:
         out: dict[str, dict[str, dict]] = {}
-        for m in self._a.mastery.to_dict("records"):
-            m["mastery"] = None if pd.isna(m["mastery"]) else float(m["mastery"])
+        for m in _records(self._a.mastery):
+            m["mastery"] = None if m["mastery"] != m["mastery"] else float(m["mastery"])    # NaN != NaN
             out.setdefault(m["rep_id"], {})[m["skill_id"]] = m
         return out
 
@@ -78,7 +85,7 @@ class _Index:
     @functools.cached_property
     def status(self) -> dict[str, dict[str, dict]]:
         out: dict[str, dict[str, dict]] = {}
-        for st in self._a.status.to_dict("records"):
+        for st in _records(self._a.status):
             out.setdefault(st["rep_id"], {})[st["assignment"]] = st
         return out
 
@@ -248,7 +255,7 @@ class Analysis:
                  "mastery": None if pd.isna(m["mastery"]) else round(float(m["mastery"]), 4),
                  "threshold": m["threshold"], "mastered": bool(m["mastered"]), "graded": int(m["graded"]),
                  "pending": int(m["pending"]), "reached": int(m["reached"]), "last_submitted": m["last_at"] or None}
-                for m in self.mastery.to_dict("records")]
+                for m in _records(self.mastery)]
 
 
 MASTERY_EXPORT_COLUMNS = ("rep_id", "team", "skill", "method", "mastery", "threshold", "mastered", "graded",

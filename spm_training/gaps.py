@@ -152,7 +152,7 @@ def rep_skill_shares(scores: pd.DataFrame, tags: pd.DataFrame) -> dict[tuple[str
     codes, key = np.unique(key, return_inverse=True)
     earned = np.bincount(key, weights=graded["score"].to_numpy(float)[row], minlength=len(codes))
     available = np.bincount(key, weights=graded["max_score"].to_numpy(float)[row], minlength=len(codes))
-    reps, skill_ids, assignments = np.asarray(reps), np.asarray(skill_ids), np.asarray(assignments)
+    reps, skill_ids, assignments = list(reps), list(skill_ids), list(assignments)
     out = {}
     for code, e, m in zip(codes.tolist(), earned.tolist(), available.tolist()):
         if m > 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 
 import numpy as np
 import pandas as pd
@@ -127,16 +128,30 @@ def test_evidence_later_in_a_forked_child_equals_the_table_computed_here(tmp_pat
         child(*args)
 
     monkeypatch.setattr(evidence, "_evidence_child", recorded)
+    # Other tests leave threads behind (tqdm's monitor); this one is about the forked path.
+    monkeypatch.setattr(evidence.threading, "active_count", lambda: 1)
     background = evidence.evidence_later(mastery, current, skills, min_reps=0)   # 40 reps: forced to fork
     assert background() == here
     assert int((tmp_path / "pid").read_text()) != started                        # computed in another process
     (tmp_path / "pid").unlink()
     small = evidence.evidence_later(mastery, current, skills)                    # below the size: computed here
     assert small() == here and not (tmp_path / "pid").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(evidence, "_evidence_child", recorded)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:                                                  # a second thread: fork would not copy it, so no fork
+        assert evidence.evidence_later(mastery, current, skills, min_reps=0)() == here
+    finally:
+        stop.set()
+        other.join()
+    assert not (tmp_path / "pid").exists()
 
 
-def test_evidence_later_passes_options_and_raises_the_childs_error() -> None:
+def test_evidence_later_passes_options_and_raises_the_childs_error(monkeypatch: pytest.MonkeyPatch) -> None:
     mastery, current, skills, _, _ = _known_relation()
+    monkeypatch.setattr(evidence.threading, "active_count", lambda: 1)
     fewer = evidence.evidence_later(mastery, current, skills, min_reps=0, resamples=50, seed=3)
     assert fewer() == evidence.evidence_table(mastery, current, skills, resamples=50, seed=3)
     broken = evidence.evidence_later(mastery.rename(columns={"mastery": "score"}), current, skills, min_reps=0)
@@ -146,6 +161,7 @@ def test_evidence_later_passes_options_and_raises_the_childs_error() -> None:
 
 def test_evidence_later_computes_here_when_the_child_dies(monkeypatch: pytest.MonkeyPatch) -> None:
     mastery, current, skills, _, _ = _known_relation()
+    monkeypatch.setattr(evidence.threading, "active_count", lambda: 1)
     monkeypatch.setattr(evidence, "_evidence_child", lambda writer, *args: os._exit(9))
     rows = evidence.evidence_later(mastery, current, skills, min_reps=0)()
     assert rows == evidence.evidence_table(mastery, current, skills)
