@@ -227,6 +227,7 @@ def _skill_note(kind: str, skill: Skill, row: dict, measured_kpis: set[str] | No
 def gap_rows(gaps: list[dict], reps: dict[str, dict], pages: dict[str, tuple[Page, ...]] | None = None) -> list[dict]:
     """The gap records as rows for ``spm gaps`` and ``spm export gaps``."""
     rows = []
+    paths = {skill: " ".join(p.path for p in found) for skill, found in (pages or {}).items()}
     for g in gaps:
         rep = reps.get(g["rep_id"], {})
         rows.append({
@@ -234,7 +235,7 @@ def gap_rows(gaps: list[dict], reps: dict[str, dict], pages: dict[str, tuple[Pag
             "skill": g["skill"], "mastery": _round(g["mastery"]), "threshold": g["threshold"], "method": g["method"],
             "graded": g["graded"], "pending": g["pending"], "kpi": g["kpi"], "period": g["period"],
             "attainment": _round(g["attainment"]),
-            "pages": " ".join(p.path for p in (pages or {}).get(g["skill"], ())) if g["skill"] else "",
+            "pages": paths.get(g["skill"], "") if g["skill"] else "",
         })
     return rows
 
