@@ -80,5 +80,6 @@ def summary(opportunities: str, result: CrmImportResult) -> list[str]:
     span = f", {result.periods[0]} to {result.periods[1]}" if result.periods else ""
     w = result.written
     lines.append(f"{w.rows} KPI values for {result.reps} reps{span}: {w.inserted} new, {w.updated} updated, "
-                 f"{w.unchanged} unchanged")
+                 f"{w.unchanged} unchanged" + (f", {w.removed} removed (an earlier CRM import gave them; this "
+                                              f"export no longer does)" if w.removed else ""))
     return lines

@@ -52,6 +52,10 @@ SECTION_KEYS = {"opportunities": {"columns", "status_from", "status_values", "ot
 CRM_KPIS = ("revenue", "deals_won", "win_rate", "avg_deal_size", "sales_cycle_length", "pipeline_generated",
             "quota_attainment", "meetings_booked", "activities", "lead_to_opp_conversion")
 SOURCE_PREFIX = "crm:"
+# The KPIs each export gives: an import replaces these, in the periods its export covers.
+KPIS_BY_EXPORT = {"opportunities": ("revenue", "deals_won", "win_rate", "avg_deal_size", "sales_cycle_length",
+                                    "pipeline_generated", "quota_attainment"),
+                  "activities": ("meetings_booked", "activities"), "leads": ("lead_to_opp_conversion",)}
 CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB"}
 _SIGNS = "".join(CURRENCY_SIGNS)
 _CURRENCY = rf"[A-Za-z]{{3}}|[{_SIGNS}]"
@@ -424,10 +428,12 @@ def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> t
                          column=spec["amount"], fix="give every won opportunity its amount")
     opps = pd.DataFrame({"rep_id": frame["rep_id"].to_numpy(), "account": frame["account"].to_numpy(),
                          "created": created, "closed": np.where(is_closed, closed, np.datetime64("NaT")),
+                         # an open deal's expected close counts in no KPI, only in the periods the export covers
+                         "expected": np.where(is_closed, np.datetime64("NaT"), closed),
                          "amount": amount, "status": status}, index=frame.index)
     if "id" in frame.columns:   # ids are unique by now, and tell apart deals that look alike
         return opps, 0
-    exact = opps.duplicated(keep="first").to_numpy()
+    exact = opps.drop(columns="expected").duplicated(keep="first").to_numpy()   # as before expected dates counted
     opps = opps[~exact]
     identity = ["rep_id", "account", "created"]
     if (conflict := opps.duplicated(identity, keep=False).to_numpy()).any():
@@ -597,6 +603,28 @@ def derive_kpis(data: CrmData, period_kind: str = "quarter") -> pd.DataFrame:
                          "kpi_id": frame["kpi_id"].to_numpy(), "value": frame["value"].to_numpy(dtype=float)})
 
 
+def covered_periods(data: CrmData, period_kind: str) -> list[tuple[str, str]]:
+    """The (KPI, period) pairs an import speaks for: for each export given, the KPIs it gives in
+    every period from its earliest date to its latest (created, closed, expected to close, logged
+    or converted). Values a CRM import wrote there before and this one no longer gives are stale:
+    a deal that moved owner, was re-opened or was deleted in the CRM."""
+    dates = {"opportunities": ("created", "closed", "expected"), "activities": ("date",),
+             "leads": ("created", "converted")}
+    pairs = []
+    for kind, columns in dates.items():
+        frame = getattr(data, kind)
+        if frame is None or not len(frame):
+            continue
+        found = np.concatenate([frame[c].to_numpy(dtype="datetime64[D]") for c in columns if c in frame])
+        found = found[~np.isnat(found)]
+        if not len(found):
+            continue
+        codes = _period_codes(found, period_kind)
+        periods = period_labels(np.arange(codes.min(), codes.max() + 1), period_kind)
+        pairs += [(kpi, str(p)) for kpi in KPIS_BY_EXPORT[kind] for p in periods]
+    return pairs
+
+
 def with_targets(values: pd.DataFrame, kpis: dict[str, Kpi], rep_roles: dict[str, str], period_kind: str,
                  kept: pd.DataFrame | None = None) -> pd.DataFrame:
     """Adds each value's target and the quota attainment rows.
@@ -661,10 +689,12 @@ def import_crm(store: Store, opportunities: str | Path, kpis: dict[str, Kpi], *,
     rep_roles = dict(store.conn.execute("SELECT id, role FROM reps").fetchall())
     frame = with_targets(derived, kpis, rep_roles, period_kind, _kept_targets(store))
     files = [Path(p).name for p in (opportunities, activities, leads) if p is not None]
-    if frame.empty:
+    scope = [(kpi, period) for kpi, period in covered_periods(data, period_kind) if kpi in kpis]
+    if frame.empty and not scope:
         written = ImportResult(0, 0, 0, 0)
     else:
-        written = write_kpi_values(store, frame, kpis, source=SOURCE_PREFIX + ",".join(files))
+        written = write_kpi_values(store, frame, kpis, source=SOURCE_PREFIX + ",".join(files),
+                                   replace=(SOURCE_PREFIX, scope))
     periods = sorted(set(frame["period"]))
     derivable = set(derived["kpi_id"]) | ({"quota_attainment"} if (derived["kpi_id"] == "revenue").any() else set())
     missing = sorted(derivable - set(kpis))

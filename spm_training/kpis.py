@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,7 @@ class ImportResult:
     inserted: int
     updated: int
     unchanged: int
+    removed: int = 0         # values an import replaces wholesale (a CRM export) that it no longer gives
 
 
 def _wide_to_long(path: Path, frame: pd.DataFrame, kpis: dict[str, Kpi]) -> pd.DataFrame:
@@ -159,8 +161,15 @@ def import_kpis(store: Store, path: str | Path, kpis: dict[str, Kpi], fmt: str =
     return write_kpi_values(store, frame, kpis, source=path.name)
 
 
-def write_kpi_values(store: Store, frame: pd.DataFrame, kpis: dict[str, Kpi], source: str) -> ImportResult:
-    """Upsert rep_id, period, kpi_id, value, target rows; rows that match the store are left alone."""
+def write_kpi_values(store: Store, frame: pd.DataFrame, kpis: dict[str, Kpi], source: str, *,
+                     replace: tuple[str, Sequence[tuple[str, str]]] | None = None) -> ImportResult:
+    """Upsert rep_id, period, kpi_id, value, target rows; rows that match the store are left alone.
+
+    ``replace`` = (source prefix, [(kpi_id, period), ...]) makes the import speak for those KPIs in
+    those periods: a value there whose source starts with the prefix and that the import no longer
+    gives is deleted, in the same transaction. A CRM export is a snapshot: when a deal moves to
+    another owner, the first owner's old revenue must go, not linger beside the new figure.
+    """
     targets = frame["target"].astype(object).where(frame["target"].notna(), None)
     rows = list(zip(frame["rep_id"], frame["period"], frame["kpi_id"], frame["value"].astype(float), targets,
                     [source] * len(frame)))
@@ -183,9 +192,26 @@ def write_kpi_values(store: Store, frame: pd.DataFrame, kpis: dict[str, Kpi], so
             "source = excluded.source "
             "WHERE (value, target) IS NOT (excluded.value, excluded.target)")
         changed = conn.total_changes - staged
+        removed = _remove_replaced(conn, replace) if replace else 0
         conn.execute("DELETE FROM temp.incoming")
     updated = changed - inserted
-    return ImportResult(rows=len(rows), inserted=inserted, updated=updated, unchanged=len(rows) - changed)
+    return ImportResult(rows=len(rows), inserted=inserted, updated=updated, unchanged=len(rows) - changed,
+                        removed=removed)
+
+
+def _remove_replaced(conn, replace: tuple[str, Sequence[tuple[str, str]]]) -> int:
+    """Delete the values in the replaced scope that temp.incoming does not hold; returns how many."""
+    prefix, pairs = replace
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS replaced (kpi_id TEXT, period TEXT, PRIMARY KEY (kpi_id, period))")
+    conn.execute("DELETE FROM temp.replaced")
+    conn.executemany("INSERT OR IGNORE INTO temp.replaced VALUES (?, ?)", pairs)
+    removed = conn.execute(
+        "DELETE FROM kpi_values WHERE substr(source, 1, length(?1)) = ?1 "
+        "AND (kpi_id, period) IN (SELECT kpi_id, period FROM temp.replaced) "
+        "AND NOT EXISTS (SELECT 1 FROM temp.incoming i WHERE i.rep_id = kpi_values.rep_id "
+        "AND i.period = kpi_values.period AND i.kpi_id = kpi_values.kpi_id)", (prefix,)).rowcount
+    conn.execute("DELETE FROM temp.replaced")
+    return removed
 
 
 def kpi_rows(store: Store) -> list[dict]:

@@ -232,6 +232,62 @@ def test_reimport_changes_nothing(tmp_path: Path) -> None:
     assert dump(tmp_path / "spm.db") == before
 
 
+def test_a_reimport_removes_what_the_new_export_no_longer_gives(store: Store, tmp_path: Path) -> None:
+    """A deal moved from Bob to Ann: Bob's Q1 has no won deal left, so his average deal size and
+    sales cycle are undefined now and must go, not linger from the first import."""
+    first = derive(store, tmp_path, OPPS)
+    assert first[("bob", "2026-Q1", "avg_deal_size")] == 2000.0
+    result = import_crm(store, write(tmp_path, "moved.csv", OPPS.replace("Bob Ray,Fir,", "Ann Lee,Fir,")), KPIS)
+    assert (result.written.removed, result.written.rows) == (2, 19)
+    now = {key: value for key, (value, _) in values(store).items()}
+    assert set(first) - set(now) == {("bob", "2026-Q1", "avg_deal_size"), ("bob", "2026-Q1", "sales_cycle_length")}
+    # Bob still closed Elm (lost) in Q1: 0 of 1 closed deals won; Ann now has 3 of 4 and 3,500 of revenue
+    assert [now[("bob", "2026-Q1", k)] for k in ("revenue", "deals_won", "win_rate", "pipeline_generated")] == [
+        0.0, 0.0, 0.0, 0.0]
+    assert now[("ann", "2026-Q1", "revenue")] == 3500.0 and now[("ann", "2026-Q1", "win_rate")] == 0.75
+    assert now[("ann", "2026-Q1", "avg_deal_size")] == pytest.approx(3500 / 3)
+
+
+def test_a_reimport_keeps_kpi_files_other_periods_and_exports_not_given(store: Store, tmp_path: Path) -> None:
+    """Only values an earlier CRM import wrote, for the KPIs of the exports given, in the periods the
+    new export covers, can be replaced."""
+    import_kpis(store, write(tmp_path, "file.csv", "rep_id,period,kpi,value\ncy,2026-Q1,revenue,900\n"), KPIS)
+    derive(store, tmp_path, OPPS, activities=ACTIVITIES)
+    before = values(store)
+    assert before[("bob", "2025-Q4", "pipeline_generated")][0] == 400.0
+    # Only the 2026 deals, and no activity export this time
+    only_2026 = HEADER + "".join(line + "\n" for line in OPPS.splitlines()[1:] if "2025-" not in line)
+    result = import_crm(store, write(tmp_path, "q1.csv", only_2026), KPIS)
+    after = values(store)
+    assert after[("cy", "2026-Q1", "revenue")] == (900.0, before[("cy", "2026-Q1", "revenue")][1])   # a KPI file's
+    assert after[("bob", "2025-Q4", "pipeline_generated")][0] == 400.0          # 2025-Q4: not in this export
+    assert {k: v for k, v in after.items() if k[2] in ("activities", "meetings_booked")} == {
+        k: v for k, v in before.items() if k[2] in ("activities", "meetings_booked")}
+    # Bob's Elm (created 2025-12, lost 2026-01) is gone from the export: his Q1 win rate with it
+    assert ("bob", "2026-Q1", "win_rate") in before and ("bob", "2026-Q1", "win_rate") in after
+    assert after[("bob", "2026-Q1", "win_rate")][0] == 1.0 and result.written.removed == 0
+
+
+def test_a_reopened_deal_takes_its_revenue_back_out(store: Store, tmp_path: Path) -> None:
+    won_in_q2 = OPPS + "C. Oh,Hazel,2026-03-20,2026-05-04,Closed Won,700,won\n"
+    assert derive(store, tmp_path, won_in_q2)[("cy", "2026-Q2", "revenue")] == 700.0
+    reopened = OPPS + "C. Oh,Hazel,2026-03-20,2026-06-15,Negotiation,700,open\n"
+    now = derive(store, tmp_path, reopened)
+    assert ("cy", "2026-Q2", "revenue") not in now and ("cy", "2026-Q2", "deals_won") not in now
+    assert now[("cy", "2026-Q1", "pipeline_generated")] == 700.0
+
+
+def test_cli_says_how_many_values_a_reimport_removed(tmp_path: Path) -> None:
+    make_store(tmp_path / "spm.db").close()
+    write(tmp_path, "opps.csv", OPPS)
+    assert invoke(tmp_path, "opps.csv").exit_code == 0
+    write(tmp_path, "opps.csv", OPPS.replace("Bob Ray,Fir,", "Ann Lee,Fir,"))
+    again = invoke(tmp_path, "opps.csv")
+    assert again.exit_code == 0, again.output
+    assert again.output.endswith("19 KPI values for 3 reps, 2025-Q4 to 2026-Q1: 0 new, 12 updated, 7 unchanged, "
+                                 "2 removed (an earlier CRM import gave them; this export no longer does)\n")
+
+
 def test_store_quota_wins_over_the_catalog_default(store: Store, tmp_path: Path) -> None:
     quotas = write(tmp_path, "quotas.csv", "rep_id,period,kpi,value,target\nann,2026-Q1,revenue,0,60000\n")
     import_kpis(store, quotas, KPIS)
