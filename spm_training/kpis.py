@@ -205,12 +205,15 @@ def _remove_replaced(conn, replace: tuple[str, Sequence[tuple[str, str]]]) -> in
     conn.execute("CREATE TEMP TABLE IF NOT EXISTS replaced (kpi_id TEXT, period TEXT, PRIMARY KEY (kpi_id, period))")
     conn.execute("DELETE FROM temp.replaced")
     conn.executemany("INSERT OR IGNORE INTO temp.replaced VALUES (?, ?)", pairs)
+    # Without it the NOT EXISTS below scans the staged rows once per value: hours on a large export.
+    conn.execute("CREATE INDEX IF NOT EXISTS temp.incoming_key ON incoming (rep_id, period, kpi_id)")
     removed = conn.execute(
         "DELETE FROM kpi_values WHERE substr(source, 1, length(?1)) = ?1 "
         "AND (kpi_id, period) IN (SELECT kpi_id, period FROM temp.replaced) "
         "AND NOT EXISTS (SELECT 1 FROM temp.incoming i WHERE i.rep_id = kpi_values.rep_id "
         "AND i.period = kpi_values.period AND i.kpi_id = kpi_values.kpi_id)", (prefix,)).rowcount
     conn.execute("DELETE FROM temp.replaced")
+    conn.execute("DROP INDEX temp.incoming_key")      # staging stays quick for the next import
     return removed
 
 
