@@ -65,9 +65,9 @@ def crm_import(env: Env, opportunities: str, activities: str | None, leads: str 
 
 
 def summary(opportunities: str, result: CrmImportResult) -> list[str]:
-    from .crm import plural
-
     """What the import read, left out and wrote, one line per fact."""
+    from .crm_read import plural
+
     dropped = sum(result.duplicates.values())
     lines = [f"{opportunities}: " + ", ".join(f"{n} {kind}" for kind, n in result.rows.items())
              + (f" ({plural(dropped, 'duplicate or superseded row')} dropped)" if dropped else "")]
