@@ -23,3 +23,18 @@ c.CourseDirectory.feedback_directory = "feedback"
 # Every exercise cell runs in well under a second; 30 s per cell stops a learner's endless loop
 # without failing a slow machine.
 c.Execute.timeout = 30
+
+# Feedback leaves the hidden tests out. nbgrader renders feedback from the autograded notebook, in
+# which the hidden tests are back, so by default a rep's feedback shows them, and the traceback of a
+# failing one quotes its answer; our multiple-choice and classification answers exist only there and
+# the questions are reused from cohort to cohort. spm_training.feedback.HideHiddenTests runs after
+# GetGrades (which reads the scores and comments it must not change) and before the HTML header. The
+# names are import strings on purpose: they are imported when feedback is generated, so without
+# spm_training installed `nbgrader generate_feedback` and formgrader's "Generate feedback" fail with
+# "No module named 'spm_training'". An `import` here would instead make nbgrader skip this whole file
+# with only a logged error, and render feedback with its defaults, hidden tests included.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "spm_training.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]

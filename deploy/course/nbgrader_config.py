@@ -34,3 +34,13 @@ c.CourseDirectory.db_url = _gradebook_url()
 # The same limit as the repository's assessments/nbgrader_config.py: every exercise cell runs in
 # well under a second, and 30 s stops an endless loop without failing a slow machine.
 c.Execute.timeout = 30
+
+# Feedback leaves the hidden tests out, as in the repository's assessments/nbgrader_config.py, which
+# explains why. formgrader's "Generate feedback" reads this file too. Import strings, not an import:
+# without spm_training in the environment, feedback generation fails with "No module named
+# 'spm_training'" instead of nbgrader skipping this file and rendering the hidden tests.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "spm_training.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
