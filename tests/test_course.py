@@ -171,6 +171,24 @@ def test_the_generator_check_notices_a_changed_file(tmp_path: Path):
                                                    "05_qualification/stray.txt (not made by the generator)"]
 
 
+def test_hidden_tests_print_nothing_since_feedback_shows_output():
+    """Feedback hides the hidden tests' code and errors (spm_training.feedback) but shows whatever
+    they print, so the builder refuses a hidden test that prints, and no committed one does."""
+    build_course()
+    from coursebuild.cells import BEGIN_HIDDEN, END_HIDDEN, SHOWS_OUTPUT, NotebookBuilder
+
+    builder = NotebookBuilder("xx_probe", {"cold_calling"})
+    for hidden in ('print(expected)', 'display(answer)', 'import sys; sys.stdout.write("B")', 'pprint (x)'):
+        with pytest.raises(ValueError, match="hidden tests must not print or display anything"):
+            builder.tests("t", 1, ["cold_calling"], visible="assert True", hidden=hidden)
+    builder.tests("ok", 1, ["cold_calling"], visible='print("shown, fine")', hidden="assert blueprint(1) == 2")
+    regions = [cell.source.split(BEGIN_HIDDEN, 1)[1].split(END_HIDDEN, 1)[0]
+               for assignment in ASSIGNMENTS for cell in source_notebook(assignment).cells
+               if BEGIN_HIDDEN in cell.source]
+    assert len(regions) == 43                  # every hidden region of the course is looked at
+    assert [r for r in regions if SHOWS_OUTPUT.search(r)] == []
+
+
 def test_nbgrader_config_has_relative_paths_and_resolves_in_a_copy(tmp_path: Path):
     from traitlets.config.loader import PyFileConfigLoader
 

@@ -3,7 +3,8 @@
 Every assignment module builds its notebook through :class:`NotebookBuilder`, so the rules that
 nbgrader and the platform depend on are enforced in one place while the notebook is written, not
 discovered later by a failing autograde: unique grade ids, points on every graded cell, one or two
-known skills per graded cell, solution delimiters in every autograded answer cell.
+known skills per graded cell, solution delimiters in every autograded answer cell, hidden tests that
+print nothing (feedback hides their code, not their output).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ BEGIN_SOLUTION = "### BEGIN SOLUTION"
 END_SOLUTION = "### END SOLUTION"
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 END_HIDDEN = "### END HIDDEN TESTS"
+# Calls whose output a feedback page would show.
+SHOWS_OUTPUT = re.compile(r"\b(?:print|display|pprint)\s*\(|\bsys\.std(?:out|err)\b|\bIPython\.display\b")
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
@@ -110,6 +113,11 @@ class NotebookBuilder:
         checks of the exact values, which the release does not contain."""
         source = clean(visible)
         if hidden:
+            if SHOWS_OUTPUT.search(hidden):
+                # Feedback hides the hidden code and its errors (spm_training.feedback), not what it
+                # prints: an expected value printed here would reach the learner.
+                raise ValueError(f"{self.assignment}/{grade_id}: hidden tests must not print or display "
+                                 "anything; put messages in the visible tests")
             source += f"\n{BEGIN_HIDDEN}\n{clean(hidden)}\n{END_HIDDEN}"
         cell = nbformat.v4.new_code_cell(source)
         self._add(cell, grade_id, grade=True, locked=True, points=points, skills=skills)
