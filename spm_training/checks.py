@@ -1,4 +1,5 @@
-"""Consistency of the skills catalog with the course and the book (``spm skills check``)."""
+"""Consistency of the skills catalog and the onboarding plan with the course and the book
+(``spm skills check``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import yaml
 
 from .catalog import Skill
 from .course import Item
+from .errors import CatalogError
+from .plan import plan_path, plan_problems, read_plan
 
 
 def toc_files(project_root: Path) -> set[str]:
@@ -33,9 +36,25 @@ def toc_files(project_root: Path) -> set[str]:
     return found
 
 
-def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path | None) -> list[str]:
+def check_plan(course_dir: Path) -> list[str]:
+    """Problems with the course's onboarding plan (``plan.yml``), one line each: a file that does not
+    load (the first error in it), assignments it names that the course does not have, and
+    assignments of the course it gives to no role."""
+    try:
+        plan = read_plan(plan_path(course_dir))
+    except CatalogError as exc:
+        return [str(exc)]
+    return plan_problems(plan, course_dir)
+
+
+def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path | None,
+                 course_dir: Path | None = None) -> list[str]:
     """Problems, one line each: graded cells without points or skills, unknown skills, skills no
-    item measures, and pages that are missing from the book or its TOC."""
+    item measures, pages that are missing from the book or its TOC, and the onboarding plan's
+    disagreements with the course (:func:`check_plan`).
+
+    ``course_dir`` defaults to the course the items come from (each item's notebook is
+    ``<course>/source/<assignment>/<notebook>.ipynb``); with neither, the plan is not checked."""
     problems: list[str] = []
     per_skill: Counter[str] = Counter()
     for item in items:
@@ -59,4 +78,8 @@ def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which does not exist")
                 elif in_toc and page not in in_toc:
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which is not in _toc.yml")
+    if course_dir is None and items:
+        course_dir = items[0].source.parent.parent.parent
+    if course_dir is not None:
+        problems += check_plan(course_dir)
     return problems
