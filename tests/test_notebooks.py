@@ -235,6 +235,8 @@ def planner() -> dict[str, object]:
 
 def test_planner_schedules_exactly_the_course_assignments(planner: dict) -> None:
     assert set(planner["ASSIGNMENTS"]) == COURSE_ASSIGNMENTS
+    # The planner shows the course's own schedule, not a copy of it.
+    assert planner["PLAN"].path == ROOT / "assessments" / "plan.yml"
     # A new assignment in the course must get a place in the plan.
     on_disk = {p.name for p in (ROOT / "assessments" / "source").iterdir() if p.is_dir()}
     assert on_disk <= COURSE_ASSIGNMENTS
@@ -284,8 +286,7 @@ def test_every_deadline_falls_on_a_weekday_inside_its_phase_before_the_review(pl
                 if m.day == 1:
                     continue
                 assert m.date.weekday() < 5, (start, m)
-                _name, first, last, _what = phases[m.phase]
-                assert first <= m.day <= last, (start, m)
+                assert phases[m.phase].first_day <= m.day <= phases[m.phase].last_day, (start, m)
                 assert m.date <= reviews[m.phase], (start, m)
 
 
