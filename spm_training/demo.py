@@ -35,6 +35,7 @@ from .fileio import write_text_atomic
 from .kpis import attainment_summary, import_kpis
 from .nbgrader_io import ensure_env_bin_on_path, gradebook_url
 from .output import render, to_table
+from .plan import load_plan
 from .progress import on_terminal
 from .roster import import_roster
 from .store import Store, open_store
@@ -68,6 +69,7 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
     copy_course(root / "assessments", course)
     kpis = load_kpis(None)
     skills = load_skills(course, kpis)
+    plan = load_plan(course)
     data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
     url = gradebook_url(course)
     store = open_store(directory / "spm.db")
@@ -77,7 +79,7 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
         _step(echo, 2, "assignments and submissions")
         names = generate_assignments(course, echo)
         release_assignments(course, directory / "exchange", names)
-        submissions = write_submissions(course, data.roster, data.latent, names, today, seed)
+        submissions = write_submissions(course, data.roster, data.latent, plan, today, seed)
         echo(f"  released {len(names)} assignments; {len(submissions)} submissions from {len(data.roster)} reps "
              "(answers chosen by each rep's latent skill)")
 

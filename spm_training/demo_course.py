@@ -20,8 +20,8 @@ import numpy as np
 
 from .errors import SpmError
 from .nbgrader_io import course_config, ensure_env_bin_on_path
+from .plan import Plan, due_for
 
-DAYS_PER_ASSIGNMENT = 10      # the 30-60-90 plan releases an assignment every ten days
 MISSED_SHARE = 0.05           # some reps miss an assignment that is due
 COMMENTS = {
     "high": "Clear and complete: this meets every point of the rubric. Keep doing it this way.",
@@ -95,16 +95,6 @@ def release_assignments(course_dir: Path, exchange: Path, names: list[str]) -> N
             raise SpmError(f"{release}: nbgrader release_assignment failed: {last}")
 
 
-def due_assignments(names: list[str], hire_date: date, today: date) -> list[tuple[str, date]]:
-    """The assignments a rep has reached by ``today``: one every ten days from the hire date."""
-    due = []
-    for i, name in enumerate(names):
-        when = hire_date + timedelta(days=DAYS_PER_ASSIGNMENT * (i + 1))
-        if when <= today:
-            due.append((name, when))
-    return due
-
-
 def _answer_skills(source_nb) -> dict[str, list[str]]:
     """For each autograded answer cell, the skills of the test cells that follow it."""
     skills: dict[str, list[str]] = {}
@@ -155,12 +145,13 @@ def _strip_solution_markers(text: str) -> str:
 
 
 def write_submissions(course_dir: Path, roster: list[dict], latent: dict[str, dict[str, float]],
-                      names: list[str], today: date, seed: int) -> list[Submission]:
-    """Every due submission of every rep; deterministic for a seed."""
+                      plan: Plan, today: date, seed: int) -> list[Submission]:
+    """Every due submission of every rep: the assignments the onboarding plan gives the rep's role,
+    on its due days, up to ``today``; deterministic for a seed."""
     rng = np.random.default_rng(seed + 1000)
     submissions = []
     for rep in roster:
-        for assignment, due in due_assignments(names, date.fromisoformat(rep["hire_date"]), today):
+        for assignment, due in due_for(plan, rep["role"], date.fromisoformat(rep["hire_date"]), today):
             if rng.random() < MISSED_SHARE:
                 continue
             when = datetime.combine(due, datetime.min.time(), tzinfo=timezone.utc) + timedelta(
@@ -207,11 +198,11 @@ def simulate_trainer(gradebook_url: str, course_dir: Path, latent: dict[str, dic
 def copy_course(template: Path, course: Path) -> None:
     """The course's authored files (never its generated output) into the workspace."""
     course.mkdir(parents=True, exist_ok=True)
-    for name in ("skills.yml", "nbgrader_config.py"):
+    for name in ("skills.yml", "plan.yml", "nbgrader_config.py"):
         shutil.copy2(template / name, course / name)
     shutil.copytree(template / "source", course / "source", dirs_exist_ok=True,
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
 
-__all__ = ["Submission", "assignments", "copy_course", "due_assignments", "generate_assignments",
-           "release_assignments", "simulate_trainer", "write_submissions"]
+__all__ = ["Submission", "assignments", "copy_course", "generate_assignments", "release_assignments",
+           "simulate_trainer", "write_submissions"]

@@ -11,6 +11,9 @@ What is real and what is not:
   :func:`~spm_training.kpis.import_kpis`), so KPIs follow each rep's latent skills as documented there;
 - the skills catalog and the items are the course's own (``assessments/skills.yml`` and the graded
   cells of ``assessments/source``, read as ``spm sync`` reads them);
+- each rep's assignments and their due dates are the course's onboarding plan's
+  (``assessments/plan.yml``): the assignments of the rep's role, due on the plan's days after the
+  hire date, up to ``today``;
 - **the item scores are simulated.** No notebook is submitted and no autograder runs. Each score is
   drawn straight from the rep's latent skill level, the way ``spm demo``'s submissions and its
   simulated trainer would earn it: an answer is right with a probability equal to the mean latent
@@ -36,11 +39,12 @@ import numpy as np
 
 from .catalog import Kpi, Skill, load_kpis, load_skills, sync_kpi_definitions
 from .course import read_items
-from .demo_course import COMMENTS, MISSED_SHARE, due_assignments
+from .demo_course import COMMENTS, MISSED_SHARE
 from .demo_data import DemoData, generate
 from .errors import StoreError
 from .fileio import write_text_atomic
 from .kpis import import_kpis
+from .plan import Plan, due_for, load_plan
 from .roster import import_roster
 from .store import Store, open_store
 
@@ -136,22 +140,25 @@ def _level(latent: dict[str, float], skills: tuple[str, ...] | list[str]) -> flo
     return float(np.mean(known)) if known else 0.6
 
 
-def simulate_scores(store: Store, data: DemoData, course_dir: Path, today: date, seed: int) -> tuple[int, int, int]:
-    """SIMULATED item scores for every rep's due assignments, written into the store's ``scores``.
+def simulate_scores(store: Store, data: DemoData, course_dir: Path, today: date, seed: int,
+                    plan: Plan | None = None) -> tuple[int, int, int]:
+    """SIMULATED item scores for every rep's due assignments (the course's plan for the rep's role),
+    written into the store's ``scores``.
 
     Returns (submissions, scores, scores awaiting a manual grade). See the module's docstring for
-    how each score is drawn; the items must already be in the store (:func:`_write_catalogs`)."""
+    how each score is drawn; the items must already be in the store (:func:`_write_catalogs`). ``plan``
+    defaults to the course's ``plan.yml``."""
     rng = np.random.default_rng(seed + SCORE_SEED_OFFSET)
     ids = {(a, n, c): i for i, a, n, c in store.conn.execute("SELECT id, assignment, notebook, cell FROM items")}
     notebooks: dict[str, list[tuple[str, list[_Cell]]]] = {}
     for path in sorted((course_dir / "source").glob("*/*.ipynb")):
         notebooks.setdefault(path.parent.name, []).append((path.stem, _graded_cells(path)))
-    names = sorted(notebooks)
+    plan = plan or load_plan(course_dir)
     rows: list[tuple] = []
     submissions = pending = 0
     for rep in data.roster:
         latent = data.latent[rep["id"]]
-        for assignment, due in due_assignments(names, date.fromisoformat(rep["hire_date"]), today):
+        for assignment, due in due_for(plan, rep["role"], date.fromisoformat(rep["hire_date"]), today):
             if rng.random() < MISSED_SHARE:
                 continue
             submissions += 1
@@ -203,6 +210,8 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     # The package's KPI catalog, as spm demo uses: the demo's targets do not depend on a project's kpis.yml.
     kpis = load_kpis(None)
     skills = load_skills(course_dir, kpis)
+    # Read before the store is created, so that a broken plan.yml leaves no half-written store behind.
+    plan = load_plan(course_dir)
     data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
     store = open_store(path)
     try:
@@ -213,7 +222,7 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
             import_roster(store, roster_file)
             import_kpis(store, kpi_file, kpis)
         _write_catalogs(store, skills, kpis, course_dir)
-        submissions, scores, pending = simulate_scores(store, data, course_dir, today, seed)
+        submissions, scores, pending = simulate_scores(store, data, course_dir, today, seed, plan)
         counts = store.conn.execute(
             "SELECT (SELECT count(*) FROM reps), (SELECT count(*) FROM teams), (SELECT count(*) FROM kpi_values), "
             "(SELECT count(*) FROM items)").fetchone()

@@ -177,8 +177,8 @@ def test_a_missing_plan_says_what_to_do(tmp_path: Path) -> None:
 
 
 def test_check_lists_unknown_and_unscheduled_assignments(tmp_path: Path) -> None:
-    course = course_with(tmp_path, PHASES + "assignments:\n" + entry("01_a", 10) + entry("09_z", 20) + entry("08_y", 30),
-                         folders=("01_a", "02_b", "03_c"))
+    planned = entry("01_a", 10) + entry("09_z", 20) + entry("08_y", 30)
+    course = course_with(tmp_path, PHASES + "assignments:\n" + planned, folders=("01_a", "02_b", "03_c"))
     plan_file = course / "plan.yml"
     assert check_plan(course) == [
         f"{plan_file}:6: assignment '09_z' is not in {course / 'source'}; fix the id or remove the entry",
