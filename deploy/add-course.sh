@@ -6,8 +6,8 @@
 #
 # COURSE_ID   lower-case letters, digits and dashes, at most 22 characters (the groups formgrade-<id>
 #             and nbgrader-<id> must fit Linux's 32-character limit)
-# SOURCE_DIR  the nbgrader course to copy from, such as a checkout's assessments/ (its source/ and
-#             skills.yml are copied; an existing source/ in the course is left as it is)
+# SOURCE_DIR  the nbgrader course to copy from, such as a checkout's assessments/ (its source/,
+#             skills.yml and plan.yml are copied; an existing source/ in the course is left as it is)
 # --gradebook-url  the course's PostgreSQL gradebook, written to gradebook.url (readable by its trainers only)
 # --exchange, --courses, --trainers   as c.SpmHub.exchange_root, courses_root and trainers_group
 #             in jupyterhub_config.py (defaults: /srv/spm/exchange, /srv/spm/courses, trainers)
@@ -62,9 +62,11 @@ chmod 2770 "$root"
 if [ ! -d "$root/source" ]; then
   cp -R "$source/source" "$root/source"
 fi
-if [ ! -f "$root/skills.yml" ] && [ -f "$source/skills.yml" ]; then
-  cp "$source/skills.yml" "$root/skills.yml"
-fi
+for catalog in skills.yml plan.yml; do       # the skills catalog and the onboarding schedule
+  if [ ! -f "$root/$catalog" ] && [ -f "$source/$catalog" ]; then
+    cp "$source/$catalog" "$root/$catalog"
+  fi
+done
 install -o root -g "$trainers_of" -m 0640 "$here/course/nbgrader_config.py" "$root/nbgrader_config.py"
 if [ -n "$url" ]; then
   ( umask 0137 && printf '%s\n' "$url" > "$root/gradebook.url" )

@@ -137,17 +137,18 @@ def skills_list(env: Env, fmt: str) -> None:
 @skills.command("check")
 @pass_env
 def skills_check(env: Env) -> None:
-    """Check the catalog against the course and the book; exit 1 on any problem.
+    """Check the catalog against the course, its plan and the book; exit 1 on any problem.
 
-    Every graded cell needs points and known skill tags, every skill a graded cell, and every page a
-    skill names must exist in the book and its TOC.
+    Every graded cell needs points and known skill tags, every skill a graded cell, every page a
+    skill names must exist in the book and its TOC, and the onboarding plan (plan.yml) must name only
+    the course's assignments and give each of them to a role.
     """
     from .checks import check_skills
     from .course import read_items
 
     catalog = env.skills()
     items = read_items(env.course_dir)
-    problems = check_skills(catalog, items, env.project_root)
+    problems = check_skills(catalog, items, env.project_root, env.course_dir)
     for problem in problems:
         click.echo(problem)
     if problems:
