@@ -130,6 +130,9 @@ class Analysis:
     assignments: list[str]           # the course's assignments, in course order
     pages: dict[str, tuple[Page, ...]]
     tampering: list[dict] = field(default_factory=list)  # locked or test cells a submission changed (spm grade)
+    # role -> the assignments the onboarding plan (plan.yml) gives that role; empty: no plan, every
+    # assignment is given to everyone
+    role_assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
     book_url: str = DEFAULT_BOOK_URL
@@ -167,6 +170,7 @@ class Analysis:
                         scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
                         pages=self.pages, tampering=[t for t in self.tampering if t["rep_id"] in keep],
+                        role_assignments=self.role_assignments,
                         weights=self.weights, today=self.today, book_url=self.book_url, _index=self.index)
 
     def team_ids(self) -> list[str]:
@@ -186,14 +190,22 @@ class Analysis:
     def skill_assignments(self, skill_id: str) -> list[str]:
         return self.index.skill_assignments.get(skill_id, [])
 
+    def given(self, rep_id: str) -> list[str]:
+        """The course's assignments given to the rep: those the onboarding plan gives their role, or
+        all of them when there is no plan (in course order; only assignments in the gradebook)."""
+        planned = self.role_assignments.get(self.index.reps[rep_id]["role"]) if self.role_assignments else None
+        return self.assignments if planned is None else [a for a in self.assignments if a in planned]
+
     def progress(self, rep_id: str) -> dict:
-        """Assignments given, submitted and graded, and the share graded (P)."""
-        mine = self.index.status.get(rep_id, {})
-        graded = sum(1 for st in mine.values() if st["graded"])
-        given = len(self.assignments)
-        return {"given": given, "submitted": len(mine), "graded": graded,
-                "pending_answers": sum(int(st["pending"]) for st in mine.values()),
-                "share": graded / given if given else 0.0}
+        """Assignments given, submitted and graded, and the share graded (P). Work on an assignment
+        the rep was not given (extra practice) counts in mastery, not here."""
+        given = self.given(rep_id)
+        status = self.index.status.get(rep_id, {})
+        mine = [status[a] for a in given if a in status]
+        graded = sum(1 for st in mine if st["graded"])
+        return {"given": len(given), "submitted": len(mine), "graded": graded,
+                "pending_answers": sum(int(st["pending"]) for st in mine),
+                "share": graded / len(given) if given else 0.0}
 
     def readiness(self, rep_id: str) -> Readiness:
         role = self.index.reps[rep_id]["role"]
@@ -288,8 +300,13 @@ def load_items(store: Store) -> pd.DataFrame:
 
 def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
             rep: str | None = None, project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
-            weights: dict[str, float] | None = None, today: date | None = None, detail: bool = True) -> Analysis:
+            weights: dict[str, float] | None = None, today: date | None = None, detail: bool = True,
+            course_dir: Path | None = None) -> Analysis:
     """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``).
+
+    With ``course_dir``, a course whose ``plan.yml`` gives assignments to roles makes each rep's
+    progress (and so readiness) count the assignments of their role only; without it, or without
+    a plan, every assignment counts for everyone.
 
     ``detail=False`` leaves out what only a rep's report shows (each score's cell and the
     trainers' comments), for the commands that list gaps or mastery over thousands of reps."""
@@ -315,8 +332,21 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
         (json.dumps(rep_ids),))
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
-                    pages=book_pages(skills, project_root, book_url),
+                    pages=book_pages(skills, project_root, book_url), role_assignments=_role_assignments(course_dir),
                     weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today(), book_url=book_url)
+
+
+def _role_assignments(course_dir: Path | None) -> dict[str, tuple[str, ...]]:
+    """role -> assignment ids from the course's plan.yml; empty when there is no course or no plan.
+    A plan that is there but broken is an error (CatalogError naming its line): counting every
+    assignment instead would quietly change everyone's readiness."""
+    from .catalog import ROLES
+    from .plan import load_plan, plan_path
+
+    if course_dir is None or not plan_path(course_dir).is_file():
+        return {}
+    plan = load_plan(course_dir)
+    return {role: tuple(a.id for a in plan.for_role(role)) for role in ROLES}
 
 
 # --- exports (spm export scores|mastery|gaps): the store's own copy of the catalogs ----------------

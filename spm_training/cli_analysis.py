@@ -58,7 +58,7 @@ def gaps(env: Env, team: str | None, rep: str | None, fmt: str) -> None:
     skills, kpis = env.skills(), env.kpis()
     with env.store(create=False) as store:
         rows = analyse(store, skills, kpis, team=team, rep=rep, project_root=env.project_root,
-                       detail=False).gap_rows()
+                       detail=False, course_dir=env.course_dir).gap_rows()
     if fmt == "table" and not rows:
         click.echo(f"no gaps{' for ' + (rep or team) if rep or team else ''}")
         return
@@ -90,7 +90,8 @@ def _write(env: Env, kind: str, key: str, output: str | None, book_url: str | No
         scope = {"team": key} if kind == "team" else {"rep": key} if kind == "rep" else {}
         # Only a rep's report shows each answer's cell and the trainer's comment.
         analysis = analyse(store, skills, kpis, project_root=env.project_root, book_url=url,
-                           weights=load_weights(env.project_root), detail=kind == "rep", **scope)
+                           weights=load_weights(env.project_root), detail=kind == "rep",
+                           course_dir=env.course_dir, **scope)
         write_report(analysis, kind, key, path)
     click.echo(f"wrote {path}")
 

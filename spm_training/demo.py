@@ -93,7 +93,7 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
 
         for line in summary_lines(sync_gradebook(store, url, course, skills, kpis)):
             echo(f"  {line}")
-        reports = _reports(store, directory, skills, kpis)
+        reports = _reports(store, directory, skills, kpis, course)
         exports = _exports(store, directory)
         echo(f"  {len(reports) - 1} reports in {directory / 'reports'}; exports in {directory / 'exports'}")
 
@@ -147,11 +147,12 @@ def _grade_all(course: Path, names: list[str], store: Store, workers: int | None
          f"in {time.monotonic() - started:.0f} s")
 
 
-def _reports(store: Store, directory: Path, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> list[Path]:
+def _reports(store: Store, directory: Path, skills: dict[str, Skill], kpis: dict[str, Kpi],
+             course: Path) -> list[Path]:
     from .reports.build import write_reports
 
     return write_reports(store, directory / "reports", skills, kpis, project_root=PACKAGE_ROOT.parent,
-                         book_url="../book/_build/html/")
+                         book_url="../book/_build/html/", course_dir=course)
 
 
 def _exports(store: Store, directory: Path) -> list[Path]:

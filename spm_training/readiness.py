@@ -8,8 +8,9 @@
   counts as 0.
 - K = min(mean attainment, 1.2) ÷ 1.2, the mean over the rep's KPIs in their current periods.
   With no KPI values yet, K counts as 0.
-- P: the share of the course's assignments (those in the gradebook) that the rep has submitted and
-  that are fully graded.
+- P: the share of the assignments given to the rep that they have submitted and that are fully
+  graded. Given: those in the gradebook that the course's onboarding plan (plan.yml) gives the rep's
+  role; every assignment in the gradebook when there is no plan.
 
 The weights default to 0.5, 0.3 and 0.2 and are set in the project's ``spm.yml``::
 

@@ -277,3 +277,36 @@ def test_recognition_lists_top_performers_and_the_most_improved(world) -> None:
     # bob's discovery: 0.8 first, then 0.865, 0.88775, 0.9607125; ann's: 0.5 -> 0.5843375
     assert improved["discovery_questioning"] == [("bob", round(0.9607125 - 0.8, 4)), ("ann", 0.0843)]
     assert improved["qualification"] == [("bob", round(0.65 * 0.9 + 0.35 * 0.6 - 0.6, 4))]
+
+
+PLAN_YML = """phases:
+  - {name: "Days 1 to 30: learn", first_day: 1, last_day: 30, what: the basics}
+assignments:
+  - {id: a1, title: First, due_day: 10, roles: [SDR], why: an SDR topic}
+  - {id: a2, title: Second, due_day: 20, roles: [AE, AM], why: an AE topic}
+"""
+
+
+def test_progress_counts_the_assignments_the_plan_gives_the_role(world, tmp_path: Path) -> None:
+    """With a plan that gives a1 to SDRs only, the AEs here are given a2 alone: ann's work on a1 is
+    extra practice (it counts in mastery, not in progress), and cy has nothing of a2 yet."""
+    course = tmp_path / "course"
+    for assignment in ("a1", "a2"):
+        (course / "source" / assignment).mkdir(parents=True)
+    (course / "plan.yml").write_text(PLAN_YML)
+    db, skills, kpis = world
+    with open_store(db) as store:
+        planned = analyse(store, skills, kpis, today=TODAY, course_dir=course)
+        unplanned = analyse(store, skills, kpis, today=TODAY)
+    def parts(a, rep):
+        p = a.progress(rep)
+        return p["given"], p["submitted"], p["graded"], p["pending_answers"], p["share"]
+    assert parts(unplanned, "ann") == (2, 2, 2, 0, 1.0) and parts(planned, "ann") == (1, 1, 1, 0, 1.0)
+    assert parts(unplanned, "cy") == (2, 1, 0, 2, 0.0) and parts(planned, "cy") == (1, 0, 0, 0, 0.0)
+    assert planned.given("ann") == ["a2"] and unplanned.given("ann") == ["a1", "a2"]
+    assert planned.readiness("ann").mastery == unplanned.readiness("ann").mastery      # a1 still counts there
+    (cy,) = planned.scoped(["cy"]).onboarding()
+    assert (cy["given"], cy["submitted"], cy["graded"]) == (1, 0, 0)
+    (course / "plan.yml").write_text(PLAN_YML.replace("due_day: 20", "due_day: 40"))
+    with open_store(db) as store, pytest.raises(CatalogError, match=r"plan.yml:5"):
+        analyse(store, skills, kpis, today=TODAY, course_dir=course)

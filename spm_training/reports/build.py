@@ -377,11 +377,13 @@ def _readable(path: Path) -> None:
 
 def write_reports(store: Store, out_dir: Path, skills: dict[str, Skill], kpis: dict[str, Kpi], *,
                   project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
-                  weights: dict[str, float] | None = None) -> list[Path]:
+                  weights: dict[str, float] | None = None, course_dir: Path | None = None) -> list[Path]:
     """Every report the store supports, into ``out_dir``: one per team, per rep and per assignment,
-    and an index page linking them. Returns the paths written, the index first."""
+    and an index page linking them. Returns the paths written, the index first. ``course_dir``: the
+    course whose onboarding plan says which assignments each role is given (see analyse)."""
     out_dir = Path(out_dir)
-    whole = analyse(store, skills, kpis, project_root=project_root, book_url=book_url, weights=weights)
+    whole = analyse(store, skills, kpis, project_root=project_root, book_url=book_url, weights=weights,
+                    course_dir=course_dir)
     written: list[dict] = []
     for team in sorted(whole.team_ids()):
         scope = whole.scoped(list(whole.reps.loc[whole.reps["team"] == team, "rep_id"]))
