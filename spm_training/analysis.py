@@ -185,7 +185,8 @@ class Analysis:
     def plan(self, rep_id: str) -> list[PlanEntry]:
         """The rep's coaching plan: linked gaps first, with pages and assignments."""
         return coaching_plan(rep_id, self.index.gaps.get(rep_id, []), self.skills, self.kpis, self.pages,
-                             self.index.skill_assignments, self.index.shares, self.index.measured_kpis.get(rep_id, set()))
+                             self.index.skill_assignments, self.index.shares, self.index.measured_kpis.get(rep_id, set()),
+                             set(self.given(rep_id)) if self.role_assignments else None)
 
     def skill_assignments(self, skill_id: str) -> list[str]:
         return self.index.skill_assignments.get(skill_id, [])

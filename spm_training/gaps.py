@@ -180,9 +180,12 @@ def gap_records(gaps: pd.DataFrame) -> list[dict]:
 
 def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis: dict[str, Kpi],
                   pages: dict[str, tuple[Page, ...]], assignments: dict[str, list[str]],
-                  shares: dict[tuple[str, str, str], float], measured_kpis: set[str] | None = None) -> list[PlanEntry]:
+                  shares: dict[tuple[str, str, str], float], measured_kpis: set[str] | None = None,
+                  given: set[str] | None = None) -> list[PlanEntry]:
     """The rep's gaps (records from :func:`gap_records`) as a plan: linked gaps first, one entry per
-    skill with its short KPIs inside, then the other skill gaps, then KPI gaps no weak skill explains."""
+    skill with its short KPIs inside, then the other skill gaps, then KPI gaps no weak skill explains.
+    Each assignment that measures a skill says whether the rep was given it (``given``: the
+    assignments of the rep's role in the onboarding plan; None: all of them)."""
     mine = [g for g in gaps if g["rep_id"] == rep_id]
     entries: list[PlanEntry] = []
     by_skill: dict[str, list[dict]] = {}
@@ -197,7 +200,8 @@ def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis:
         entries.append(PlanEntry(
             kind=kind, skill=skill_id, skill_name=skill.name, mastery=first["mastery"],
             threshold=first["threshold"], pending=first["pending"] or 0, kpis=short, pages=pages.get(skill_id, ()),
-            assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a))}
+            assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a)),
+                               "given": given is None or a in given}
                               for a in assignments.get(skill_id, [])),
             note=_skill_note(kind, skill, first, measured_kpis)))
     for r in mine:

@@ -310,3 +310,25 @@ def test_progress_counts_the_assignments_the_plan_gives_the_role(world, tmp_path
     (course / "plan.yml").write_text(PLAN_YML.replace("due_day: 20", "due_day: 40"))
     with open_store(db) as store, pytest.raises(CatalogError, match=r"plan.yml:5"):
         analyse(store, skills, kpis, today=TODAY, course_dir=course)
+
+
+def test_the_coaching_plan_says_which_practice_the_role_was_not_given(world, tmp_path: Path) -> None:
+    from spm_training.reports.build import _plan_view
+
+    course = tmp_path / "course"
+    for assignment in ("a1", "a2"):
+        (course / "source" / assignment).mkdir(parents=True)
+    # a1 for AEs, a2 for SDRs only: cy (an AE) did part of a1, and a2 is not hers to do
+    (course / "plan.yml").write_text(PLAN_YML.replace("roles: [SDR]", "roles: [AE]").replace("roles: [AE, AM]",
+                                                                                              "roles: [SDR]"))
+    db, skills, kpis = world
+    with open_store(db) as store:
+        planned = analyse(store, skills, kpis, today=TODAY, course_dir=course)
+        unplanned = analyse(store, skills, kpis, today=TODAY)
+    (entry,) = [e for e in planned.plan("cy") if e.skill == "discovery_questioning"]
+    assert entry.assignments == ({"assignment": "a1", "share": pytest.approx(0.4), "given": True},
+                                 {"assignment": "a2", "share": None, "given": False})
+    (view,) = [v for v in _plan_view(planned.plan("cy")) if v["skill"] == "discovery_questioning"]
+    assert view["assignments"] == "a1 (40%), a2 (not in this role's plan)"
+    (view,) = [v for v in _plan_view(unplanned.plan("cy")) if v["skill"] == "discovery_questioning"]
+    assert view["assignments"] == "a1 (40%), a2 (not done)"

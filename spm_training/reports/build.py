@@ -165,9 +165,16 @@ def _plan_view(entries: list) -> list[dict]:
             "kpi": e.kpis[0] if e.kind == "kpi" else None,
             "kpi_attainment": fmt_percent(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
             "pending": pending, "pages": e.pages,
-            "assignments": ", ".join(f"{x['assignment']} ({fmt_percent(x['share']) if x['share'] is not None else 'not done'})"
-                                     for x in e.assignments)})
+            "assignments": ", ".join(f"{x['assignment']} ({_practice(x)})" for x in e.assignments)})
     return view
+
+
+def _practice(x: dict) -> str:
+    """How far the rep is with one assignment that measures a skill: their share of its points, or
+    that they have not done it, or that their role's onboarding plan does not give it to them."""
+    if x["share"] is not None:
+        return fmt_percent(x["share"])
+    return "not done" if x.get("given", True) else "not in this role's plan"
 
 
 def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
