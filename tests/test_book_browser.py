@@ -209,6 +209,28 @@ def test_widgets_render_from_embedded_state(browser_page: tuple) -> None:
     assert traffic.console == [] and traffic.failed == [] and traffic.outside == []
 
 
+def test_a_widget_module_the_site_does_not_bundle_is_never_fetched_from_a_cdn(browser_page: tuple) -> None:
+    """embed-amd.js loads a widget module it does not bundle from cdn.jsdelivr.net unless a script tag
+    names another CDN; widgets-paths.js names an empty folder of the site, so such a widget fails on
+    the site instead of reaching out. The 404 and script error this provokes are this test's own and
+    are taken back out of the page's traffic record."""
+    page, traffic = browser_page
+    visit(page, traffic, "notebooks/kpi_calculator.html")
+    page.locator(".jupyter-widgets input").first.wait_for(state="visible", timeout=20_000)
+    marks = len(traffic.outside), len(traffic.failed), len(traffic.console)
+    result = page.evaluate("""() => new Promise(done => window.require(
+        ['@jupyter-widgets/html-manager/dist/libembed-amd'],
+        m => m.requireLoader('spm-unbundled-widget', '1.0.0').then(() => done('loaded'), () => done('failed')),
+        () => done('no loader')))""")
+    page.wait_for_timeout(500)
+    outside, failed = traffic.outside[marks[0]:], traffic.failed[marks[1]:]
+    del traffic.outside[marks[0]:], traffic.failed[marks[1]:], traffic.console[marks[2]:]
+    assert result == "failed"
+    assert outside == []
+    assert any(url.startswith(traffic.base + "_static/spm/vendor/no-widget-cdn/spm-unbundled-widget@1.0.0/")
+               for _, url, _ in failed), failed
+
+
 def test_math_renders_with_the_local_mathjax(browser_page: tuple) -> None:
     page, traffic = browser_page
     visit(page, traffic, "book/performance/smart-kpis.html")
