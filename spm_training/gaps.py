@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Kpi, Skill
-from .mastery import N_TIMES
+from .mastery import N_TIMES, score_skill_rows
 
 KINDS = ("linked", "skill", "kpi")
 GAP_COLUMNS = ["rep_id", "kind", "skill", "mastery", "threshold", "method", "graded", "pending", "reached", "kpi",
@@ -136,17 +136,8 @@ def rep_skill_shares(scores: pd.DataFrame, tags: pd.DataFrame) -> dict[tuple[str
     rep_code, reps = pd.factorize(graded["rep_id"])
     assignment_code, assignments = pd.factorize(graded["assignment"])
     skill_code, skill_ids = pd.factorize(tags["skill_id"])
-    item = graded["item_id"].to_numpy(np.int64)
-    tag_item = tags["item_id"].to_numpy(np.int64)
-    order = np.argsort(tag_item, kind="stable")
-    tag_item, tag_skill = tag_item[order], skill_code[order]
-    size = int(max(item.max(), tag_item.max())) + 1
-    per_item = np.bincount(tag_item, minlength=size)
-    first = np.cumsum(per_item) - per_item
-    repeat = per_item[item]
-    row = np.repeat(np.arange(len(item)), repeat)
-    nth = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-    skill = tag_skill[first[item[row]] + nth]
+    row, skill = score_skill_rows(graded["item_id"].to_numpy(np.int64), tags["item_id"].to_numpy(np.int64),
+                                  skill_code)
     n_s, n_a = len(skill_ids), len(assignments)
     key = (rep_code[row].astype(np.int64) * n_s + skill) * n_a + assignment_code[row]
     codes, key = np.unique(key, return_inverse=True)

@@ -198,6 +198,21 @@ MASTERY_COLUMNS = ["rep_id", "skill_id", "method", "mastery", "threshold", "mast
                    "reached", "first", "last_at"]
 
 
+def score_skill_rows(item_of: np.ndarray, tag_item: np.ndarray, tag_skill: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row per score and skill of its item (an item may measure several skills), without a loop:
+    for scores on items ``item_of`` and tags (``tag_item``, ``tag_skill`` code), the index of the
+    score and the skill code of each row, a score's skills in tag order."""
+    by_item = np.argsort(tag_item, kind="stable")
+    tag_item, tag_skill = tag_item[by_item], tag_skill[by_item]
+    size = int(max(item_of.max(), tag_item.max())) + 1
+    per_item = np.bincount(tag_item, minlength=size)
+    first_tag = np.cumsum(per_item) - per_item
+    repeat = per_item[item_of]
+    row = np.repeat(np.arange(len(item_of)), repeat)
+    nth = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    return row, tag_skill[first_tag[item_of[row]] + nth]
+
+
 def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Skill]) -> pd.DataFrame:
     """Mastery per rep and skill, by each skill's method, for all reps at once.
 
@@ -214,18 +229,9 @@ def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Sk
     if scores.empty or tags.empty:
         return pd.DataFrame(columns=MASTERY_COLUMNS)
     # One row per score and skill of its item (an item may measure several skills).
-    tag_item = tags["item_id"].to_numpy(np.int64)
-    tag_skill = tags["skill_id"].map({s: i for i, s in enumerate(skill_ids)}).to_numpy(np.int64)
-    by_item = np.argsort(tag_item, kind="stable")
-    tag_item, tag_skill = tag_item[by_item], tag_skill[by_item]
     item_of = scores["item_id"].to_numpy(np.int64)
-    size = int(max(item_of.max(), tag_item.max())) + 1
-    per_item = np.bincount(tag_item, minlength=size)
-    first_tag = np.cumsum(per_item) - per_item
-    repeat = per_item[item_of]
-    row = np.repeat(np.arange(len(scores)), repeat)
-    nth = np.arange(len(row)) - np.repeat(np.cumsum(repeat) - repeat, repeat)
-    skill = tag_skill[first_tag[item_of[row]] + nth]
+    row, skill = score_skill_rows(item_of, tags["item_id"].to_numpy(np.int64),
+                                  tags["skill_id"].map({s: i for i, s in enumerate(skill_ids)}).to_numpy(np.int64))
     rep_code, rep_names = pd.factorize(scores["rep_id"])
     time_code, times = pd.factorize(scores["submitted_at"], sort=True)
     rep, when, item = rep_code[row], time_code[row], item_of[row]
