@@ -55,7 +55,7 @@ def _generate(course: Path, assignment: str) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from spm_training.grading_worker import load_nbgrader_config
+    from spm_training.grading.worker import load_nbgrader_config
     from spm_training.nbgrader_io import ensure_env_bin_on_path
 
     ensure_env_bin_on_path()

@@ -42,7 +42,7 @@ def build_store(db: Path, n_reps: int, teams: list[tuple[str, str]], seed: int =
     """``teams``: (team id, role) pairs; reps are spread over them evenly."""
     from spm_training.catalog import load_kpis, load_skills
     from spm_training.store import open_store
-    from spm_training.sync import _sync_skills
+    from spm_training.ingest.sync import _sync_skills
 
     kpis = load_kpis(None)
     skills = load_skills(ROOT / "assessments", kpis)

@@ -173,7 +173,7 @@ def fill_gradebook(path: Path, n_students: int, n_assignments: int, n_cells: int
 def make_store(work: Path, n_students: int) -> Path:
     """A store with the roster (the same ids as the gradebook's students)."""
     sys.path.insert(0, str(ROOT))
-    from spm_training.roster import import_roster
+    from spm_training.ingest.roster import import_roster
     from spm_training.store import open_store
 
     roster = work / "roster.csv"
@@ -211,7 +211,7 @@ def in_process_resync(work: Path, course: Path) -> float:
     sys.path.insert(0, str(ROOT))
     from spm_training.catalog import load_kpis, load_skills
     from spm_training.store import open_store
-    from spm_training.sync import sync_gradebook
+    from spm_training.ingest.sync import sync_gradebook
 
     fresh = work / "fresh.db"
     make_store_at(fresh, work / "roster.csv")
@@ -224,7 +224,7 @@ def in_process_resync(work: Path, course: Path) -> float:
 
 
 def make_store_at(db: Path, roster: Path) -> None:
-    from spm_training.roster import import_roster
+    from spm_training.ingest.roster import import_roster
     from spm_training.store import open_store
 
     with open_store(db) as store:
@@ -233,7 +233,7 @@ def make_store_at(db: Path, roster: Path) -> None:
 
 def totals_from_store(db: Path) -> dict[tuple[str, str], float]:
     sys.path.insert(0, str(ROOT))
-    from spm_training.mastery import SCORE_SQL
+    from spm_training.analysis.mastery import SCORE_SQL
 
     conn = sqlite3.connect(db)
     rows = conn.execute(f"SELECT s.rep_id, i.assignment, SUM({SCORE_SQL}) FROM scores s JOIN items i "

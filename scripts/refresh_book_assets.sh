@@ -4,7 +4,7 @@
 #   scripts/refresh_book_assets.sh            # the pinned versions below
 #
 # To move to another version, change the pin, run this, rebuild the book, run the browser test
-# (pytest -m slow tests/test_book_browser.py) and update spm_training/sphinxext/static/ASSETS.md.
+# (pytest -m slow tests/book/test_book_browser.py) and update spm_training/sphinxext/static/ASSETS.md.
 # Only the files a browser loads are kept; SHA256SUMS lets tests notice hand edits.
 set -euo pipefail
 

@@ -24,7 +24,7 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test]"
-# configurable-http-proxy, JupyterHub's proxy, for tests/test_hub.py: from the npm registry into
+# configurable-http-proxy, JupyterHub's proxy, for tests/deploy/test_hub.py: from the npm registry into
 # .venv/chp, where the test looks for it. 5.2.0 is the newest release whose dependencies still run on
 # Debian 12's Node.js 20 (5.3 pulls in a dependency that asks for Node.js 22).
 chp=.venv/chp/node_modules/.bin/configurable-http-proxy

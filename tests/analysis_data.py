@@ -13,11 +13,11 @@ from pathlib import Path
 import numpy as np
 
 from spm_training.catalog import Kpi, Skill, load_kpis, load_skills
-from spm_training.demo_data import generate
-from spm_training.kpis import write_kpi_values, parse_kpi_file
-from spm_training.roster import import_roster
+from spm_training.demo.data import generate
+from spm_training.ingest.kpis import write_kpi_values, parse_kpi_file
+from spm_training.ingest.roster import import_roster
 from spm_training.store import Store, open_store
-from spm_training.sync import _sync_skills
+from spm_training.ingest.sync import _sync_skills
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 15)

@@ -88,7 +88,7 @@ def generate(course: Path, assignment: str, duedate: str | None = None) -> None:
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from spm_training.grading_worker import load_nbgrader_config
+    from spm_training.grading.worker import load_nbgrader_config
     from spm_training.nbgrader_io import ensure_env_bin_on_path
 
     ensure_env_bin_on_path()
@@ -201,7 +201,7 @@ def cell_outputs(notebook: Path, grade_id: str) -> str:
 def sandbox_processes(workers: list[int]) -> list[int]:
     """Processes still running as the sandbox uid of one of these grading processes (root's sandboxes
     run as SANDBOX_UID_BASE + the grading process's pid); other people's sandboxes are not counted."""
-    from spm_training.sandbox import SANDBOX_UID_BASE
+    from spm_training.grading.sandbox import SANDBOX_UID_BASE
 
     uids = {SANDBOX_UID_BASE + pid for pid in workers}
     found = []

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from spm_training.catalog import load_kpis, load_skills
-from spm_training.cli import cli
+from spm_training.cli.main import cli
 from spm_training.errors import CatalogError
 
 ROOT = Path(__file__).resolve().parents[1]

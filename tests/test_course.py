@@ -172,7 +172,7 @@ def test_the_generator_check_notices_a_changed_file(tmp_path: Path):
 
 
 def test_hidden_tests_print_nothing_since_feedback_shows_output():
-    """Feedback hides the hidden tests' code and errors (spm_training.feedback) but shows whatever
+    """Feedback hides the hidden tests' code and errors (spm_training.grading.feedback) but shows whatever
     they print, so the builder refuses a hidden test that prints, and no committed one does."""
     build_course()
     from coursebuild.cells import BEGIN_HIDDEN, END_HIDDEN, SHOWS_OUTPUT, NotebookBuilder

@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from spm_training.checks import check_plan, check_skills
-from spm_training.cli import cli
+from spm_training.cli.main import cli
 from spm_training.course import read_items
 from spm_training.errors import CatalogError
 from spm_training.plan import due_date, due_for, load_plan, plan_problems, read_plan

@@ -17,15 +17,15 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .. import __version__
-from ..analysis import Analysis, analyse
+from ..analysis.facade import Analysis, analyse
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
-from ..evidence import CAVEAT, MIN_N, RESAMPLES
+from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..fileio import write_text_atomic
-from ..gaps import DEFAULT_BOOK_URL
-from ..onboarding import is_new_hire
-from ..item_analysis import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysis
-from ..readiness import KPI_CAP, role_skills
+from ..analysis.gaps import DEFAULT_BOOK_URL
+from ..analysis.onboarding import is_new_hire
+from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysis
+from ..analysis.readiness import KPI_CAP, role_skills
 from ..store import Store
 from . import charts
 from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share, plural

@@ -170,7 +170,7 @@ def readiness_bar(parts: Sequence[tuple[str, float]], *, label: str, width: int 
 
 def facility_chart(items: Sequence[dict], *, label: str, width: int = 560) -> Markup:
     """One bar per item: facility on 0..1, with the too-hard and too-easy bands marked."""
-    from ..item_analysis import TOO_EASY, TOO_HARD
+    from ..analysis.items import TOO_EASY, TOO_HARD
 
     row_h, label_w = 22, 170
     height = 26 + len(items) * row_h

@@ -1,0 +1,67 @@
+"""The store's data as rows for BI tools and scripts (``spm export``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ..errors import NotFoundError
+from ..store import Store
+
+
+def rep_rows(store: Store) -> list[dict]:
+    return store.query(
+        "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner "
+        "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
+
+
+# The exports import their modules (pandas among them) when called, so that every command starts quickly.
+def kpi_rows(store: Store) -> list[dict]:
+    from ..ingest.kpis import kpi_rows as rows
+
+    return rows(store)
+
+
+def score_rows(store: Store) -> list[dict]:
+    from .facade import score_export_rows
+
+    return score_export_rows(store)
+
+
+def mastery_rows(store: Store) -> list[dict]:
+    from .facade import mastery_export_rows
+
+    return mastery_export_rows(store)
+
+
+def gap_rows(store: Store) -> list[dict]:
+    from .facade import gap_export_rows
+
+    return gap_export_rows(store)
+
+
+EXPORTS: dict[str, Callable[[Store], list[dict]]] = {
+    "reps": rep_rows,
+    "kpis": kpi_rows,
+    "scores": score_rows,
+    "mastery": mastery_rows,
+    "gaps": gap_rows,
+}
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "reps": ("rep_id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"),
+    "kpis": ("rep_id", "period", "kpi", "value", "target", "attainment"),
+    # the same tuples as analysis.SCORE_EXPORT_COLUMNS, MASTERY_EXPORT_COLUMNS and gaps.GAP_EXPORT_COLUMNS
+    "scores": ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade", "skills",
+               "auto_score", "manual_score", "extra_credit", "submitted_at", "comment"),
+    "mastery": ("rep_id", "team", "skill", "method", "mastery", "threshold", "mastered", "graded", "pending",
+                "reached", "last_submitted"),
+    "gaps": ("rep_id", "name", "team", "kind", "skill", "mastery", "threshold", "method", "graded", "pending",
+             "kpi", "period", "attainment", "pages"),
+}
+
+
+def export_rows(store: Store, what: str) -> list[dict]:
+    try:
+        return EXPORTS[what](store)
+    except KeyError:
+        raise NotFoundError(f"nothing to export called '{what}'; choose one of {', '.join(EXPORTS)}") from None

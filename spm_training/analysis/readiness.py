@@ -1,0 +1,118 @@
+"""The readiness index, as book/performance/skill-gaps.md publishes it:
+
+    R = 100 × (w_m·M + w_k·K + w_p·P)
+
+- M: the rep's mean mastery over the skills of their role (0–1). The skills of a role are those
+  that skills.yml links to at least one KPI the catalog measures for that role. A skill not yet
+  measured (no graded item, or an n_times skill not yet reached n times) is not credited and
+  counts as 0.
+- K = min(mean attainment, 1.2) ÷ 1.2, the mean over the rep's KPIs in their current periods.
+  With no KPI values yet, K counts as 0.
+- P: the share of the assignments given to the rep that they have submitted and that are fully
+  graded. Given: those in the gradebook that the course's onboarding plan (plan.yml) gives the rep's
+  role; every assignment in the gradebook when there is no plan.
+
+The weights default to 0.5, 0.3 and 0.2 and are set in the project's ``spm.yml``::
+
+    readiness:
+      weights: {mastery: 0.5, kpi: 0.3, progress: 0.2}
+
+They must sum to 1, so that R stays between 0 and 100.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..catalog import Kpi, Skill, read_yaml
+from ..errors import CatalogError
+
+CONFIG_NAME = "spm.yml"
+DEFAULT_WEIGHTS = {"mastery": 0.5, "kpi": 0.3, "progress": 0.2}
+KPI_CAP = 1.2
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """The index and the parts it is made of, so that anyone can check it by hand."""
+
+    index: float
+    mastery: float           # M
+    kpi: float               # K
+    progress: float          # P
+    mean_attainment: float | None
+    weights: dict
+    missing: tuple[str, ...] = ()    # parts with no data yet, counted as 0
+
+
+def load_weights(project_root: Path | None) -> dict[str, float]:
+    """The readiness weights from ``spm.yml`` at the project root, else the defaults."""
+    if project_root is None or not (project_root / CONFIG_NAME).is_file():
+        return dict(DEFAULT_WEIGHTS)
+    path = project_root / CONFIG_NAME
+    data = read_yaml(path) or {}
+    if not isinstance(data, dict):
+        raise CatalogError(path, "expected a mapping at the top level", line=1)
+    section = data.get("readiness")
+    if section is None:
+        return dict(DEFAULT_WEIGHTS)
+    line = section.get("__line__") if isinstance(section, dict) else None
+    weights = section.get("weights") if isinstance(section, dict) else None
+    if not isinstance(weights, dict):
+        raise CatalogError(path, "readiness needs a 'weights:' mapping", line=line,
+                           fix="write readiness: {weights: {mastery: 0.5, kpi: 0.3, progress: 0.2}}")
+    line = weights.get("__line__", line)
+    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS) - {"__line__"})
+    if unknown:
+        raise CatalogError(path, f"unknown readiness weight '{unknown[0]}'", line=line,
+                           fix="use mastery, kpi and progress")
+    out = {}
+    for name in DEFAULT_WEIGHTS:
+        value = weights.get(name, DEFAULT_WEIGHTS[name])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise CatalogError(path, f"readiness weight {name} must be a number of at least 0, not {value!r}",
+                               line=line)
+        out[name] = float(value)
+    total = sum(out.values())
+    if abs(total - 1) > 1e-6:
+        raise CatalogError(path, f"readiness weights sum to {total:g}", line=line,
+                           fix="make mastery + kpi + progress equal 1 so that the index runs from 0 to 100")
+    return out
+
+
+def role_skills(skills: dict[str, Skill], kpis: dict[str, Kpi], role: str) -> list[str]:
+    """The skills of a role: those linked to at least one KPI the catalog measures for it."""
+    return [s.id for s in skills.values() if any(k in kpis and role in kpis[k].roles for k in s.kpi_ids)]
+
+
+def kpi_component(mean_attainment: float) -> float:
+    """K = min(ā, 1.2) ÷ 1.2."""
+    return min(mean_attainment, KPI_CAP) / KPI_CAP
+
+
+def readiness_index(mastery: float, kpi: float, progress: float, weights: dict[str, float] | None = None) -> float:
+    """R = 100 × (w_m·M + w_k·K + w_p·P)."""
+    w = weights or DEFAULT_WEIGHTS
+    return 100 * (w["mastery"] * mastery + w["kpi"] * kpi + w["progress"] * progress)
+
+
+def readiness(skill_mastery: dict[str, float | None], role_skill_ids: list[str], attainments: list[float],
+              assignments_given: int, assignments_graded: int, weights: dict[str, float] | None = None) -> Readiness:
+    """The index for one rep from the parts the store gives."""
+    weights = weights or dict(DEFAULT_WEIGHTS)
+    missing = []
+    credited = [skill_mastery.get(s) for s in role_skill_ids]
+    m = sum(v for v in credited if v is not None) / len(role_skill_ids) if role_skill_ids else 0.0
+    if not any(v is not None for v in credited):
+        missing.append("mastery")
+    mean_att = sum(attainments) / len(attainments) if attainments else None
+    k = kpi_component(mean_att) if mean_att is not None else 0.0
+    if mean_att is None:
+        missing.append("kpi")
+    p = assignments_graded / assignments_given if assignments_given else 0.0
+    if not assignments_given:
+        missing.append("progress")
+    return Readiness(index=readiness_index(m, k, p, weights), mastery=m, kpi=k, progress=p,
+                     mean_attainment=mean_att, weights=weights, missing=tuple(missing))

@@ -1,0 +1,215 @@
+"""The ``spm`` command: a thin layer over the Python API.
+
+Every command opens the store, calls one function, and turns the package's exceptions into a
+one-line ``Error: ...`` with exit code 1.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .. import __version__
+from .common import Env, SpmGroup, format_option, pass_env
+from ..analysis.export import COLUMNS, EXPORTS, export_rows
+from ..output import render
+
+
+@click.group(cls=SpmGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="PATH", help="The store (default: $SPM_DB, else spm.db beside the nearest _config.yml).")
+@click.option("--course", metavar="DIR", help="The nbgrader course folder (default: assessments/ of the project).")
+@click.version_option(__version__, prog_name="spm")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, course: str | None) -> None:
+    """spm: link each rep's assessment results to their KPIs, and report skill gaps.
+
+    Load a roster and KPIs, grade and sync the nbgrader course, then read the gaps and reports.
+    Try `spm demo` for the whole loop on generated data.
+    """
+    ctx.obj = Env(db=db, course=course)
+
+
+# --- roster -------------------------------------------------------------------------------------
+
+@cli.group(cls=SpmGroup)
+def roster() -> None:
+    """The reps and teams."""
+
+
+@roster.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--gradebook", metavar="URL", help="nbgrader gradebook URL (default: the course's).")
+@pass_env
+def roster_import(env: Env, file: str, gradebook: str | None) -> None:
+    """Import reps from FILE.csv (id,name,email,team,manager,role,hire_date[,crm_owner]).
+
+    Reps and teams are upserted into the store, and each rep is registered as a student in nbgrader's
+    gradebook with the same id. Nothing is written unless the whole file is valid.
+    """
+    from ..nbgrader_io import gradebook_url
+    from ..ingest.roster import import_roster
+
+    with env.store() as store:
+        result = import_roster(store, file, gradebook_url(env.course_dir, gradebook))
+    click.echo(f"{file}: {result.reps_added} reps added, {result.reps_updated} updated, "
+               f"{result.reps_unchanged} unchanged, {result.teams} teams; store {env.db_path}")
+
+
+# --- kpis ---------------------------------------------------------------------------------------
+
+@cli.group(cls=SpmGroup)
+def kpis() -> None:
+    """The KPI catalog and KPI values."""
+
+
+@kpis.command("list")
+@format_option()
+@pass_env
+def kpis_list(env: Env, fmt: str) -> None:
+    """List the KPI catalog (the package's, or kpis.yml at the project root)."""
+    rows = [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction, "period": k.period,
+             "aggregation": k.aggregation, "default_target": _target_text(k.default_target),
+             "roles": " ".join(k.roles), "definition": k.definition, "formula": k.formula, "goal": k.goal}
+            for k in env.kpis().values()]
+    columns = None if fmt != "table" else ("id", "name", "unit", "direction", "period", "default_target")
+    click.echo(render(rows, fmt, columns))
+
+
+def _target_text(target: object) -> str:
+    if isinstance(target, dict):
+        return " ".join(f"{role}:{value:g}" for role, value in target.items())
+    return "" if target is None else f"{target:g}"
+
+
+@kpis.command("check")
+@pass_env
+def kpis_check(env: Env) -> None:
+    """Name every KPI that is not SMART and what is missing; exit 1 if any."""
+    catalog = env.kpis()
+    bad = {k.id: k.smart_problems() for k in catalog.values() if k.smart_problems()}
+    for kpi_id, problems in bad.items():
+        click.echo(f"{kpi_id}: not SMART: {'; '.join(problems)}")
+    if bad:
+        raise click.ClickException(f"{len(bad)} of {len(catalog)} KPIs are not SMART")
+    click.echo(f"all {len(catalog)} KPIs are SMART")
+
+
+@kpis.command("import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["auto", "long", "wide"]), default="auto", show_default=True,
+              help="long: rep_id,period,kpi,value[,target]; wide: rep_id,period,<kpi>...[,target_<kpi>...].")
+@pass_env
+def kpis_import(env: Env, file: str, fmt: str) -> None:
+    """Import KPI values from FILE.csv, all or nothing.
+
+    Periods are YYYY-Qn or YYYY-MM. An empty or missing target takes the catalog's default for the
+    rep's role. Importing the same file twice changes nothing the second time.
+    """
+    from ..ingest.kpis import import_kpis
+
+    catalog = env.kpis()
+    with env.store() as store:
+        result = import_kpis(store, file, catalog, fmt)
+    click.echo(f"{file}: {result.rows} values: {result.inserted} new, {result.updated} updated, "
+               f"{result.unchanged} unchanged")
+
+
+# --- skills -------------------------------------------------------------------------------------
+
+@cli.group(cls=SpmGroup)
+def skills() -> None:
+    """The skills catalog (assessments/skills.yml)."""
+
+
+@skills.command("list")
+@format_option()
+@pass_env
+def skills_list(env: Env, fmt: str) -> None:
+    """List the skills with their KPIs, threshold and mastery method."""
+    rows = [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
+             "kpis": " ".join(s.kpi_ids), "pages": " ".join(s.pages), "description": s.description}
+            for s in env.skills().values()]
+    click.echo(render(rows, fmt, ("id", "name", "threshold", "method", "kpis") if fmt == "table" else None))
+
+
+@skills.command("check")
+@pass_env
+def skills_check(env: Env) -> None:
+    """Check the catalog against the course, its plan and the book; exit 1 on any problem.
+
+    Every graded cell needs points and known skill tags, every skill a graded cell, every page a
+    skill names must exist in the book and its TOC, and the onboarding plan (plan.yml) must name only
+    the course's assignments and give each of them to a role.
+    """
+    from ..checks import check_skills
+    from ..course import read_items
+
+    catalog = env.skills()
+    items = read_items(env.course_dir)
+    problems = check_skills(catalog, items, env.project_root, env.course_dir)
+    for problem in problems:
+        click.echo(problem)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problems in the skills catalog, course or book")
+    click.echo(f"{len(catalog)} skills, {len(items)} graded items: consistent")
+
+
+# --- export -------------------------------------------------------------------------------------
+
+@cli.command("export")
+@click.argument("what", type=click.Choice(list(EXPORTS)))
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
+@pass_env
+def export(env: Env, what: str, fmt: str, output: str | None) -> None:
+    """Export the store's data as CSV or JSON for BI tools and scripts."""
+    from ..fileio import write_text_atomic
+
+    with env.store(create=False) as store:
+        text = render(export_rows(store, what), fmt, COLUMNS[what]) + "\n"
+    if output:
+        write_text_atomic(Path(output), text)
+    else:
+        click.echo(text, nl=False)
+
+
+# --- demo ---------------------------------------------------------------------------------------
+
+@cli.command("demo")
+@click.option("--dir", "directory", default="spm-demo", show_default=True, type=click.Path(file_okay=False),
+              help="The demo workspace (reused on a rerun).")
+@click.option("--seed", default=7, show_default=True, help="Seed of the generated data.")
+@click.option("--reps", "n_reps", default=30, show_default=True, help="Number of reps in the generated roster.")
+@click.option("--no-book", is_flag=True, help="Skip building the book into the workspace.")
+def demo(directory: str, seed: int, n_reps: int, no_book: bool) -> None:
+    """Run the whole loop on generated data in a workspace.
+
+    Generates a roster of reps in SDR, AE and AM teams with latent skill levels, four quarters of KPI
+    values driven by those skills, imports them through the same code as a user's files, and prints a
+    KPI attainment summary.
+    """
+    from ..demo.loop import run_demo
+
+    run_demo(Path(directory), seed=seed, n_reps=n_reps, build_book=not no_book, echo=click.echo)
+
+
+# --- commands that live beside their concern (one module each, over its own API) ----------------
+# (each later capability adds its command here with one import and one add_command line)
+from .crm import crm  # noqa: E402
+cli.add_command(crm)
+from .report import gaps, report, sync  # noqa: E402
+cli.add_command(sync)
+cli.add_command(gaps)
+cli.add_command(report)
+from .grade import grade  # noqa: E402
+cli.add_command(grade)
+
+
+def main() -> None:
+    cli(prog_name="spm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The demo dataset as code: one deterministic generator shared by the demo, the tests and the notebooks.
+
+Each rep gets latent skill levels in [0, 1]. KPI attainment is drawn from the skills that
+``skills.yml`` links to the KPI, so the analysis has a real relation to recover:
+
+    log(attainment) = 0.35 * (mean linked skill - 0.6) * 2 + rep form + noise
+
+with rep form ~ N(0, 0.08) and noise ~ N(0, 0.10) per period. A value is target × attainment
+where higher is better and target ÷ attainment where lower is better.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+
+from ..catalog import Kpi, Skill
+from ..periods import period_kind
+
+FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam",
+               "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xenia",
+               "Yusuf", "Zoe", "Amir", "Bea", "Carl", "Dana", "Emil", "Fay", "Gus", "Hana", "Ivo", "Jade")
+LAST_NAMES = ("Abbott", "Berg", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Haas", "Ivanova", "Jansen",
+              "Kowalski", "Larsen", "Moreau", "Nowak", "Okafor", "Petrov", "Quist", "Rossi", "Silva", "Tanaka",
+              "Ulrich", "Varga", "Weber", "Xu", "Yilmaz", "Zeller")
+TEAMS = {"SDR": ("Pathfinders", "Marta Keller"), "AE": ("Closers", "Tom Brandt"), "AM": ("Gardeners", "Lena Fox")}
+ROLE_SHARE = {"SDR": 0.4, "AE": 0.35, "AM": 0.25}
+EFFECT = 0.35          # strength of the skill -> KPI relation on the log-attainment scale
+FORM_SD = 0.08
+NOISE_SD = 0.10
+RATIO_UNITS = ("ratio",)
+
+
+@dataclass
+class DemoData:
+    """A generated organisation: roster rows, latent skills, and KPI rows in the long format."""
+
+    roster: list[dict]
+    latent: dict[str, dict[str, float]]          # rep id -> skill id -> level in [0, 1]
+    kpi_rows: list[dict]
+    periods: list[str]
+    seed: int
+    meta: dict = field(default_factory=dict)
+
+    def roster_csv(self) -> str:
+        return _csv(self.roster, ("id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"))
+
+    def kpis_csv(self) -> str:
+        return _csv(self.kpi_rows, ("rep_id", "period", "kpi", "value", "target"))
+
+
+def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def last_quarters(today: date, n: int) -> list[str]:
+    """The ``n`` complete quarters before ``today``, oldest first."""
+    year, quarter = today.year, (today.month - 1) // 3 + 1
+    periods = []
+    for _ in range(n):
+        quarter -= 1
+        if quarter == 0:
+            year, quarter = year - 1, 4
+        periods.append(f"{year}-Q{quarter}")
+    return periods[::-1]
+
+
+def make_roster(rng: np.random.Generator, n_reps: int, today: date) -> list[dict]:
+    counts = {role: max(1, round(n_reps * share)) for role, share in ROLE_SHARE.items()}
+    counts["SDR"] += n_reps - sum(counts.values())
+    names = [(f, l) for l in LAST_NAMES for f in FIRST_NAMES]
+    picks = rng.permutation(len(names))[:n_reps]
+    roster = []
+    i = 0
+    for role, count in counts.items():
+        team, manager = TEAMS[role]
+        for _ in range(count):
+            first, last = names[picks[i]]
+            rep_id = f"{first.lower()}.{last.lower()}"
+            # a third of the cohort are new hires (under 120 days), the rest up to two years in
+            days = int(rng.integers(14, 120)) if rng.random() < 0.33 else int(rng.integers(120, 730))
+            roster.append({
+                "id": rep_id, "name": f"{first} {last}", "email": f"{rep_id}@northwind-signal.example",
+                "team": team, "manager": manager, "role": role,
+                "hire_date": (today - timedelta(days=days)).isoformat(), "crm_owner": f"{first} {last}",
+            })
+            i += 1
+    return roster
+
+
+def make_latent(rng: np.random.Generator, roster: list[dict], skills: dict[str, Skill]) -> dict[str, dict[str, float]]:
+    """Skill levels: a general ability per rep plus a skill-specific part, kept in [0.05, 0.98]."""
+    latent = {}
+    for rep in roster:
+        ability = rng.normal(0.62, 0.12)
+        latent[rep["id"]] = {s: float(np.clip(ability + rng.normal(0, 0.12), 0.05, 0.98)) for s in skills}
+    return latent
+
+
+def _round(kpi: Kpi, value: float) -> float:
+    if kpi.unit == "count":
+        return float(round(value))
+    if kpi.unit in RATIO_UNITS:
+        return round(min(value, 1.0), 4)
+    if kpi.unit.startswith("score"):
+        return round(min(value, 5.0), 2)
+    if kpi.unit == "days":
+        return float(max(1, round(value)))
+    return round(value, 2)
+
+
+def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str, dict[str, float]],
+                  skills: dict[str, Skill], kpis: dict[str, Kpi], periods: list[str]) -> list[dict]:
+    linked = {k: [s.id for s in skills.values() if k in s.kpi_ids] for k in kpis}
+    rows = []
+    for rep in roster:
+        form = rng.normal(0, FORM_SD)
+        for period in periods:
+            for kpi in kpis.values():
+                if rep["role"] not in kpi.roles or not linked[kpi.id]:
+                    continue
+                target = kpi.target_for(rep["role"], period_kind(period))
+                if not target:
+                    continue
+                skill_level = float(np.mean([latent[rep["id"]][s] for s in linked[kpi.id]]))
+                log_att = EFFECT * (skill_level - 0.6) * 2 + form + rng.normal(0, NOISE_SD)
+                att = float(np.exp(log_att))
+                value = target * att if kpi.direction == "higher" else target / att
+                rows.append({"rep_id": rep["id"], "period": period, "kpi": kpi.id,
+                             "value": _round(kpi, value), "target": ""})
+    return rows
+
+
+def generate(skills: dict[str, Skill], kpis: dict[str, Kpi], *, seed: int = 7, n_reps: int = 30,
+             n_quarters: int = 4, today: date | None = None) -> DemoData:
+    """The whole demo organisation, the same for the same seed, size and day."""
+    today = today or date.today()
+    rng = np.random.default_rng(seed)
+    roster = make_roster(rng, n_reps, today)
+    latent = make_latent(rng, roster, skills)
+    periods = last_quarters(today, n_quarters)
+    rows = make_kpi_rows(rng, roster, latent, skills, kpis, periods)
+    return DemoData(roster=roster, latent=latent, kpi_rows=rows, periods=periods, seed=seed,
+                    meta={"effect": EFFECT, "today": today.isoformat()})

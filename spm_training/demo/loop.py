@@ -1,0 +1,220 @@
+"""``spm demo``: the whole loop on generated data, through the same code paths as a user's files.
+
+1. a workspace with a copy of the course, a generated roster and four quarters of KPIs;
+2. nbgrader generates and releases the assignments; each rep's submission is written from answer
+   variants chosen by their latent skill;
+3. ``spm grade`` autogrades them (sandboxed, in parallel); a simulated trainer grades by hand;
+4. ``spm sync``, then every report and the CSV/JSON exports;
+5. the book, built into the workspace;
+6. a summary: where everything is, the largest linked gaps, and whether the analysis recovered the
+   relations the generator planted.
+
+A rerun reuses the workspace: what is up to date (releases, autograded submissions, the book's
+executed notebooks) is not done again.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from ..catalog import Kpi, Skill, load_kpis, load_skills
+from .course import (copy_course, generate_assignments, release_assignments, simulate_trainer,
+                          write_submissions)
+from .data import DemoData, generate
+from ..errors import SpmError
+from ..analysis.export import COLUMNS, EXPORTS, export_rows
+from ..fileio import write_text_atomic
+from ..ingest.kpis import attainment_summary, import_kpis
+from ..nbgrader_io import ensure_env_bin_on_path, gradebook_url
+from ..output import render, to_table
+from ..plan import load_plan
+from ..progressbar import on_terminal
+from ..ingest.roster import import_roster
+from ..store import Store, open_store
+
+PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+Echo = Callable[[str], None]
+
+
+def project_template() -> Path:
+    """The checkout the package was installed from: the course and the book live beside it."""
+    root = PACKAGE_ROOT.parent
+    if not (root / "assessments" / "skills.yml").is_file() or not (root / "_toc.yml").is_file():
+        raise SpmError(f"{root}: the course and the book are not here; spm demo runs from an installed "
+                       "checkout of spm-training (pip install -e .)")
+    return root
+
+
+def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bool = True,
+             echo: Echo = print, workers: int | None = None, today: date | None = None) -> dict:
+    """Run the whole loop in ``directory``; returns what the summary reports."""
+    if n_reps < 3:
+        raise SpmError(f"--reps {n_reps}: the demo needs at least 3 reps (one per team)")
+    started = time.monotonic()
+    root = project_template()
+    directory = directory.resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    course = directory / "course"
+    today = today or date.today()
+
+    _step(echo, 1, "workspace, roster and KPIs")
+    copy_course(root / "assessments", course)
+    kpis = load_kpis(None)
+    skills = load_skills(course, kpis)
+    plan = load_plan(course)
+    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
+    url = gradebook_url(course)
+    store = open_store(directory / "spm.db")
+    try:
+        _import_people(store, directory, data, kpis, url, echo)
+
+        _step(echo, 2, "assignments and submissions")
+        names = generate_assignments(course, echo)
+        release_assignments(course, directory / "exchange", names)
+        submissions = write_submissions(course, data.roster, data.latent, plan, today, seed)
+        echo(f"  released {len(names)} assignments; {len(submissions)} submissions from {len(data.roster)} reps "
+             "(answers chosen by each rep's latent skill)")
+
+        _step(echo, 3, "grading")
+        _grade_all(course, names, store, workers, echo)
+        manual = simulate_trainer(url, course, data.latent, submissions, seed)
+        echo(f"  the trainer graded {manual} answers by hand (rubric, comments)")
+
+        _step(echo, 4, "sync, reports and exports")
+        from ..ingest.sync import summary_lines, sync_gradebook
+
+        for line in summary_lines(sync_gradebook(store, url, course, skills, kpis)):
+            echo(f"  {line}")
+        reports = _reports(store, directory, skills, kpis, course)
+        exports = _exports(store, directory)
+        echo(f"  {len(reports) - 1} reports in {directory / 'reports'}; exports in {directory / 'exports'}")
+
+        book = None
+        if build_book:
+            _step(echo, 5, "the book")
+            book = _build_book(root, directory, echo)
+
+        summary = _summary(store, data, skills, kpis, directory, reports, book, echo)
+    finally:
+        store.close()
+    echo(f"Done in {time.monotonic() - started:.0f} s.")
+    return {"data": data, "reports": reports, "exports": exports, "book": book, **summary}
+
+
+def _step(echo: Echo, n: int, what: str) -> None:
+    echo(f"[{n}/6] {what}")
+
+
+def _import_people(store: Store, directory: Path, data: DemoData, kpis: dict[str, Kpi], url: str, echo: Echo) -> None:
+    roster_file, kpi_file = directory / "roster.csv", directory / "kpis.csv"
+    write_text_atomic(roster_file, data.roster_csv())
+    write_text_atomic(kpi_file, data.kpis_csv())
+    roster = import_roster(store, roster_file, url)
+    result = import_kpis(store, kpi_file, kpis)
+    echo(f"  {len(data.roster)} reps in {len({r['team'] for r in data.roster})} teams ({roster.reps_added} new); "
+         f"{len(data.kpi_rows)} KPI values for {', '.join(data.periods)} ({result.inserted} new, "
+         f"{result.updated} updated)")
+
+
+def _grade_all(course: Path, names: list[str], store: Store, workers: int | None, echo: Echo) -> None:
+    from ..grading.autograde import grade
+    from ..grading.sandbox import SandboxUnavailable, find_sandbox
+
+    try:
+        sandbox = find_sandbox()
+        how = "sandboxed"
+    except SandboxUnavailable as exc:
+        # The demo grades submissions it wrote itself, so it may go on without a sandbox; spm grade
+        # on real submissions refuses to unless --no-sandbox is given.
+        sandbox, how = None, f"NOT sandboxed ({exc})"
+    graded = failed = 0
+    started = time.monotonic()
+    for name in names:
+        report = grade(course, name, sandbox=sandbox, workers=workers, store=store)
+        graded += len(report.results)
+        failed += len(report.failed)
+        if on_terminal():
+            echo(f"  {name}: {len(report.results)} graded")
+    echo(f"  spm grade: {graded} submissions autograded {how}, {failed} failed, "
+         f"in {time.monotonic() - started:.0f} s")
+
+
+def _reports(store: Store, directory: Path, skills: dict[str, Skill], kpis: dict[str, Kpi],
+             course: Path) -> list[Path]:
+    from ..reports.build import write_reports
+
+    return write_reports(store, directory / "reports", skills, kpis, project_root=PACKAGE_ROOT.parent,
+                         book_url="../book/_build/html/", course_dir=course)
+
+
+def _exports(store: Store, directory: Path) -> list[Path]:
+    written = []
+    for what in EXPORTS:
+        rows = export_rows(store, what)
+        for fmt in ("csv", "json"):
+            path = directory / "exports" / f"{what}.{fmt}"
+            write_text_atomic(path, render(rows, fmt, COLUMNS[what]) + "\n")
+            written.append(path)
+    return written
+
+
+def _build_book(root: Path, directory: Path, echo: Echo) -> Path:
+    """Jupyter Book into the workspace; the manager dashboard reads the demo's store."""
+    ensure_env_bin_on_path()
+    out = directory / "book"
+    env = {**os.environ, "SPM_DB": str(directory / "spm.db")}
+    started = time.monotonic()
+    proc = subprocess.run([str(Path(sys.executable).parent / "jupyter-book"), "build", str(root), "--path-output",
+                           str(out)], cwd=root, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise SpmError(f"{root}: the book did not build ({tail[0]}); run jupyter-book build . to see why")
+    echo(f"  built in {time.monotonic() - started:.0f} s")
+    return out / "_build" / "html" / "index.html"
+
+
+def _spearman(a: pd.Series, b: pd.Series) -> float:
+    return float(a.rank().corr(b.rank()))
+
+
+def _summary(store: Store, data: DemoData, skills: dict[str, Skill], kpis: dict[str, Kpi], directory: Path,
+             reports: list[Path], book: Path | None, echo: Echo) -> dict:
+    from ..analysis.facade import analyse
+
+    analysis = analyse(store, skills, kpis, project_root=PACKAGE_ROOT.parent)
+    names = dict(zip(analysis.reps["rep_id"], analysis.reps["name"]))
+    linked = analysis.gaps[analysis.gaps["kind"] == "linked"].copy()
+    linked["size"] = ((linked["threshold"].astype(float) - linked["mastery"].astype(float))
+                      / linked["threshold"].astype(float) + (1 - linked["attainment"].astype(float)))
+    top = linked.sort_values("size", ascending=False).head(3)
+    mastery = analysis.mastery[analysis.mastery["graded"] > 0]
+    latent = mastery.apply(lambda m: data.latent[m["rep_id"]][m["skill_id"]], axis=1)
+    rho = _spearman(latent, mastery["mastery"].astype(float)) if len(mastery) > 2 else float("nan")
+    echo("")
+    echo("Summary")
+    echo(f"  reports: {reports[0]}")
+    if book is not None:
+        echo(f"  book:    {book}")
+    echo(f"  exports: {directory / 'exports'}")
+    echo("  largest linked gaps (skill below threshold and a KPI it drives below target):")
+    for g in top.itertuples(index=False):
+        echo(f"    {names.get(g.rep_id, g.rep_id)}: {skills[g.skill].name} mastery {g.mastery:.2f} < "
+             f"{g.threshold:.2f}, {kpis[g.kpi].name} at {g.attainment:.0%} of target ({g.period})")
+    if top.empty:
+        echo("    none")
+    echo(f"  check: measured mastery ranks rep-skill pairs like the latent skill the generator planted "
+         f"(Spearman rho {rho:.2f} over {len(mastery)} pairs; 1 would be perfect, 0 no relation)")
+    echo("")
+    echo(to_table(attainment_summary(store), ("team", "reps", "on_target", "median_attainment", "weakest_kpi")))
+    return {"linked_gaps": top.to_dict("records"), "latent_rho": rho}
+
+
+__all__ = ["run_demo", "project_template"]

@@ -1,0 +1,116 @@
+"""The roster: reps and teams, from a CSV, into the store and nbgrader's gradebook."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from ..catalog import ROLES
+from ..errors import InputError
+from ..nbgrader_io import register_students
+from ..store import Store
+from .tabular import first_bad, read_csv
+
+REQUIRED = ("id", "name", "email", "team", "manager", "role", "hire_date")
+OPTIONAL = ("crm_owner",)
+# nbgrader uses the student id in folder names and URLs: keep it to safe characters.
+ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class RosterResult:
+    reps_added: int
+    reps_updated: int
+    reps_unchanged: int
+    teams: int
+
+
+def parse_roster(path: str | Path) -> list[dict]:
+    """Read and validate a roster file; returns one dict per rep, in file order."""
+    path = Path(path)
+    frame = read_csv(path, required=REQUIRED, optional=OPTIONAL, what="reps")
+    if "crm_owner" not in frame.columns:
+        frame["crm_owner"] = ""
+    for column in ("id", "name", "email", "team", "manager", "role", "hire_date"):
+        if (line := first_bad(frame[column] == "")) is not None:
+            raise InputError(path, f"'{column}' is empty", line=line, column=column, fix=f"give each rep a {column}")
+    if (line := first_bad(~frame["id"].str.match(ID_RE))) is not None:
+        raise InputError(path, f"rep id {frame['id'][line]!r} has characters nbgrader cannot use", line=line,
+                         column="id", fix="use letters, digits, '.', '_' and '-' only")
+    if (line := first_bad(frame["id"].duplicated())) is not None:
+        raise InputError(path, f"rep id {frame['id'][line]!r} appears twice", line=line, column="id",
+                         fix="give each rep one row")
+    if (line := first_bad(~frame["email"].str.match(EMAIL_RE))) is not None:
+        raise InputError(path, f"{frame['email'][line]!r} is not an email address", line=line, column="email",
+                         fix="write it as name@company.com")
+    lowered = frame["email"].str.lower()
+    if (line := first_bad(lowered.duplicated())) is not None:
+        raise InputError(path, f"email {frame['email'][line]!r} appears twice", line=line, column="email",
+                         fix="give each rep their own email")
+    if (line := first_bad(~frame["role"].isin(ROLES))) is not None:
+        raise InputError(path, f"unknown role {frame['role'][line]!r}", line=line, column="role",
+                         fix=f"use one of {', '.join(ROLES)}")
+    for line, value in frame["hire_date"].items():
+        try:
+            date.fromisoformat(value)
+        except ValueError:
+            raise InputError(path, f"hire_date {value!r} is not a date", line=int(line), column="hire_date",
+                             fix="write dates as YYYY-MM-DD") from None
+    managers: dict[str, tuple[str, int]] = {}
+    for line, team, manager in zip(frame.index, frame["team"], frame["manager"]):
+        seen = managers.setdefault(team, (manager, int(line)))
+        if seen[0] != manager:
+            raise InputError(path, f"team {team!r} has manager {manager!r} here but {seen[0]!r} on line {seen[1]}",
+                             line=int(line), column="manager", fix="give each team one manager")
+    return [
+        {"id": r.id, "name": r.name, "email": r.email, "team_id": r.team, "manager": r.manager,
+         "role": r.role, "hire_date": r.hire_date, "crm_owner": r.crm_owner or None}
+        for r in frame.itertuples(index=False)
+    ]
+
+
+def import_roster(store: Store, path: str | Path, gradebook_url: str | None = None) -> RosterResult:
+    """Upsert the roster's teams and reps, and register the reps as nbgrader students.
+
+    Validation happens before any write. The store's transaction stays open until the gradebook
+    has the students too, so a gradebook failure leaves the store unchanged.
+    """
+    reps = parse_roster(path)
+    existing = {r["id"]: r for r in store.query("SELECT id, name, email, team_id, role, hire_date, crm_owner FROM reps")}
+    emails = {r["email"].lower(): r["id"] for r in existing.values()}
+    for rep in reps:
+        owner = emails.get(rep["email"].lower())
+        if owner is not None and owner != rep["id"]:
+            raise InputError(path, f"email {rep['email']!r} already belongs to rep {owner!r} in the store",
+                             column="email", fix="use the rep's existing id or another email")
+    added = updated = unchanged = 0
+    columns = ("name", "email", "team_id", "role", "hire_date", "crm_owner")
+    for rep in reps:
+        old = existing.get(rep["id"])
+        if old is None:
+            added += 1
+        elif all(old[c] == rep[c] for c in columns):
+            unchanged += 1
+        else:
+            updated += 1
+    teams = {rep["team_id"]: rep["manager"] for rep in reps}
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT INTO teams (id, manager) VALUES (?, ?) "
+            "ON CONFLICT(id) DO UPDATE SET manager = excluded.manager WHERE manager IS NOT excluded.manager",
+            list(teams.items()))
+        conn.executemany(
+            "INSERT INTO reps (id, name, email, team_id, role, hire_date, crm_owner) "
+            "VALUES (:id, :name, :email, :team_id, :role, :hire_date, :crm_owner) "
+            "ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email, "
+            "team_id = excluded.team_id, role = excluded.role, hire_date = excluded.hire_date, "
+            "crm_owner = excluded.crm_owner "
+            "WHERE (name, email, team_id, role, hire_date, crm_owner) IS NOT "
+            "(excluded.name, excluded.email, excluded.team_id, excluded.role, excluded.hire_date, excluded.crm_owner)",
+            reps)
+        if gradebook_url is not None:
+            register_students(gradebook_url, reps)
+    return RosterResult(added, updated, unchanged, len(teams))

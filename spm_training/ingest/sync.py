@@ -1,0 +1,441 @@
+"""``spm sync``: copy nbgrader's gradebook into the store, set-based and in one transaction.
+
+The gradebook is read with a handful of joined queries, never with nbgrader's per-object API (which
+issues queries per student, per notebook and per cell, and takes minutes on a large course). Two read
+paths share every statement after staging:
+
+- a SQLite gradebook is ATTACHed read-only to the store's connection, so the grades travel from one
+  file to the other inside SQLite without becoming Python objects;
+- any other SQLAlchemy URL (PostgreSQL for several trainers) is read with the same SQL, streamed in
+  chunks through a server-side cursor into temporary tables of the store.
+
+The store then mirrors the gradebook: items are the gradebook's graded and task cells (with skills
+from the source notebooks, never from submissions), and scores are one row per rep and item. Rows
+whose values match are not written, so a re-sync of an unchanged gradebook changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from ..catalog import Kpi, Skill, sync_kpi_definitions
+from ..course import read_items
+from ..errors import SpmError
+from ..store import Store
+
+CHUNK = 20_000
+
+# The graded and task cells of every notebook. A manually graded answer is a GradeCell and a
+# SolutionCell with the same name; the trainer's comment hangs on the SolutionCell (on the TaskCell
+# for a task), so each cell also carries the id its comments use.
+_CELLS_SQL = """
+SELECT c.id AS cell_id, a.name AS assignment, n.name AS notebook, c.name AS cell,
+       COALESCE(gc.max_score, tc.max_score, 0.0) AS max_score,
+       CASE WHEN c.type = 'TaskCell' THEN 'task' WHEN sc.id IS NOT NULL THEN 'manual' ELSE 'autograded' END AS kind,
+       CASE WHEN c.type = 'TaskCell' THEN c.id ELSE sc.id END AS comment_cell_id,
+       a.duedate AS duedate
+FROM {gb}base_cell c
+JOIN {gb}notebook n ON n.id = c.notebook_id
+JOIN {gb}assignment a ON a.id = n.assignment_id
+LEFT JOIN {gb}grade_cells gc ON gc.id = c.id
+LEFT JOIN {gb}task_cells tc ON tc.id = c.id
+LEFT JOIN {gb}base_cell sc ON sc.notebook_id = c.notebook_id AND sc.name = c.name AND sc.type = 'SolutionCell'
+WHERE c.type IN ('GradeCell', 'TaskCell')
+"""
+
+# One row per grade. Grades join on grade.cell_id (the GradeCell or TaskCell row), never on the cell
+# name, which a manually graded answer shares with its SolutionCell.
+_GRADES_SQL = """
+SELECT sa.student_id AS student_id, g.cell_id AS cell_id, g.auto_score AS auto_score,
+       g.manual_score AS manual_score, g.extra_credit AS extra_credit,
+       g.needs_manual_grade AS needs_manual_grade, NULLIF(cm.manual_comment, '') AS comment,
+       sa.timestamp AS submitted_at
+FROM {gb}grade g
+JOIN {gb}submitted_notebook sn ON sn.id = g.notebook_id
+JOIN {gb}submitted_assignment sa ON sa.id = sn.assignment_id
+JOIN {gb}base_cell c ON c.id = g.cell_id
+LEFT JOIN {gb}base_cell sc ON sc.notebook_id = c.notebook_id AND sc.name = c.name AND sc.type = 'SolutionCell'
+LEFT JOIN {gb}comment cm ON cm.notebook_id = g.notebook_id
+    AND cm.cell_id = CASE WHEN c.type = 'TaskCell' THEN c.id ELSE sc.id END
+"""
+
+_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS gb_cells (
+    cell_id TEXT PRIMARY KEY, assignment TEXT, notebook TEXT, cell TEXT, max_score REAL, kind TEXT,
+    comment_cell_id TEXT, duedate TEXT);
+CREATE TEMP TABLE IF NOT EXISTS gb_grades (
+    student_id TEXT, cell_id TEXT, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
+CREATE TEMP TABLE IF NOT EXISTS cell_items (cell_id TEXT PRIMARY KEY, item_id INTEGER, comment_cell_id TEXT)
+    WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS known_submissions (notebook_id TEXT PRIMARY KEY, rep_id TEXT, submitted_at TEXT)
+    WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS known_comments (notebook_id TEXT, cell_id TEXT, comment TEXT,
+    PRIMARY KEY (notebook_id, cell_id)) WITHOUT ROWID;
+CREATE TEMP TABLE IF NOT EXISTS incoming_skills (item_id INTEGER, skill_id TEXT, PRIMARY KEY (item_id, skill_id));
+CREATE TEMP TABLE IF NOT EXISTS incoming_scores (
+    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
+CREATE TEMP TABLE IF NOT EXISTS changed_scores (
+    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT, is_new INTEGER)
+"""
+_STAGED = ("gb_cells", "gb_grades", "cell_items", "known_submissions", "known_comments", "incoming_skills",
+           "incoming_scores", "changed_scores")
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What a sync found and changed."""
+
+    gradebook: str                       # the URL, without a password
+    assignments: int
+    items: int
+    items_changed: int                   # items added, updated or removed
+    grades: int                          # grades in the gradebook
+    inserted: int
+    updated: int
+    unchanged: int
+    removed: int
+    needs_manual_grade: int              # synced scores still awaiting a manual grade
+    unknown_students: tuple[str, ...] = ()   # students with submissions who are not reps in the roster
+    unknown_grades: int = 0              # their grades, which were not synced
+    cells_without_source: tuple[str, ...] = ()   # gradebook cells missing from source/ (no skills)
+    unknown_skills: tuple[str, ...] = ()     # skill tags in source/ that skills.yml does not define
+    catalog_changes: int = 0             # rows of the store's copy of skills.yml and the KPI catalog
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.items_changed or self.inserted or self.updated or self.removed or self.catalog_changes)
+
+
+_SQLITE_URL = re.compile(r"^sqlite(?:\+\w+)?://(?P<rest>[^?]*)(?:\?.*)?$")
+
+
+def display_url(url: str) -> str:
+    """The URL as it may be printed: with any password masked."""
+    if _SQLITE_URL.match(url):
+        return url
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - an unparsable URL is reported later, by the connect
+        return url
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL; None for any other backend.
+
+    Parsed here rather than by SQLAlchemy, the way SQLAlchemy reads it (``sqlite:///relative.db``,
+    ``sqlite:////absolute.db``), so that the common case does not pay SQLAlchemy's import."""
+    match = _SQLITE_URL.match(url)
+    if match is None:
+        if "://" not in url:
+            raise SpmError(f"{url}: not a database URL; write it as sqlite:///path/gradebook.db or "
+                           "postgresql://user@host/db")
+        return None
+    database = match.group("rest")[1:] if match.group("rest").startswith("/") else match.group("rest")
+    if not database or database == ":memory:":
+        raise SpmError(f"{url}: an in-memory SQLite gradebook cannot be synced; give the gradebook's file")
+    return Path(database)
+
+
+# --- staging: the gradebook's cells and grades into temporary tables of the store ----------------
+
+def _stage_cells_attached(conn: sqlite3.Connection) -> None:
+    conn.execute(f"INSERT INTO temp.gb_cells {_CELLS_SQL.format(gb='gb.')}")
+
+
+def _stage_scores_attached(conn: sqlite3.Connection) -> tuple[int, tuple[str, ...]]:
+    """Known reps' grades straight from the attached gradebook into ``incoming_scores``.
+
+    The roster's submitted notebooks and the comments trainers wrote are resolved first (small
+    in-memory tables), so the one pass over the grade table (a million rows) needs three lookups
+    per grade, all in memory. Returns the gradebook's number of grades and the students who are
+    not in the roster."""
+    conn.execute(
+        "INSERT INTO temp.known_submissions SELECT sn.id, sa.student_id, sa.timestamp FROM gb.submitted_notebook sn "
+        "JOIN gb.submitted_assignment sa ON sa.id = sn.assignment_id JOIN reps r ON r.id = sa.student_id")
+    conn.execute(
+        "INSERT INTO temp.known_comments SELECT notebook_id, cell_id, manual_comment FROM gb.comment "
+        "WHERE manual_comment IS NOT NULL AND manual_comment != ''")
+    conn.execute(
+        "INSERT INTO temp.incoming_scores SELECT s.rep_id, m.item_id, g.auto_score, g.manual_score, "
+        "g.extra_credit, g.needs_manual_grade, cm.comment, s.submitted_at FROM gb.grade g "
+        "JOIN temp.cell_items m ON m.cell_id = g.cell_id "
+        "JOIN temp.known_submissions s ON s.notebook_id = g.notebook_id "
+        "LEFT JOIN temp.known_comments cm ON cm.notebook_id = g.notebook_id AND cm.cell_id = m.comment_cell_id")
+    grades = conn.execute("SELECT count(*) FROM gb.grade").fetchone()[0]
+    unknown = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT student_id FROM gb.submitted_assignment sa WHERE NOT EXISTS "
+        "(SELECT 1 FROM reps r WHERE r.id = sa.student_id) ORDER BY student_id"))
+    return grades, unknown
+
+
+def _stage_scores_staged(conn: sqlite3.Connection) -> tuple[int, tuple[str, ...]]:
+    """The same as :func:`_stage_scores_attached`, from grades streamed into ``gb_grades``."""
+    conn.execute(
+        "INSERT INTO temp.incoming_scores SELECT g.student_id, m.item_id, g.auto_score, g.manual_score, "
+        "g.extra_credit, g.needs_manual_grade, g.comment, g.submitted_at FROM temp.gb_grades g "
+        "JOIN temp.cell_items m ON m.cell_id = g.cell_id JOIN reps r ON r.id = g.student_id")
+    grades = conn.execute("SELECT count(*) FROM temp.gb_grades").fetchone()[0]
+    unknown = tuple(r[0] for r in conn.execute(
+        "SELECT DISTINCT student_id FROM temp.gb_grades g WHERE NOT EXISTS "
+        "(SELECT 1 FROM reps r WHERE r.id = g.student_id) ORDER BY student_id"))
+    return grades, unknown
+
+
+def _stage_remote(conn: sqlite3.Connection, url: str) -> None:
+    """The gradebook's cells and grades, read with the same SQL over SQLAlchemy, into temp tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        engine = create_engine(url)
+    except Exception as exc:  # noqa: BLE001 - a missing driver or a bad URL; both end up as one line
+        raise SpmError(f"{display_url(url)}: cannot open the gradebook ({exc.__class__.__name__}: "
+                       f"{_first_line(exc)})") from None
+    try:
+        with engine.connect() as gb:
+            for sql, table, width in ((_CELLS_SQL, "gb_cells", 8), (_GRADES_SQL, "gb_grades", 8)):
+                # A server-side cursor keeps memory flat however large the course is.
+                result = gb.execution_options(stream_results=True, yield_per=CHUNK).execute(text(sql.format(gb="")))
+                insert = f"INSERT INTO temp.{table} VALUES ({', '.join('?' * width)})"
+                for chunk in result.partitions(CHUNK):
+                    conn.executemany(insert, (_plain_row(row) for row in chunk))
+    except SQLAlchemyError as exc:
+        raise SpmError(f"{display_url(url)}: cannot read the gradebook ({exc.__class__.__name__}: "
+                       f"{_first_line(exc)}); check the URL and that it is an nbgrader gradebook") from None
+    finally:
+        engine.dispose()
+
+
+def _plain_row(row: Iterable[object]) -> tuple:
+    # SQLAlchemy stores SQLite datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff'; other backends return
+    # datetime objects, written the same way so that both paths fill the store identically.
+    return tuple(v.strftime("%Y-%m-%d %H:%M:%S.%f") if isinstance(v, datetime)
+                 else int(v) if isinstance(v, bool) else v for v in row)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else exc.__class__.__name__
+
+
+# --- the store side ------------------------------------------------------------------------------
+
+def _sync_skills(conn: sqlite3.Connection, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> None:
+    """Mirror the skills catalog (skills, their KPI links and pages) into the store."""
+    sync_kpi_definitions(conn, kpis)
+    conn.executemany(
+        "INSERT INTO skills (id, name, threshold, method) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, threshold = excluded.threshold, "
+        "method = excluded.method WHERE (name, threshold, method) IS NOT "
+        "(excluded.name, excluded.threshold, excluded.method)",
+        [(s.id, s.name, s.threshold, s.method) for s in skills.values()])
+    links = {(s.id, k, d) for s in skills.values() for k, d in s.kpis if k in kpis}
+    pages = {(s.id, p) for s in skills.values() for p in s.pages}
+    old_links = {tuple(r) for r in conn.execute("SELECT skill_id, kpi_id, direction FROM skill_kpis")}
+    old_pages = {tuple(r) for r in conn.execute("SELECT skill_id, page FROM skill_pages")}
+    conn.executemany("DELETE FROM skill_kpis WHERE skill_id = ? AND kpi_id = ? AND direction = ?",
+                     sorted(old_links - links))
+    conn.executemany("INSERT INTO skill_kpis (skill_id, kpi_id, direction) VALUES (?, ?, ?)", sorted(links - old_links))
+    conn.executemany("DELETE FROM skill_pages WHERE skill_id = ? AND page = ?", sorted(old_pages - pages))
+    conn.executemany("INSERT INTO skill_pages (skill_id, page) VALUES (?, ?)", sorted(pages - old_pages))
+
+
+def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Skill]
+                ) -> tuple[int, list[str], list[str]]:
+    """Upsert the gradebook's cells as items and their skills from source/; drop vanished items."""
+    source = {item.key: (position, item) for position, item in enumerate(read_items(course_dir))}
+    cells = [tuple(r) for r in conn.execute("SELECT assignment, notebook, cell, max_score, kind, duedate "
+                                            "FROM temp.gb_cells")]
+    # New items get ids in course order (due date, assignment, then the cell's place in the source
+    # notebook), which is the order reports list them in.
+    cells.sort(key=lambda c: (c[5] is None, str(c[5] or ""), c[0], c[1],
+                              source.get((c[0], c[1], c[2]), (10**9,))[0], c[2]))
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO items (assignment, notebook, cell, max_score, kind) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(assignment, notebook, cell) DO UPDATE SET max_score = excluded.max_score, kind = excluded.kind "
+        "WHERE (max_score, kind) IS NOT (excluded.max_score, excluded.kind)",
+        [c[:5] for c in cells])
+    conn.execute(
+        "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM temp.gb_cells c WHERE c.assignment = items.assignment "
+        "AND c.notebook = items.notebook AND c.cell = items.cell)")
+    changed = conn.total_changes - before
+    conn.execute("INSERT INTO temp.cell_items SELECT c.cell_id, i.id, c.comment_cell_id FROM temp.gb_cells c "
+                 "JOIN items i ON i.assignment = c.assignment AND i.notebook = c.notebook AND i.cell = c.cell")
+    ids = {(a, n, c): i for i, a, n, c in conn.execute("SELECT id, assignment, notebook, cell FROM items")}
+    without_source, unknown = [], set()
+    wanted = []
+    for key, item_id in ids.items():
+        if key not in source:
+            without_source.append("/".join(key))
+            continue
+        for skill_id in source[key][1].skills:
+            if skill_id in skills:
+                wanted.append((item_id, skill_id))
+            else:
+                unknown.add(skill_id)
+    conn.execute("DELETE FROM temp.incoming_skills")
+    conn.executemany("INSERT OR IGNORE INTO temp.incoming_skills VALUES (?, ?)", wanted)
+    before = conn.total_changes
+    conn.execute("DELETE FROM item_skills WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_skills i "
+                 "WHERE i.item_id = item_skills.item_id AND i.skill_id = item_skills.skill_id)")
+    conn.execute("INSERT OR IGNORE INTO item_skills (item_id, skill_id) SELECT item_id, skill_id FROM temp.incoming_skills")
+    # Skills that left the catalog go last, once no item or link names them any more.
+    conn.execute("DELETE FROM skills WHERE id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(skills)),))
+    changed += conn.total_changes - before
+    return changed, sorted(without_source), sorted(unknown)
+
+
+_SCORE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade", "comment", "submitted_at")
+
+
+def _sync_scores(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+    """Write the staged scores of known reps that differ from the store; remove scores the
+    gradebook no longer has. Returns (inserted, updated, unchanged, removed).
+
+    One read-only pass finds what changed; only those rows are written. On a re-sync of an unchanged
+    gradebook that pass is all the work, and nothing is written."""
+    fields = ", ".join(_SCORE_FIELDS)
+    staged = conn.execute("SELECT count(*) FROM temp.incoming_scores").fetchone()[0]
+    before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+    if before == 0:
+        conn.execute(f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT * FROM temp.incoming_scores")
+        return staged, 0, 0, 0
+    differs = " OR ".join(f"s.{f} IS NOT i.{f}" for f in _SCORE_FIELDS)
+    conn.execute(
+        f"INSERT INTO temp.changed_scores SELECT i.*, s.rep_id IS NULL FROM temp.incoming_scores i "
+        f"LEFT JOIN scores s ON s.rep_id = i.rep_id AND s.item_id = i.item_id WHERE s.rep_id IS NULL OR {differs}")
+    inserted, updated = conn.execute(
+        "SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM temp.changed_scores"
+    ).fetchone()
+    if inserted or updated:
+        conn.execute(
+            f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT rep_id, item_id, {fields} "
+            f"FROM temp.changed_scores WHERE true ON CONFLICT(rep_id, item_id) DO UPDATE SET "
+            + ", ".join(f"{f} = excluded.{f}" for f in _SCORE_FIELDS))
+    # Every staged key is in the store now, and staged keys are unique (one grade per cell and
+    # submission), so anything beyond them is a score the gradebook no longer has.
+    removed = 0
+    if before + inserted > staged:
+        conn.execute("CREATE INDEX temp.incoming_scores_key ON incoming_scores (rep_id, item_id)")
+        start = conn.total_changes
+        conn.execute("DELETE FROM scores WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_scores i "
+                     "WHERE i.rep_id = scores.rep_id AND i.item_id = scores.item_id)")
+        removed = conn.total_changes - start
+    return inserted, updated, staged - inserted - updated, removed
+
+
+def _drop_staging(conn: sqlite3.Connection) -> None:
+    for table in _STAGED:
+        conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+
+
+_NBGRADER_TABLES = {"assignment", "notebook", "base_cell", "grade_cells", "task_cells", "grade", "comment",
+                    "submitted_assignment", "submitted_notebook"}
+
+
+@contextmanager
+def _fast_temp(conn: sqlite3.Connection) -> Iterator[None]:
+    """Staging tables in memory and a larger page cache for the sync, then the connection's own
+    settings back. A million staged grades take some 150 MB, well inside the memory goal."""
+    temp_store = conn.execute("PRAGMA temp_store").fetchone()[0]
+    cache_size = conn.execute("PRAGMA cache_size").fetchone()[0]
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -262144")          # 256 MiB
+    if "gb" in {r[1] for r in conn.execute("PRAGMA database_list")}:
+        conn.execute("PRAGMA gb.cache_size = -262144")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA temp_store = {int(temp_store)}")
+        conn.execute(f"PRAGMA cache_size = {int(cache_size)}")
+
+
+@contextmanager
+def _attached(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
+    """The SQLite gradebook as schema ``gb`` of the store's connection, read-only, for the block."""
+    if not path.is_file():
+        raise SpmError(f"{path}: no gradebook here; run nbgrader (generate_assignment, autograde) in the course "
+                       "first, or pass --gradebook URL")
+    # ATTACH is refused inside a transaction, so it brackets the sync's transaction.
+    conn.execute("ATTACH DATABASE ? AS gb", (f"file:{quote(str(path.resolve()))}?mode=ro",))
+    try:
+        try:
+            tables = {r[0] for r in conn.execute("SELECT name FROM gb.sqlite_master WHERE type = 'table'")}
+        except sqlite3.DatabaseError as exc:
+            raise SpmError(f"{path}: not a SQLite database ({exc}); pass the gradebook with --gradebook") from None
+        if missing := sorted(_NBGRADER_TABLES - tables):
+            raise SpmError(f"{path}: not an nbgrader gradebook (no table {missing[0]}); pass the gradebook with "
+                           "--gradebook, or run nbgrader db upgrade in the course")
+        yield
+    finally:
+        conn.execute("DETACH DATABASE gb")
+
+
+def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, Skill],
+                   kpis: dict[str, Kpi]) -> SyncResult:
+    """Copy the gradebook at ``url`` into the store in one transaction; see the module's docstring."""
+    conn = store.conn
+    path = sqlite_path(url)
+    _drop_staging(conn)
+    with _attached(conn, path) if path is not None else nullcontext(), _fast_temp(conn):
+        try:
+            with store.transaction():
+                for statement in _STAGE_DDL.split(";"):
+                    conn.execute(statement)
+                if path is not None:
+                    _stage_cells_attached(conn)
+                else:
+                    _stage_remote(conn, url)
+                before = conn.total_changes
+                _sync_skills(conn, skills, kpis)
+                catalog_changes = conn.total_changes - before
+                items_changed, without_source, unknown_skills = _sync_items(conn, course_dir, skills)
+                grades, unknown = (_stage_scores_attached(conn) if path is not None else _stage_scores_staged(conn))
+                inserted, updated, unchanged, removed = _sync_scores(conn)
+                staged = inserted + updated + unchanged
+                counts = conn.execute(
+                    "SELECT (SELECT count(DISTINCT assignment) FROM temp.gb_cells), (SELECT count(*) FROM items), "
+                    "(SELECT count(*) FROM scores WHERE needs_manual_grade)").fetchone()
+        finally:
+            _drop_staging(conn)
+    return SyncResult(
+        gradebook=display_url(url), assignments=counts[0], items=counts[1], items_changed=items_changed,
+        grades=grades, inserted=inserted, updated=updated, unchanged=unchanged, removed=removed,
+        needs_manual_grade=counts[2], unknown_students=unknown,
+        # every grade belongs to a graded or task cell, so the ones not staged are the unknown students'
+        unknown_grades=grades - staged, cells_without_source=tuple(without_source),
+        unknown_skills=tuple(unknown_skills), catalog_changes=catalog_changes)
+
+
+def summary_lines(result: SyncResult) -> list[str]:
+    """The sync's outcome as the lines ``spm sync`` prints."""
+    lines = [f"{result.gradebook}: {result.grades} grades in {result.assignments} assignments, {result.items} items; "
+             f"scores {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged, "
+             f"{result.removed} removed; {result.needs_manual_grade} awaiting a manual grade"]
+    if result.unknown_students:
+        shown = ", ".join(result.unknown_students[:10]) + (" ..." if len(result.unknown_students) > 10 else "")
+        lines.append(f"not in the roster, not synced: {len(result.unknown_students)} students with "
+                     f"{result.unknown_grades} grades ({shown}); add them with spm roster import")
+    if result.cells_without_source:
+        lines.append(f"no skills for {len(result.cells_without_source)} gradebook cells missing from the course's "
+                     f"source/ ({', '.join(result.cells_without_source[:5])}); check --course")
+    if result.unknown_skills:
+        lines.append(f"skill tags not in skills.yml, ignored: {', '.join(result.unknown_skills)}; "
+                     "run spm skills check")
+    if not result.changed:
+        lines.append("the store already matched the gradebook: nothing changed")
+    return lines

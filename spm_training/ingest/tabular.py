@@ -1,0 +1,150 @@
+"""Reading the CSV files users give us, with one-line errors that name the file, line and column.
+
+Line numbers are file lines: the header is line 1, the first data row line 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+
+def _decode(path: Path) -> str:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(path, "no such file", fix="check the path") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read the file ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise InputError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line,
+                         fix="save the file as UTF-8 (CSV UTF-8 in Excel)") from None
+
+
+def read_header(path: str | Path) -> list[str]:
+    """The file's column names, normalised; [] for an empty file."""
+    text = _decode(Path(path))
+    if not text.strip():
+        return []
+    return [normalise_header(h) for h in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))]
+
+
+def normalise_header(name: str) -> str:
+    return re.sub(r"\s+", "_", name.strip().lower())
+
+
+def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[str] = (),
+             allow_extra: bool = False, what: str = "rows") -> pd.DataFrame:
+    """Read a CSV as strings (stripped), check its columns, and keep the file line of each row.
+
+    The frame's index is the file line number of each row.
+    """
+    path = Path(path)
+    text = _decode(path)
+    if not text.strip():
+        raise InputError(path, "the file is empty", line=1,
+                         fix=f"start with a header row: {','.join(required)}")
+    first = text.split("\n", 1)[0].rstrip("\r")
+    header = [normalise_header(h) for h in next(csv.reader([first]))]
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InputError(path, f"missing column '{missing[0]}'", line=1,
+                         fix=f"the header must include {','.join(required)}")
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise InputError(path, f"column '{dupes[0]}' appears twice", line=1, column=dupes[0],
+                         fix="keep one column of each name")
+    if not allow_extra:
+        known = set(required) | set(optional)
+        extra = [h for h in header if h not in known and h]
+        if extra:
+            raise InputError(path, f"unknown column '{extra[0]}'", line=1, column=extra[0],
+                             fix=f"the columns are {','.join([*required, *optional])}")
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=True, engine="c")
+    except pd.errors.ParserError as exc:
+        match = re.search(r"line (\d+)", str(exc))
+        raise InputError(path, "a row has more fields than the header",
+                         line=int(match.group(1)) if match else None,
+                         fix="quote values that contain commas") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        # pandas takes a surplus first column as the index when every row has one field too many
+        raise InputError(path, "a row has more fields than the header", line=_first_long_line(text, len(header)),
+                         fix="quote values that contain commas")
+    frame.columns = header
+    if frame.empty:
+        raise InputError(path, f"no {what} after the header", line=2, fix="add at least one data row")
+    frame.index = _file_lines(text, len(frame))
+    for column in frame.columns:
+        frame[column] = frame[column].str.strip()
+    return frame
+
+
+def _first_long_line(text: str, n_fields: int) -> int | None:
+    reader = csv.reader(io.StringIO(text))
+    for record in reader:
+        if len(record) > n_fields:
+            return reader.line_num
+    return None
+
+
+def _file_lines(text: str, n_rows: int) -> np.ndarray:
+    """File line numbers of the data rows; blank lines are skipped as pandas skips them.
+
+    When the file has one non-blank physical line per record, no quoted value spans lines and the
+    physical line numbers are the answer. Otherwise we count records with the csv module, which
+    knows where each record starts.
+    """
+    lines = np.flatnonzero(np.array([bool(ln.strip()) for ln in text.split("\n")])) + 1
+    if len(lines) == n_rows + 1:
+        return lines[1:]
+    reader = csv.reader(io.StringIO(text))
+    starts = []
+    next(reader)
+    line = reader.line_num + 1
+    for record in reader:
+        if any(field.strip() for field in record):
+            starts.append(line)
+        line = reader.line_num + 1
+    return np.array(starts[:n_rows])
+
+
+def first_bad(mask: pd.Series) -> int | None:
+    """The file line of the first row where ``mask`` holds, or None."""
+    if not mask.any():
+        return None
+    return int(mask.index[np.argmax(mask.to_numpy())])
+
+
+def to_number(path: Path, frame: pd.DataFrame, column: str, *, allow_empty: bool = False,
+              allow_negative: bool = False) -> pd.Series:
+    """Parse a column as numbers, refusing empty, non-numeric and (by default) negative values."""
+    values = frame[column]
+    empty = values == ""
+    if not allow_empty and (line := first_bad(empty)) is not None:
+        raise InputError(path, f"'{column}' is empty", line=line, column=column, fix="give a number")
+    numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
+    bad = numbers.isna() & ~empty
+    if (line := first_bad(bad)) is not None:
+        raise InputError(path, f"'{column}' is not a number: {values[bad].iloc[0]!r}", line=line, column=column,
+                         fix="write plain numbers such as 1200.5, without units or thousands separators")
+    infinite = ~np.isfinite(numbers.fillna(0))
+    if (line := first_bad(infinite)) is not None:
+        raise InputError(path, f"'{column}' is not a finite number: {values[infinite].iloc[0]!r}", line=line,
+                         column=column, fix="write a finite number")
+    if not allow_negative and (line := first_bad(numbers < 0)) is not None:
+        raise InputError(path, f"'{column}' is negative: {values[numbers < 0].iloc[0]!r}", line=line, column=column,
+                         fix="KPI values and targets cannot be negative; correct the value")
+    return numbers.astype(float)

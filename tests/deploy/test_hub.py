@@ -1,0 +1,357 @@
+"""The platform on a real JupyterHub: deploy/ on this machine, driven as trainers and reps would.
+
+A hub on 127.0.0.1 with configurable-http-proxy, local Unix users (two trainers, three reps with
+their own JupyterLab servers, and simulated reps who work from the command line), nbgrader's exchange
+and a PostgreSQL gradebook. The trainer releases through formgrader; each rep fetches, answers and
+submits through nbgrader's assignment-list endpoints (what the JupyterLab extension calls); the trainer
+collects, runs ``spm grade`` and ``spm sync`` in a JupyterLab terminal. Then: what reps cannot read
+or reach, reps submitting at the same moment, and two trainers grading at once.
+
+Needs root (it creates the users), JupyterHub, configurable-http-proxy (scripts/test.sh installs it
+with npm) and PostgreSQL's server binaries; skipped with the reason otherwise. The 50-rep version of
+the load checks is benchmarks/hub_load.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+pytest.importorskip("jupyterhub", reason="JupyterHub is not installed (pip install -e '.[test]')")
+
+from hub import answers, flows  # noqa: E402
+from hub.deployment import (  # noqa: E402
+    COURSE, OTHER_COURSE, TRAINERS_GROUP, Deployment, deployed, spm_hub, why_unavailable)
+
+ROOT = Path(__file__).resolve().parents[2]
+REPS = 3
+SIMULTANEOUS = 4   # the test's share of the load (benchmarks/hub_load.py runs 50): reps submitting at once
+
+
+# --- the hub's own logic, without a hub ---------------------------------------------------------
+
+def test_hub_mirrors_only_the_trainers_and_course_groups() -> None:
+    hub_module = spm_hub()
+    groups = {"users", "sudo", "trainers", "nbgrader-q3", "formgrade-q4", "nbgraders"}
+    assert hub_module.hub_groups(groups, "trainers") == ["formgrade-q4", "nbgrader-q3", "trainers"]
+    assert hub_module.courses_trained(["formgrade-q4", "formgrade-a", "nbgrader-q3"]) == ["a", "q4"]
+    assert hub_module.courses_enrolled(["formgrade-q4", "nbgrader-q3"]) == ["q3"]
+
+
+def test_a_trainer_grades_the_course_chosen_and_only_one_they_train() -> None:
+    hub_module = spm_hub()
+    groups = ["trainers", "formgrade-q4", "formgrade-q3"]
+    assert hub_module.choose_course(groups, None) == "q3"
+    assert hub_module.choose_course(groups, "q4") == "q4"
+    assert hub_module.choose_course(["trainers"], None) is None
+    with pytest.raises(ValueError, match=r"you do not train the course 'q5'; your courses: q3, q4"):
+        hub_module.choose_course(groups, "q5")
+
+
+def test_servers_get_the_config_of_their_role() -> None:
+    hub_module = spm_hub()
+    layout = hub_module.SpmHub(exchange_root="/x", courses_root="/c", trainers_group="trainers",
+                               jupyter_config_dir="/j", user_environment="/opt/spm/venv")
+    trainer = hub_module.server_environment(["trainers", "formgrade-q3"], layout, "q3", "/opt/spm/venv")
+    rep = hub_module.server_environment(["nbgrader-q3"], layout, None, "/opt/spm/venv")
+    assert trainer == {"JUPYTER_CONFIG_PATH": "/j/trainer:/j/common", "SPM_EXCHANGE": "/x",
+                       "PATH": "/opt/spm/venv/bin:/usr/local/bin:/usr/bin:/bin", "SPM_COURSE": "q3",
+                       "SPM_DB": "/c/q3/spm.db"}
+    assert rep == {"JUPYTER_CONFIG_PATH": "/j/rep:/j/common", "SPM_EXCHANGE": "/x",
+                   "PATH": "/opt/spm/venv/bin:/usr/local/bin:/usr/bin:/bin"}
+
+
+def test_the_course_form_is_shown_only_to_a_trainer_of_several_courses() -> None:
+    hub_module = spm_hub()
+    assert hub_module._course_from_form({"course": ["q4"]}) == {"course": "q4"}
+    assert hub_module._course_from_form({}) == {}
+
+
+def test_the_authenticator_admits_trainers_and_enrolled_reps_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    from types import SimpleNamespace
+
+    auth = spm_hub().SystemGroupsAuthenticator()
+    assert (auth.manage_groups, auth.refresh_pre_spawn) == (True, True)
+    assert auth.check_allowed("ann", {"name": "ann", "groups": ["nbgrader-q3"]}) is True
+    assert auth.check_allowed("bob", {"name": "bob", "groups": []}) is False
+    monkeypatch.setattr(auth, "groups_of", lambda name: ["trainers"])
+    assert asyncio.run(auth.refresh_user(SimpleNamespace(name="ann"))) == {"name": "ann", "groups": ["trainers"]}
+    monkeypatch.setattr(auth, "groups_of", lambda name: [])   # taken out of every group: logged out
+    assert asyncio.run(auth.refresh_user(SimpleNamespace(name="ann"))) is False
+
+
+def test_role_configs_switch_formgrader_on_for_trainers_and_off_for_reps() -> None:
+    folder = ROOT / "deploy" / "jupyter"
+    rep = json.loads((folder / "rep" / "jupyter_server_config.json").read_text())["ServerApp"]["jpserver_extensions"]
+    trainer = json.loads((folder / "trainer" / "jupyter_server_config.json").read_text())["ServerApp"][
+        "jpserver_extensions"]
+    assert (rep["nbgrader.server_extensions.formgrader"], trainer["nbgrader.server_extensions.formgrader"]) == (
+        False, True)
+    assert rep["nbgrader.server_extensions.assignment_list"] is True
+    lab = json.loads((folder / "rep" / "labconfig" / "page_config.json").read_text())["disabledExtensions"]
+    assert lab == {"@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True,
+                   "@jupyter/nbgrader:course-list": True}
+
+
+def test_the_hub_course_config_keeps_the_repository_course_settings(tmp_path: Path) -> None:
+    """deploy/course/nbgrader_config.py changes where the course lives and its gradebook, nothing else."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    course = tmp_path / "q3"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text((ROOT / "deploy" / "course" / "nbgrader_config.py").read_text())
+    hub_config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    repo_config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT / "assessments")).load_config()
+    assert hub_config.CourseDirectory.db_url == f"sqlite:///{course}/gradebook.db"
+    (course / "gradebook.url").write_text("postgresql://grader:secret@db.internal/q3\n")
+    hub_config = PyFileConfigLoader("nbgrader_config.py", path=str(course)).load_config()
+    assert (hub_config.CourseDirectory.root, hub_config.CourseDirectory.course_id,
+            hub_config.CourseDirectory.db_url, hub_config.CourseDirectory.groupshared) == (
+        str(course), "q3", "postgresql://grader:secret@db.internal/q3", True)
+    moved = {"root", "course_id", "db_url", "groupshared"}
+    from nbgrader.coursedir import CourseDirectory
+
+    def effective(config) -> dict:  # noqa: ANN001 - what nbgrader will use, defaults included
+        values = CourseDirectory(config=config).trait_values(config=True)
+        return {k: v for k, v in values.items() if k not in moved}
+
+    assert effective(hub_config) == effective(repo_config)
+    for section in (set(hub_config) | set(repo_config)) - {"CourseDirectory"}:
+        assert hub_config.get(section) == repo_config.get(section), section
+
+
+def test_add_course_refuses_a_course_id_too_long_for_its_groups() -> None:
+    done = subprocess.run([str(ROOT / "deploy" / "add-course.sh"), "a-course-id-that-is-far-too-long",
+                           str(ROOT / "assessments")], capture_output=True, text=True)
+    assert done.returncode == 1
+    expected = ("add-course.sh: run as root: it creates groups and sets owners" if os.geteuid() != 0 else
+                "add-course.sh: a-course-id-that-is-far-too-long: use lower-case letters, digits and dashes, "
+                "at most 22 characters")
+    assert done.stderr.strip() == expected
+
+
+# --- the real hub ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def deployment() -> Deployment:
+    reason = why_unavailable()
+    if reason:
+        pytest.skip(reason)
+    with deployed(reps=REPS, simulated=SIMULTANEOUS) as deployment:
+        yield deployment
+
+
+@pytest.fixture(scope="module")
+def cohort(deployment: Deployment) -> dict:
+    """The cohort's path through the hub, once: release, each rep's work, collect, grade, sync."""
+    trainer = deployment.trainers[0]
+    flows.release(trainer)
+    code = flows.solutions()
+    kinds = {rep.name: answers.kind_for(i) for i, rep in enumerate(deployment.reps)}
+    with ThreadPoolExecutor(len(deployment.reps)) as pool:
+        seen = dict(zip(kinds, pool.map(lambda r: flows.rep_works(r, kinds[r.name], code), deployment.reps)))
+    trainer.save_text("roster.csv", deployment.roster_csv())
+    roster = flows.in_course(trainer, "spm --course . roster import ~/roster.csv")
+    trainer.formgrader("collect", flows.ASSIGNMENT)
+    grade = flows.in_course(trainer, f"spm --course . grade {flows.ASSIGNMENT} --workers 2")
+    sync = flows.in_course(trainer, "spm --course . sync")
+    return {"kinds": kinds, "seen": seen, "roster": roster, "grade": grade, "sync": sync,
+            "gradebook": flows.gradebook_totals(deployment.gradebook_url),
+            "store": flows.store_totals(deployment.course_root / "spm.db")}
+
+
+@pytest.mark.slow
+def test_the_hub_mirrors_unix_groups(deployment: Deployment) -> None:
+    trainer1, trainer2 = deployment.trainers
+    assert sorted(trainer1.model()["groups"]) == [f"formgrade-{OTHER_COURSE}", f"formgrade-{COURSE}", TRAINERS_GROUP]
+    assert sorted(trainer2.model()["groups"]) == [f"formgrade-{COURSE}", TRAINERS_GROUP]
+    assert [rep.model()["groups"] for rep in deployment.reps] == [[f"nbgrader-{COURSE}"]] * REPS
+
+
+@pytest.mark.slow
+def test_only_trainers_open_formgrader(deployment: Deployment) -> None:
+    trainer, rep = deployment.trainers[0], deployment.reps[0]
+    assert trainer.get("formgrader/api/status").json() == {"status": True}
+    assert rep.get("formgrader/api/status").status_code == 404            # not loaded in a rep's server
+    assert rep.get("formgrader/api/status", owner=trainer.name).status_code == 403   # the hub keeps reps out
+    assert rep.get("api/contents", owner=deployment.reps[1].name).status_code == 403
+
+    def disabled(user) -> set[str]:   # noqa: ANN001
+        page = user.get("lab").text
+        data = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                    page, re.S).group(1))
+        return {name for name in data.get("disabledExtensions", []) if name.startswith("@jupyter/nbgrader")}
+
+    assert disabled(rep) == {"@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                             "@jupyter/nbgrader:course-list"}
+    assert disabled(trainer) == set()
+
+
+@pytest.mark.slow
+def test_a_trainer_of_two_courses_grades_the_one_chosen(deployment: Deployment) -> None:
+    trainer1, trainer2 = deployment.trainers
+    assert trainer1.terminal("echo $SPM_COURSE $SPM_DB; readlink ~/courses/*; umask") == (0, "\n".join([
+        f"{COURSE} {deployment.course_root}/spm.db", str(deployment.course_root), "0007"]))
+    assert trainer2.terminal("echo $SPM_COURSE; umask")[1] == f"{COURSE}\n0007"
+    assert deployment.reps[0].terminal("echo \"[$SPM_COURSE]\"; umask")[1] == "[]\n0077"
+
+
+@pytest.mark.slow
+def test_reps_fetch_work_and_submit_through_the_assignment_list(cohort: dict) -> None:
+    assert cohort["seen"] == {name: [["released"], ["fetched"], ["fetched", "submitted"]] for name in cohort["kinds"]}
+
+
+@pytest.mark.slow
+def test_the_trainer_collects_grades_and_syncs_from_postgresql(deployment: Deployment, cohort: dict) -> None:
+    assert cohort["roster"][0] == 0, cohort["roster"][1]
+    code, output = cohort["grade"]
+    assert code == 0, output
+    lines = [line.strip() for line in output.splitlines()]
+    assert "3 submission(s) autograded" in output and "student code sandboxed" in output, output
+    for rep, kind in cohort["kinds"].items():
+        assert f"{rep}  {answers.SCORES[kind]:g}/13" in lines, output
+    expected = {rep: flows.Totals(answers.SCORES[kind], None, True, 7) for rep, kind in cohort["kinds"].items()}
+    assert cohort["gradebook"] == expected
+    code, output = cohort["sync"]
+    assert code == 0, output
+    shown = make_url(deployment.gradebook_url).render_as_string(hide_password=True)
+    assert output.splitlines()[0] == (
+        f"{shown}: 21 grades in 1 assignments, 7 items; scores 21 new, 0 updated, 0 unchanged, 0 removed; "
+        "3 awaiting a manual grade")
+    assert cohort["store"] == expected
+    signed = flows.submitted_signatures(deployment, list(cohort["kinds"]), folder="autograded")
+    assert signed == {rep: answers.signature(rep) for rep in cohort["kinds"]}
+
+
+@pytest.mark.slow
+def test_reps_cannot_read_other_reps_work_the_source_or_the_gradebook(deployment: Deployment, cohort: dict) -> None:
+    rep1, rep2 = deployment.reps[:2]
+    course, exchange = deployment.course_root, deployment.exchange_course
+    own = next(p for p in (exchange / "inbound").iterdir() if p.name.startswith(f"{rep1.name}+"))
+    attempts = {
+        "list the submissions": f"ls {exchange}/inbound",
+        "guess a submission": f"ls {exchange}/inbound/{rep1.name}+{flows.ASSIGNMENT}+*",
+        "read the source": f"head -c 100 {course}/source/{flows.ASSIGNMENT}/{answers.NOTEBOOK}.ipynb",
+        "list the course": f"ls {course}",
+        "read the collected work": f"cat {course}/submitted/{rep1.name}/{flows.ASSIGNMENT}/{answers.NOTEBOOK}.ipynb",
+        "read the gradebook URL": f"cat {course}/gradebook.url",
+        "read another home": f"ls {rep1.account.home}",
+        "read another's fetched work": f"cat {rep1.account.home}/{flows.NOTEBOOK_PATH}",
+    }
+    for what, command in attempts.items():
+        code, output = rep2.terminal(command)
+        assert code != 0 and ("Permission denied" in output or "No such file" in output), (what, output)
+    # The gradebook's server answers every local user, but only to its password.
+    url = deployment.gradebook_url
+    port, database = re.search(r":(\d+)/(\w+)$", url).groups()
+    probe = (f"python -c \"import psycopg2; psycopg2.connect(host='127.0.0.1', port={port}, "
+             f"user='spmtest_grader', dbname='{database}')\"")
+    code, output = rep2.terminal(probe)
+    assert code == 1 and "no password supplied" in output, output
+    # A trainer of the course reads all of it.
+    trainer2 = deployment.trainers[1]
+    code, output = trainer2.terminal(f"ls -1 --quoting-style=literal {exchange}/inbound && "
+                                     f"head -c 10 {course}/source/{flows.ASSIGNMENT}/{answers.NOTEBOOK}.ipynb")
+    assert code == 0 and own.name in output.splitlines() and '{\n "cells"' in output, output
+
+
+@pytest.mark.slow
+def test_a_rep_sees_only_the_courses_they_are_enrolled_in(deployment: Deployment, cohort: dict) -> None:
+    """Trainer 1 also trains a second cohort, and releases an assignment there from a terminal."""
+    trainer, rep = deployment.trainers[0], deployment.reps[0]
+    other = "02_funnel_analysis"
+    code, output = trainer.terminal(f"cd {deployment.hub.courses / OTHER_COURSE} && "
+                                    f"nbgrader generate_assignment {other} --log-level=ERROR && "
+                                    f"nbgrader release_assignment {other} --log-level=ERROR")
+    assert code == 0, output
+    assert (deployment.hub.exchange / OTHER_COURSE / "outbound" / other).is_dir()
+    assert {a["assignment_id"] for a in rep.assignments(COURSE)} == {flows.ASSIGNMENT}
+    assert rep.assignments(OTHER_COURSE) == []
+    rep.assignment_action("fetch", OTHER_COURSE, other)
+    assert not (rep.account.home / OTHER_COURSE).exists()
+
+
+@pytest.mark.slow
+def test_reps_submitting_at_the_same_moment_are_all_collected_and_graded(deployment: Deployment,
+                                                                         cohort: dict) -> None:
+    result = flows.simultaneous_submissions(deployment, deployment.trainers[0], deployment.simulated)
+    assert result.failures == []
+    assert result.inbound == SIMULTANEOUS
+    assert (result.lost, result.wrong, result.mixed_up) == ([], [], [])
+    assert len(result.collected) == SIMULTANEOUS
+    assert {s: t.auto for s, t in result.scores.items()} == result.expected
+    assert f"{SIMULTANEOUS} submission(s) autograded" in result.grade_output
+    signed = flows.submitted_signatures(deployment, list(result.expected), folder="autograded")
+    assert signed == {s: answers.signature(s) for s in result.expected}
+
+
+@pytest.mark.slow
+def test_two_trainers_grade_different_reps_at_once_without_losing_a_grade(deployment: Deployment,
+                                                                          cohort: dict) -> None:
+    students = [u.name for u in deployment.reps + deployment.simulated]
+    kinds = {u.name: answers.kind_for(i) for i, u in enumerate(deployment.reps)}
+    kinds.update({u.name: answers.kind_for(i) for i, u in enumerate(deployment.simulated)})
+    result = flows.two_trainers_grade(deployment, students)
+    assert result.autograde_codes == (0, 0), result.autograde_outputs
+    for output, half in zip(result.autograde_outputs, result.halves):
+        assert f"{len(half)} submission(s) autograded" in output, output
+    expected = {s: flows.Totals(answers.SCORES[kinds[s]], result.marks[s], False, 7) for s in students}
+    assert result.scores == expected
+    code, output = flows.in_course(deployment.trainers[1], "spm --course . sync")
+    assert code == 0, output
+    assert flows.store_totals(deployment.course_root / "spm.db") == expected
+
+
+# --- Zero to JupyterHub ------------------------------------------------------------------------------
+
+def test_z2jh_values_give_each_role_its_server() -> None:
+    """The chart's extraConfig hook, run on stand-ins for KubeSpawner: what a trainer's and a rep's pod get."""
+    from types import SimpleNamespace
+
+    import yaml
+    from traitlets.config import Config
+
+    values = yaml.safe_load((ROOT / "deploy" / "z2jh" / "values.yaml").read_text())
+    spm_hub()   # deploy/ on the import path, as the chart mounts spm_hub.py beside its config
+    config = Config()
+    exec(compile(values["hub"]["extraConfig"]["10-spm-roles"], "10-spm-roles", "exec"), {"c": config})
+    hook = config.KubeSpawner.pre_spawn_hook
+
+    def pod(user_id: int, groups: list[str]) -> SimpleNamespace:
+        user = SimpleNamespace(id=user_id, groups=[SimpleNamespace(name=g) for g in groups])
+        spawner = SimpleNamespace(user=user, user_options={}, environment={"SPM_EXCHANGE": "/srv/spm/exchange"},
+                                  volumes=[{"name": "home"}], volume_mounts=[{"name": "home"}], lifecycle_hooks={})
+        hook(spawner)
+        return spawner
+
+    trainer = pod(7, ["trainers", "formgrade-spm-2026q3"])
+    rep = pod(8, ["nbgrader-spm-2026q3"])
+    assert (trainer.uid, trainer.gid, trainer.supplemental_gids) == (20007, 100, [2101, 2000])
+    assert (rep.uid, rep.gid, rep.supplemental_gids) == (20008, 100, [])
+    assert trainer.environment["JUPYTER_CONFIG_PATH"] == "/etc/spm/jupyter/trainer:/etc/spm/jupyter/common"
+    assert (trainer.environment["SPM_COURSE"], trainer.environment["SPM_DB"]) == (
+        "spm-2026q3", "/srv/spm/courses/spm-2026q3/spm.db")
+    assert rep.environment["JUPYTER_CONFIG_PATH"] == "/etc/spm/jupyter/rep:/etc/spm/jupyter/common"
+    assert "SPM_COURSE" not in rep.environment
+    assert [v["name"] for v in trainer.volumes] == ["home", "spm-courses"]
+    assert [v["name"] for v in rep.volumes] == ["home"]
+    assert trainer.cmd[2].startswith("umask 0007 && ") and rep.cmd[2].startswith("umask 0077 && ")
+    assert trainer.lifecycle_hooks["postStart"]["exec"]["command"][2] == (
+        'mkdir -p "$HOME/courses" && ln -sfn /srv/spm/courses/spm-2026q3 "$HOME/courses/spm-2026q3"')
+    assert rep.lifecycle_hooks == {}
+    mounts = values["singleuser"]["storage"]["extraVolumeMounts"]
+    exchange = values["singleuser"]["extraEnv"]["SPM_EXCHANGE"]
+    assert [m["mountPath"] for m in mounts] == ["/srv/spm/exchange"] == [exchange]
+    from traitlets.config.loader import PyFileConfigLoader
+
+    one_server = PyFileConfigLoader("jupyterhub_config.py", path=str(ROOT / "deploy")).load_config()
+    assert values["hub"]["config"]["Spawner"]["server_token_scopes"] == one_server.Spawner.server_token_scopes == [
+        "users:activity!user", "access:servers!server", "read:users:name!user", "read:users:groups!user"]
