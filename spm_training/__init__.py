@@ -1,3 +1,117 @@
-"""spm-training: train and onboard sales teams, and see which skills hold back which KPIs."""
+"""spm-training: train and onboard sales teams, and see which skills hold back which KPIs.
+
+The public API. Everything a notebook, a script or a benchmark needs is importable from here::
+
+    from spm_training import Project, analyse, write_reports
+
+    project = Project.find()                 # the project around the working directory
+    with project.open_store() as store:
+        analysis = analyse(store, project, team="Closers")
+
+Names are imported on first use (PEP 562), so that ``import spm_training`` and the ``spm`` command
+stay quick: pandas, nbgrader and Jinja load only when something needs them.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# name -> the module that defines it ("module:attribute" where the module's name for it differs)
+_EXPORTS: dict[str, str] = {
+    # the project and the store
+    "Project": "project",
+    "DB_ENV": "project",
+    "open_store": "store",
+    "Store": "store",
+    # errors
+    "SpmError": "errors",
+    "InputError": "errors",
+    "CatalogError": "errors",
+    "StoreError": "errors",
+    "NotFoundError": "errors",
+    # catalogs and the onboarding plan
+    "Kpi": "catalog",
+    "Skill": "catalog",
+    "load_kpis": "catalog",
+    "load_skills": "catalog",
+    "Plan": "plan",
+    "load_plan": "plan",
+    "read_items": "course",
+    "check_skills": "checks",
+    # importers and sync
+    "import_roster": "ingest.roster",
+    "import_kpis": "ingest.kpis",
+    "import_crm": "ingest.crm",
+    "load_mapping": "ingest.crm_mapping",
+    "sync_gradebook": "ingest.sync",
+    # grading
+    "grade": "grading.autograde",
+    "find_sandbox": "grading.sandbox",
+    "Limits": "grading.sandbox",
+    "Sandbox": "grading.sandbox",
+    "SandboxUnavailable": "grading.sandbox",
+    # analysis
+    "analyse": "analysis.facade",
+    "Analysis": "analysis.facade",
+    "attainment": "analysis.attainment",
+    "export_rows": "analysis.export",
+    # reports
+    "BookLinks": "reports.links",
+    "team_context": "reports.build",
+    "rep_context": "reports.build",
+    "items_context": "reports.build",
+    "write_report": "reports.build",
+    "write_reports": "reports.build",
+    "template_environment": "reports.build:environment",
+    "plural": "reports.filters",
+    # the demo
+    "run_demo": "demo.loop",
+    "project_template": "demo.loop",
+    "build_demo_store": "demo.store",
+    "DEMO_TODAY": "demo.store",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    where = _EXPORTS.get(name)
+    if where is None:
+        raise AttributeError(f"module 'spm_training' has no attribute {name!r}")
+    module, _, attribute = where.partition(":")
+    value = getattr(importlib.import_module(f".{module}", __name__), attribute or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
+    from .analysis.attainment import attainment
+    from .analysis.export import export_rows
+    from .analysis.facade import Analysis, analyse
+    from .catalog import Kpi, Skill, load_kpis, load_skills
+    from .checks import check_skills
+    from .course import read_items
+    from .demo.loop import project_template, run_demo
+    from .demo.store import DEMO_TODAY, build_demo_store
+    from .errors import CatalogError, InputError, NotFoundError, SpmError, StoreError
+    from .grading.autograde import grade
+    from .grading.sandbox import Limits, Sandbox, SandboxUnavailable, find_sandbox
+    from .ingest.crm import import_crm
+    from .ingest.crm_mapping import load_mapping
+    from .ingest.kpis import import_kpis
+    from .ingest.roster import import_roster
+    from .ingest.sync import sync_gradebook
+    from .plan import Plan, load_plan
+    from .project import DB_ENV, Project
+    from .reports.build import environment as template_environment
+    from .reports.build import items_context, rep_context, team_context, write_report, write_reports
+    from .reports.filters import plural
+    from .reports.links import BookLinks
+    from .store import Store, open_store

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import CatalogError
+from .project import kpi_catalog_path, skills_path
 
 DIRECTIONS = ("higher", "lower")
 PERIOD_KINDS = ("month", "quarter")
@@ -167,24 +167,6 @@ def _parse_kpi(path: Path, entry: dict) -> Kpi:
     )
 
 
-def sync_kpi_definitions(conn, kpis: dict[str, Kpi]) -> None:
-    """Keep the store's KPI table in step with the catalog (writes only what differs)."""
-    conn.executemany(
-        "INSERT INTO kpis (id, name, unit, direction, aggregation, period) VALUES (?, ?, ?, ?, ?, ?) "
-        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, direction = excluded.direction, "
-        "aggregation = excluded.aggregation, period = excluded.period "
-        "WHERE (name, unit, direction, aggregation, period) IS NOT "
-        "(excluded.name, excluded.unit, excluded.direction, excluded.aggregation, excluded.period)",
-        [(k.id, k.name, k.unit, k.direction, k.aggregation, k.period) for k in kpis.values()])
-
-
-def kpi_catalog_path(project_root: Path | None) -> Path:
-    """The project's ``kpis.yml`` when it has one, else the catalog shipped in the package."""
-    if project_root is not None and (project_root / "kpis.yml").is_file():
-        return project_root / "kpis.yml"
-    return Path(str(resources.files("spm_training") / "data" / "kpis.yml"))
-
-
 def load_kpis(project_root: Path | None = None, path: Path | None = None) -> dict[str, Kpi]:
     """Load the KPI catalog, in file order, keyed by id."""
     path = path or kpi_catalog_path(project_root)
@@ -214,10 +196,6 @@ class Skill:
     @property
     def kpi_ids(self) -> tuple[str, ...]:
         return tuple(k for k, _ in self.kpis)
-
-
-def skills_path(course_dir: Path) -> Path:
-    return course_dir / "skills.yml"
 
 
 def load_skills(course_dir: Path, kpis: dict[str, Kpi] | None = None,

@@ -11,7 +11,8 @@ import yaml
 from .catalog import Skill
 from .course import Item
 from .errors import CatalogError
-from .plan import plan_path, plan_problems, read_plan
+from .plan import plan_problems, read_plan
+from .project import plan_path
 
 
 def toc_files(project_root: Path) -> set[str]:
@@ -50,11 +51,8 @@ def check_plan(course_dir: Path) -> list[str]:
 def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path | None,
                  course_dir: Path | None = None) -> list[str]:
     """Problems, one line each: graded cells without points or skills, unknown skills, skills no
-    item measures, pages that are missing from the book or its TOC, and the onboarding plan's
-    disagreements with the course (:func:`check_plan`).
-
-    ``course_dir`` defaults to the course the items come from (each item's notebook is
-    ``<course>/source/<assignment>/<notebook>.ipynb``); with neither, the plan is not checked."""
+    item measures, pages that are missing from the book or its TOC, and, with ``course_dir``, the
+    onboarding plan's disagreements with the course (:func:`check_plan`)."""
     problems: list[str] = []
     per_skill: Counter[str] = Counter()
     for item in items:
@@ -78,8 +76,6 @@ def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which does not exist")
                 elif in_toc and page not in in_toc:
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which is not in _toc.yml")
-    if course_dir is None and items:
-        course_dir = items[0].source.parent.parent.parent
     if course_dir is not None:
         problems += check_plan(course_dir)
     return problems

@@ -31,6 +31,7 @@ from typing import Any
 
 from .catalog import _LINE, ROLES, read_yaml
 from .errors import CatalogError
+from .project import plan_path
 
 PHASE_FIELDS = ("name", "first_day", "last_day", "what")
 ASSIGNMENT_FIELDS = ("id", "title", "due_day", "roles", "why")
@@ -87,10 +88,6 @@ class Plan:
         if role not in ROLES:
             raise ValueError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
         return tuple(a for a in self.assignments if role in a.roles)
-
-
-def plan_path(course_dir: Path) -> Path:
-    return course_dir / "plan.yml"
 
 
 def _mapping(path: Path, value: Any, what: str, line: int | None, fields: tuple[str, ...]) -> dict:

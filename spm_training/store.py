@@ -13,12 +13,13 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import StoreError
 
-DB_ENV = "SPM_DB"
-DB_NAME = "spm.db"
-BOOK_CONFIG = "_config.yml"
+if TYPE_CHECKING:
+    from .catalog import Kpi, Skill
+
 
 _SCHEMA_V1 = """
 CREATE TABLE teams (
@@ -128,25 +129,6 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrat
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-def find_project_root(start: Path | None = None) -> Path | None:
-    """The nearest folder at or above ``start`` that holds the book's ``_config.yml``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / BOOK_CONFIG).is_file():
-            return folder
-    return None
-
-
-def resolve_db_path(explicit: str | os.PathLike | None = None, start: Path | None = None) -> Path:
-    """``--db PATH``, else ``$SPM_DB``, else ``spm.db`` beside the nearest ``_config.yml``, else here."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV])
-    root = find_project_root(start)
-    return (root or (start or Path.cwd())) / DB_NAME
-
-
 class Store:
     """An open store. Use :meth:`transaction` around every write."""
 
@@ -217,3 +199,37 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True) -> Store:
             MIGRATIONS[target - 1](conn)
             conn.execute(f"PRAGMA user_version = {target}")
     return store
+
+
+# --- the store's copy of the catalogs ----------------------------------------------------------------
+
+def sync_kpi_definitions(conn: sqlite3.Connection, kpis: dict[str, Kpi]) -> None:
+    """Keep the store's KPI table in step with the catalog (writes only what differs)."""
+    conn.executemany(
+        "INSERT INTO kpis (id, name, unit, direction, aggregation, period) VALUES (?, ?, ?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET name = excluded.name, unit = excluded.unit, direction = excluded.direction, "
+        "aggregation = excluded.aggregation, period = excluded.period "
+        "WHERE (name, unit, direction, aggregation, period) IS NOT "
+        "(excluded.name, excluded.unit, excluded.direction, excluded.aggregation, excluded.period)",
+        [(k.id, k.name, k.unit, k.direction, k.aggregation, k.period) for k in kpis.values()])
+
+
+def stored_catalogs(store: Store) -> tuple[dict[str, Skill], dict[str, Kpi]]:
+    """The skills and KPIs as the last sync and import wrote them: the catalog of a store read
+    without its course (see :meth:`spm_training.project.Project.catalogs`)."""
+    from .catalog import ROLES, Kpi, Skill
+
+    links: dict[str, list[tuple[str, str]]] = {}
+    for skill_id, kpi_id, direction in store.conn.execute(
+            "SELECT skill_id, kpi_id, direction FROM skill_kpis ORDER BY skill_id, kpi_id"):
+        links.setdefault(skill_id, []).append((kpi_id, direction))
+    pages: dict[str, list[str]] = {}
+    for skill_id, page in store.conn.execute("SELECT skill_id, page FROM skill_pages ORDER BY skill_id, page"):
+        pages.setdefault(skill_id, []).append(page)
+    skills = {r[0]: Skill(id=r[0], name=r[1], description="", kpis=tuple(links.get(r[0], ())),
+                          pages=tuple(pages.get(r[0], ())), threshold=float(r[2]), method=r[3])
+              for r in store.conn.execute("SELECT id, name, threshold, method FROM skills ORDER BY id")}
+    kpis = {r[0]: Kpi(id=r[0], name=r[1], definition="", unit=r[2], formula="", default_target=None, goal="",
+                      period=r[5], direction=r[3], aggregation=r[4], roles=ROLES)
+            for r in store.conn.execute("SELECT id, name, unit, direction, aggregation, period FROM kpis ORDER BY id")}
+    return skills, kpis

@@ -7,6 +7,7 @@ gaps, pending grades, comments and new hires to show.
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from spm_training.catalog import Kpi, Skill, load_kpis, load_skills
 from spm_training.demo.data import generate
 from spm_training.ingest.kpis import write_kpi_values, parse_kpi_file
 from spm_training.ingest.roster import import_roster
+from spm_training.project import Project
 from spm_training.store import Store, open_store
 from spm_training.ingest.sync import _sync_skills
 
@@ -86,9 +88,20 @@ def populate(store: Store, tmp: Path, *, n_reps: int = 30, seed: int = 7) -> dic
     return {"data": data, "skills": skills, "kpis": kpis, "items": items}
 
 
+def project_for(folder: Path) -> Project:
+    """The checkout's book and catalogs with a course of its own in ``folder/course`` (the course's
+    skills.yml and no onboarding plan: the synthetic assignments a1..a4 are given to everyone)."""
+    course = folder / "course"
+    course.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "assessments" / "skills.yml", course / "skills.yml")
+    return Project.at(ROOT, course_dir=course, db_path=folder / "spm.db")
+
+
 def populated(folder: Path, **options: object) -> tuple[Path, dict]:
+    """A populated store in ``folder``; ``info["project"]`` is the project to analyse it with."""
     folder.mkdir(parents=True, exist_ok=True)
     with open_store(folder / "spm.db") as store:
         info = populate(store, folder, **options)  # type: ignore[arg-type]
         store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    info["project"] = project_for(folder)
     return folder / "spm.db", info

@@ -207,21 +207,23 @@ def course_copy(tmp_path: Path) -> Path:
     return course
 
 
-def test_check_skills_takes_the_course_from_the_items(course_copy: Path) -> None:
+def test_check_skills_checks_the_plan_of_the_course_it_is_given(course_copy: Path) -> None:
     from spm_training.catalog import load_kpis, load_skills
 
     skills = load_skills(course_copy, load_kpis())
     items = read_items(course_copy)
-    assert check_skills(skills, items, ROOT) == []
+    assert check_skills(skills, items, ROOT, course_copy) == []
     text = (course_copy / "plan.yml").read_text(encoding="utf-8")
     (course_copy / "plan.yml").write_text(text.replace("id: 09_product_negotiation", "id: 10_negotiation"),
                                           encoding="utf-8")
-    problems = check_skills(skills, items, ROOT)
+    # Without a course folder the plan is not checked (the course is no longer guessed from the items).
+    assert check_skills(skills, items, ROOT) == []
+    problems = check_skills(skills, items, ROOT, course_copy)
     assert [p.split(": ", 1)[1] for p in problems] == [
         f"assignment '10_negotiation' is not in {course_copy / 'source'}; fix the id or remove the entry",
         "assignment '09_product_negotiation' of the course is in the plan for no role; "
         "add it with a due day and the roles that take it"]
-    # Given explicitly, the course folder wins over the items' (here: an empty course with no plan).
+    # The plan checked is the given course's (here: an empty course with no plan).
     empty = course_copy.parent / "empty"
     empty.mkdir()
     assert check_skills(skills, items, ROOT, course_dir=empty) == [

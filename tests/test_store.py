@@ -9,7 +9,8 @@ import pytest
 
 from spm_training import store as store_module
 from spm_training.errors import StoreError
-from spm_training.store import SCHEMA_VERSION, open_store, resolve_db_path
+from spm_training.project import resolve_db_path
+from spm_training.store import SCHEMA_VERSION, open_store
 
 
 def test_db_path_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,7 +1,8 @@
 """KPI attainment per rep, KPI and period, with team rank, percentile and trend.
 
 Attainment is value ÷ target where higher is better and target ÷ value where lower is better
-(:func:`spm_training.ingest.kpis.attainment`), so 1 or more always means on or ahead of target.
+(:func:`attainment`), so 1 or more always means on or ahead of target. Each KPI's direction comes
+from the analysis's catalog (see :meth:`spm_training.project.Project.catalogs`).
 
 The *current* period of a KPI is the latest period that has any value for it in the store, the same
 for every report, so that a rep's report and the team's never disagree. Rank and percentile are
@@ -14,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import json
+
 import numpy as np
 import pandas as pd
 
-from ..ingest.kpis import attainment_sql
 from .mastery import records_frame, tuples
 from ..periods import period_kind, sort_key
+from ..catalog import Kpi
 from ..store import Store
 
 TREND_PERIODS = 4        # the current period and the three before it, of the same kind
@@ -29,22 +32,51 @@ CURRENT_COLUMNS = ["rep_id", "team", "kpi", "period", "value", "target", "direct
                    "team_size", "percentile", "trend", "change"]
 
 
-def load_history(store: Store, teams: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment."""
-    import json
+def attainment(value: float | None, target: float | None, direction: str) -> float | None:
+    """value ÷ target where higher is better, target ÷ value where lower is better.
 
-    where, params = "", ()
+    None where it is undefined: no target, a zero target (higher), or a zero value (lower).
+    """
+    if value is None or target is None or pd.isna(value) or pd.isna(target):
+        return None
+    if direction == "higher":
+        return value / target if target else None
+    return target / value if value else None
+
+
+def attainment_sql(value: str = "v.value", target: str = "v.target", direction: str = "d.direction") -> str:
+    """The same definition as :func:`attainment`, as an SQL expression."""
+    return (f"CASE WHEN {target} IS NULL THEN NULL "
+            f"WHEN {direction} = 'higher' THEN CASE WHEN {target} = 0 THEN NULL ELSE {value} / {target} END "
+            f"ELSE CASE WHEN {value} = 0 THEN NULL ELSE {target} / {value} END END")
+
+
+#: KPI values joined to the direction of their KPI: the catalog's (the JSON object of the first
+#: parameter, id -> direction), else, for a KPI the catalog no longer has, the one the store recorded.
+KPI_DIRECTIONS = ("SELECT k.id, COALESCE(c.value, k.direction) AS direction FROM kpis k "
+                  "LEFT JOIN json_each(?) c ON c.key = k.id")
+KPI_VALUES = f"FROM kpi_values v JOIN ({KPI_DIRECTIONS}) d ON d.id = v.kpi_id"
+
+
+def directions(kpis: dict[str, Kpi]) -> str:
+    """The catalog's directions as the JSON parameter :data:`KPI_VALUES` takes."""
+    return json.dumps({k.id: k.direction for k in kpis.values()})
+
+
+def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment."""
+    where, params = "", (directions(kpis),)
     if teams is not None:
         where = "WHERE v.rep_id IN (SELECT id FROM reps WHERE team_id IN (SELECT value FROM json_each(?)))"
-        params = (json.dumps(list(teams)),)
+        params += (json.dumps(list(teams)),)
     # Per value only what varies; the rep's team and the KPI's direction come from their own small
     # tables, since every column read per row costs a Python object per row.
     rows = tuples(store, f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
-                         f"FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id {where}", params)
+                         f"{KPI_VALUES} {where}", params)
     frame = records_frame(rows, {"rep_id": object, "kpi": object, "period": object, "value": np.float64,
                                  "target": np.float64, "attainment": np.float64})
     team_of = dict(store.conn.execute("SELECT id, team_id FROM reps").fetchall())
-    direction_of = dict(store.conn.execute("SELECT id, direction FROM kpis").fetchall())
+    direction_of = dict(store.conn.execute(KPI_DIRECTIONS, (directions(kpis),)).fetchall())
     frame["team"] = frame["rep_id"].map(team_of)
     frame["direction"] = frame["kpi"].map(direction_of)
     for column in ("value", "target", "attainment"):
@@ -114,13 +146,36 @@ def current_attainment(history: pd.DataFrame, periods: dict[str, str]) -> pd.Dat
     return now.sort_values(["team", "rep_id", "kpi"], ignore_index=True)[CURRENT_COLUMNS]
 
 
-def _none(value: float | None) -> float | None:
-    return None if value is None or value != value else float(value)      # NaN is the one value != itself
+def kpi_rows(store: Store, kpis: dict[str, Kpi]) -> list[dict]:
+    """Every KPI value with its target and attainment: the shape of ``spm export kpis``."""
+    return store.query(
+        "SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
+        f"{attainment_sql()} AS attainment "
+        f"{KPI_VALUES} ORDER BY v.rep_id, v.period, v.kpi_id", (directions(kpis),))
 
 
-def mean_attainment_by_period(history: pd.DataFrame) -> pd.DataFrame:
-    """rep_id, period, mean attainment over the rep's KPIs in that period (for ramp curves)."""
-    valued = history.dropna(subset=["attainment"])
-    out = valued.groupby(["rep_id", "period"], as_index=False)["attainment"].mean()
-    out["order"] = out["period"].map(sort_key)
-    return out.sort_values(["rep_id", "order"], ignore_index=True).drop(columns="order")
+def attainment_summary(store: Store, kpis: dict[str, Kpi], period: str | None = None) -> list[dict]:
+    """Per team for one period (default: the latest): reps, KPI values, share on target, median
+    attainment and the KPI with the lowest median attainment."""
+    if period is None:
+        periods = [r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")]
+        if not periods:
+            return []
+        period = max(periods, key=sort_key)
+    frame = pd.DataFrame(store.query(
+        f"SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
+        f"{KPI_VALUES} JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
+        (directions(kpis), period)))
+    if frame.empty:
+        return []
+    frame = frame.dropna(subset=["attainment"])
+    rows = []
+    for team, part in frame.groupby("team", sort=True):
+        by_kpi = part.groupby("kpi")["attainment"].median().sort_values()
+        rows.append({
+            "team": team, "period": period, "reps": int(part["rep_id"].nunique()), "kpi_values": len(part),
+            "on_target": round(float((part["attainment"] >= 1).mean()), 3),
+            "median_attainment": round(float(part["attainment"].median()), 3),
+            "weakest_kpi": f"{by_kpi.index[0]} ({by_kpi.iloc[0]:.0%})",
+        })
+    return rows

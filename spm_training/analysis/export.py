@@ -5,41 +5,42 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import NotFoundError
+from ..project import Project
 from ..store import Store
 
 
-def rep_rows(store: Store) -> list[dict]:
+def rep_rows(store: Store, project: Project) -> list[dict]:
     return store.query(
         "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner "
         "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
 
 
 # The exports import their modules (pandas among them) when called, so that every command starts quickly.
-def kpi_rows(store: Store) -> list[dict]:
-    from ..ingest.kpis import kpi_rows as rows
+def kpi_rows(store: Store, project: Project) -> list[dict]:
+    from .attainment import kpi_rows as rows
 
-    return rows(store)
+    return rows(store, project.catalogs(store)[1])
 
 
-def score_rows(store: Store) -> list[dict]:
+def score_rows(store: Store, project: Project) -> list[dict]:
     from .facade import score_export_rows
 
     return score_export_rows(store)
 
 
-def mastery_rows(store: Store) -> list[dict]:
+def mastery_rows(store: Store, project: Project) -> list[dict]:
     from .facade import mastery_export_rows
 
-    return mastery_export_rows(store)
+    return mastery_export_rows(store, project)
 
 
-def gap_rows(store: Store) -> list[dict]:
+def gap_rows(store: Store, project: Project) -> list[dict]:
     from .facade import gap_export_rows
 
-    return gap_export_rows(store)
+    return gap_export_rows(store, project)
 
 
-EXPORTS: dict[str, Callable[[Store], list[dict]]] = {
+EXPORTS: dict[str, Callable[[Store, Project], list[dict]]] = {
     "reps": rep_rows,
     "kpis": kpi_rows,
     "scores": score_rows,
@@ -60,8 +61,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-def export_rows(store: Store, what: str) -> list[dict]:
+def export_rows(store: Store, what: str, project: Project) -> list[dict]:
+    """The rows of ``spm export WHAT``; skills and KPIs from the project's catalog (see
+    :meth:`~spm_training.project.Project.catalogs`)."""
     try:
-        return EXPORTS[what](store)
+        export = EXPORTS[what]
     except KeyError:
         raise NotFoundError(f"nothing to export called '{what}'; choose one of {', '.join(EXPORTS)}") from None
+    return export(store, project)

@@ -1,7 +1,7 @@
 """The analysis API: everything the reports, ``spm gaps`` and ``spm export`` show, computed once.
 
-``analyse(store, skills, kpis, team=..., rep=...)`` loads the store's data for a scope (the whole
-store, one team or one rep) and computes mastery, attainment, gaps, readiness and progress; the
+``analyse(store, project, team=..., rep=...)`` loads the store's data for a scope (the whole
+store, one team or one rep), with the project's one catalog (:meth:`~spm_training.project.Project.catalogs`), and computes mastery, attainment, gaps, readiness and progress; the
 heavier evidence table is computed on request. The result is format-neutral: the CLI writes its
 rows as a table, CSV or JSON, and the reports render it as HTML.
 """
@@ -14,7 +14,6 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 
@@ -22,11 +21,12 @@ from .attainment import current_attainment, current_periods, load_history
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
 from .evidence import Evidence, evidence_later, evidence_table
-from .gaps import (DEFAULT_BOOK_URL, Page, PlanEntry, book_pages, coaching_plan, find_gaps, gap_records, gap_rows,
-                   rep_skill_shares, skill_assignments)
+from .gaps import PlanEntry, coaching_plan, find_gaps, gap_records, gap_rows, rep_skill_shares, skill_assignments
 from .mastery import item_skills, load_scores, mastery_frame
 from .onboarding import assignment_status, is_new_hire, most_improved, ramp, top_performers
-from .readiness import DEFAULT_WEIGHTS, Readiness, readiness, role_skills
+from .readiness import Readiness, readiness, role_skills
+from ..project import Project
+from ..settings import DEFAULT_WEIGHTS
 from ..store import Store
 
 REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
@@ -128,14 +128,12 @@ class Analysis:
     current: pd.DataFrame            # per rep and KPI, the current period, ranked within the team
     gaps: pd.DataFrame
     assignments: list[str]           # the course's assignments, in course order
-    pages: dict[str, tuple[Page, ...]]
     tampering: list[dict] = field(default_factory=list)  # locked or test cells a submission changed (spm grade)
     # role -> the assignments the onboarding plan (plan.yml) gives that role; empty: no plan, every
     # assignment is given to everyone
     role_assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
-    book_url: str = DEFAULT_BOOK_URL
     _index: _Index | None = field(default=None, repr=False)
     _status: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -169,9 +167,9 @@ class Analysis:
         return Analysis(skills=self.skills, kpis=self.kpis, reps=only(self.reps), items=self.items, tags=self.tags,
                         scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
-                        pages=self.pages, tampering=[t for t in self.tampering if t["rep_id"] in keep],
+                        tampering=[t for t in self.tampering if t["rep_id"] in keep],
                         role_assignments=self.role_assignments,
-                        weights=self.weights, today=self.today, book_url=self.book_url, _index=self.index)
+                        weights=self.weights, today=self.today, _index=self.index)
 
     def team_ids(self) -> list[str]:
         return list(dict.fromkeys(self.reps["team"]))
@@ -184,7 +182,7 @@ class Analysis:
 
     def plan(self, rep_id: str) -> list[PlanEntry]:
         """The rep's coaching plan: linked gaps first, with pages and assignments."""
-        return coaching_plan(rep_id, self.index.gaps.get(rep_id, []), self.skills, self.kpis, self.pages,
+        return coaching_plan(rep_id, self.index.gaps.get(rep_id, []), self.skills, self.kpis,
                              self.index.skill_assignments, self.index.shares, self.index.measured_kpis.get(rep_id, set()),
                              set(self.given(rep_id)) if self.role_assignments else None)
 
@@ -260,7 +258,7 @@ class Analysis:
 
     def gap_rows(self) -> list[dict]:
         records = [g for rep_id in self.rep_ids for g in self.index.gaps.get(rep_id, [])]
-        return gap_rows(records, self.index.reps, self.pages)
+        return gap_rows(records, self.index.reps, self.skills)
 
     def mastery_rows(self) -> list[dict]:
         teams = dict(zip(self.reps["rep_id"].tolist(), self.reps["team"].tolist()))
@@ -299,18 +297,18 @@ def load_items(store: Store) -> pd.DataFrame:
         columns=["id", "assignment", "notebook", "cell", "kind", "max_score"])
 
 
-def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
-            rep: str | None = None, project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
-            weights: dict[str, float] | None = None, today: date | None = None, detail: bool = True,
-            course_dir: Path | None = None) -> Analysis:
+def analyse(store: Store, project: Project, *, team: str | None = None, rep: str | None = None,
+            today: date | None = None, detail: bool = True) -> Analysis:
     """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``).
 
-    With ``course_dir``, a course whose ``plan.yml`` gives assignments to roles makes each rep's
-    progress (and so readiness) count the assignments of their role only; without it, or without
-    a plan, every assignment counts for everyone.
+    The project gives the catalog (its YAML, or the store's copy without a course: see
+    :meth:`Project.catalogs`), the readiness weights (``spm.yml``) and the onboarding plan: a course
+    whose ``plan.yml`` gives assignments to roles makes each rep's progress (and so readiness) count
+    the assignments of their role only; without a plan every assignment counts for everyone.
 
     ``detail=False`` leaves out what only a rep's report shows (each score's cell and the
     trainers' comments), for the commands that list gaps or mastery over thousands of reps."""
+    skills, kpis = project.catalogs(store)
     reps = load_reps(store, team=team, rep=rep)
     rep_ids = list(reps["rep_id"])
     whole = team is None and rep is None
@@ -320,7 +318,7 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
     mastery = mastery_frame(scores, tags, skills)
     # Rank and percentile are within the team, so a rep's scope still reads the team's KPI values.
     teams = None if whole else sorted(set(reps["team"]))
-    history = load_history(store, teams)
+    history = load_history(store, kpis, teams)
     current = current_attainment(history, current_periods(store))
     if not whole:
         history = history[history["rep_id"].isin(rep_ids)].reset_index(drop=True)
@@ -333,48 +331,14 @@ def analyse(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, tea
         (json.dumps(rep_ids),))
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
-                    pages=book_pages(skills, project_root, book_url), role_assignments=_role_assignments(course_dir),
-                    weights=weights or dict(DEFAULT_WEIGHTS), today=today or date.today(), book_url=book_url)
+                    role_assignments=project.role_assignments(), weights=dict(project.weights),
+                    today=today or date.today())
 
 
-def _role_assignments(course_dir: Path | None) -> dict[str, tuple[str, ...]]:
-    """role -> assignment ids from the course's plan.yml; empty when there is no course or no plan.
-    A plan that is there but broken is an error (CatalogError naming its line): counting every
-    assignment instead would quietly change everyone's readiness."""
-    from ..catalog import ROLES
-    from ..plan import load_plan, plan_path
-
-    if course_dir is None or not plan_path(course_dir).is_file():
-        return {}
-    plan = load_plan(course_dir)
-    return {role: tuple(a.id for a in plan.for_role(role)) for role in ROLES}
-
-
-# --- exports (spm export scores|mastery|gaps): the store's own copy of the catalogs ----------------
+# --- exports (spm export scores|mastery|gaps) ---------------------------------------------------------
 
 SCORE_EXPORT_COLUMNS = ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade",
                         "skills", "auto_score", "manual_score", "extra_credit", "submitted_at", "comment")
-
-
-def catalogs_from_store(store: Store) -> tuple[dict[str, Skill], dict[str, Kpi]]:
-    """The skills and KPIs as the last sync and import wrote them, so that an export needs no
-    course folder and shows what the store's figures were computed with."""
-    from ..catalog import ROLES
-
-    links: dict[str, list[tuple[str, str]]] = {}
-    for skill_id, kpi_id, direction in store.conn.execute(
-            "SELECT skill_id, kpi_id, direction FROM skill_kpis ORDER BY skill_id, kpi_id"):
-        links.setdefault(skill_id, []).append((kpi_id, direction))
-    pages: dict[str, list[str]] = {}
-    for skill_id, page in store.conn.execute("SELECT skill_id, page FROM skill_pages ORDER BY skill_id, page"):
-        pages.setdefault(skill_id, []).append(page)
-    skills = {r[0]: Skill(id=r[0], name=r[1], description="", kpis=tuple(links.get(r[0], ())),
-                          pages=tuple(pages.get(r[0], ())), threshold=float(r[2]), method=r[3])
-              for r in store.conn.execute("SELECT id, name, threshold, method FROM skills ORDER BY id")}
-    kpis = {r[0]: Kpi(id=r[0], name=r[1], definition="", unit=r[2], formula="", default_target=None, goal="",
-                      period=r[5], direction=r[3], aggregation=r[4], roles=ROLES)
-            for r in store.conn.execute("SELECT id, name, unit, direction, aggregation, period FROM kpis ORDER BY id")}
-    return skills, kpis
 
 
 def score_export_rows(store: Store) -> list[dict]:
@@ -392,11 +356,9 @@ def score_export_rows(store: Store) -> list[dict]:
     return rows
 
 
-def mastery_export_rows(store: Store) -> list[dict]:
-    skills, kpis = catalogs_from_store(store)
-    return analyse(store, skills, kpis, detail=False).mastery_rows()
+def mastery_export_rows(store: Store, project: Project) -> list[dict]:
+    return analyse(store, project, detail=False).mastery_rows()
 
 
-def gap_export_rows(store: Store) -> list[dict]:
-    skills, kpis = catalogs_from_store(store)
-    return analyse(store, skills, kpis, detail=False).gap_rows()
+def gap_export_rows(store: Store, project: Project) -> list[dict]:
+    return analyse(store, project, detail=False).gap_rows()

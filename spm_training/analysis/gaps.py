@@ -13,7 +13,6 @@ then the KPI gaps that no weak skill explains.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,7 +23,6 @@ from .mastery import N_TIMES, score_skill_rows
 KINDS = ("linked", "skill", "kpi")
 GAP_COLUMNS = ["rep_id", "kind", "skill", "mastery", "threshold", "method", "graded", "pending", "reached", "kpi",
                "period", "attainment"]
-DEFAULT_BOOK_URL = "../book/html/"
 
 
 def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Skill]) -> pd.DataFrame:
@@ -58,20 +56,7 @@ def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Sk
     return frame[GAP_COLUMNS]
 
 
-def _num(value: object) -> float | None:
-    return None if value is None or pd.isna(value) else float(value)
-
-
 # --- coaching plans ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Page:
-    """A book page that teaches a skill, with its link into the built book."""
-
-    path: str
-    title: str
-    url: str
-
 
 @dataclass(frozen=True)
 class PlanEntry:
@@ -85,36 +70,9 @@ class PlanEntry:
     threshold: float | None
     pending: int
     kpis: tuple[dict, ...]                # {"kpi", "name", "period", "attainment"}
-    pages: tuple[Page, ...] = ()
+    pages: tuple[str, ...] = ()           # the book pages that teach the skill (skills.yml), as page paths
     assignments: tuple[dict, ...] = ()    # {"assignment", "share"}: the rep's share of its points on the skill
     note: str = ""
-
-
-def page_title(project_root: Path | None, page: str) -> str:
-    """The first heading of a book page (``book/sdr/prospecting``), else a title made from its name."""
-    if project_root is not None:
-        path = project_root / f"{page}.md"
-        if path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                if line.startswith("# "):
-                    return line[2:].strip()
-    return page.rsplit("/", 1)[-1].replace("-", " ").replace("_", " ").capitalize()
-
-
-def book_pages(skills: dict[str, Skill], project_root: Path | None, book_url: str = DEFAULT_BOOK_URL
-               ) -> dict[str, tuple[Page, ...]]:
-    """skill id -> the pages that teach it, as links into the built book (``book_url`` + page + .html)."""
-    base = book_url if book_url.endswith("/") or not book_url else book_url + "/"
-    titles: dict[str, str] = {}
-    out = {}
-    for skill in skills.values():
-        pages = []
-        for page in skill.pages:
-            if page not in titles:
-                titles[page] = page_title(project_root, page)
-            pages.append(Page(path=page, title=titles[page], url=f"{base}{page}.html"))
-        out[skill.id] = tuple(pages)
-    return out
 
 
 def skill_assignments(items: pd.DataFrame, tags: pd.DataFrame) -> dict[str, list[str]]:
@@ -170,7 +128,7 @@ def gap_records(gaps: pd.DataFrame) -> list[dict]:
 
 
 def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis: dict[str, Kpi],
-                  pages: dict[str, tuple[Page, ...]], assignments: dict[str, list[str]],
+                  assignments: dict[str, list[str]],
                   shares: dict[tuple[str, str, str], float], measured_kpis: set[str] | None = None,
                   given: set[str] | None = None) -> list[PlanEntry]:
     """The rep's gaps (records from :func:`gap_records`) as a plan: linked gaps first, one entry per
@@ -190,7 +148,7 @@ def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis:
                        "period": r["period"], "attainment": r["attainment"]} for r in rows if kind == "linked")
         entries.append(PlanEntry(
             kind=kind, skill=skill_id, skill_name=skill.name, mastery=first["mastery"],
-            threshold=first["threshold"], pending=first["pending"] or 0, kpis=short, pages=pages.get(skill_id, ()),
+            threshold=first["threshold"], pending=first["pending"] or 0, kpis=short, pages=skill.pages,
             assignments=tuple({"assignment": a, "share": shares.get((rep_id, skill_id, a)),
                                "given": given is None or a in given}
                               for a in assignments.get(skill_id, [])),
@@ -219,10 +177,10 @@ def _skill_note(kind: str, skill: Skill, row: dict, measured_kpis: set[str] | No
     return ""
 
 
-def gap_rows(gaps: list[dict], reps: dict[str, dict], pages: dict[str, tuple[Page, ...]] | None = None) -> list[dict]:
+def gap_rows(gaps: list[dict], reps: dict[str, dict], skills: dict[str, Skill]) -> list[dict]:
     """The gap records as rows for ``spm gaps`` and ``spm export gaps``."""
     rows = []
-    paths = {skill: " ".join(p.path for p in found) for skill, found in (pages or {}).items()}
+    paths = {skill.id: " ".join(skill.pages) for skill in skills.values()}
     for g in gaps:
         rep = reps.get(g["rep_id"], {})
         rows.append({
@@ -233,10 +191,6 @@ def gap_rows(gaps: list[dict], reps: dict[str, dict], pages: dict[str, tuple[Pag
             "pages": paths.get(g["skill"], "") if g["skill"] else "",
         })
     return rows
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
 def _round(value: float | None, digits: int = 4) -> float | None:

@@ -22,15 +22,11 @@ They must sum to 1, so that R stays between 0 and 100.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from pathlib import Path
 
-from ..catalog import Kpi, Skill, read_yaml
-from ..errors import CatalogError
+from ..catalog import Kpi, Skill
+from ..settings import DEFAULT_WEIGHTS
 
-CONFIG_NAME = "spm.yml"
-DEFAULT_WEIGHTS = {"mastery": 0.5, "kpi": 0.3, "progress": 0.2}
 KPI_CAP = 1.2
 
 
@@ -45,41 +41,6 @@ class Readiness:
     mean_attainment: float | None
     weights: dict
     missing: tuple[str, ...] = ()    # parts with no data yet, counted as 0
-
-
-def load_weights(project_root: Path | None) -> dict[str, float]:
-    """The readiness weights from ``spm.yml`` at the project root, else the defaults."""
-    if project_root is None or not (project_root / CONFIG_NAME).is_file():
-        return dict(DEFAULT_WEIGHTS)
-    path = project_root / CONFIG_NAME
-    data = read_yaml(path) or {}
-    if not isinstance(data, dict):
-        raise CatalogError(path, "expected a mapping at the top level", line=1)
-    section = data.get("readiness")
-    if section is None:
-        return dict(DEFAULT_WEIGHTS)
-    line = section.get("__line__") if isinstance(section, dict) else None
-    weights = section.get("weights") if isinstance(section, dict) else None
-    if not isinstance(weights, dict):
-        raise CatalogError(path, "readiness needs a 'weights:' mapping", line=line,
-                           fix="write readiness: {weights: {mastery: 0.5, kpi: 0.3, progress: 0.2}}")
-    line = weights.get("__line__", line)
-    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS) - {"__line__"})
-    if unknown:
-        raise CatalogError(path, f"unknown readiness weight '{unknown[0]}'", line=line,
-                           fix="use mastery, kpi and progress")
-    out = {}
-    for name in DEFAULT_WEIGHTS:
-        value = weights.get(name, DEFAULT_WEIGHTS[name])
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-            raise CatalogError(path, f"readiness weight {name} must be a number of at least 0, not {value!r}",
-                               line=line)
-        out[name] = float(value)
-    total = sum(out.values())
-    if abs(total - 1) > 1e-6:
-        raise CatalogError(path, f"readiness weights sum to {total:g}", line=line,
-                           fix="make mastery + kpi + progress equal 1 so that the index runs from 0 to 100")
-    return out
 
 
 def role_skills(skills: dict[str, Skill], kpis: dict[str, Kpi], role: str) -> list[str]:

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import Env, SpmGroup, pass_env
+from ..project import Project
+from .common import SpmGroup, pass_project
 from ..catalog import PERIOD_KINDS, read_yaml
 
 if TYPE_CHECKING:  # crm pulls in pandas: imported when an import runs, not when spm starts
@@ -40,8 +41,8 @@ def crm() -> None:
               help="Your own column names, date format or values, laid over the preset (same shape as a preset).")
 @click.option("--skip-unmatched", is_flag=True,
               help="Leave out the rows of owners who match no rep, instead of refusing the import.")
-@pass_env
-def crm_import(env: Env, opportunities: str, activities: str | None, leads: str | None, period_kind: str,
+@pass_project
+def crm_import(project: Project, opportunities: str, activities: str | None, leads: str | None, period_kind: str,
                preset: str, mapping_file: str | None, skip_unmatched: bool) -> None:
     """Derive per-rep KPIs from OPPORTUNITIES.csv (and the optional exports) and import them, all or nothing.
 
@@ -56,8 +57,8 @@ def crm_import(env: Env, opportunities: str, activities: str | None, leads: str 
     from ..ingest.crm import import_crm, load_mapping
 
     mapping = load_mapping(preset, mapping_file)
-    catalog = env.kpis()
-    with env.store(create=False) as store:
+    catalog = project.kpis
+    with project.open_store(create=False) as store:
         result = import_crm(store, opportunities, catalog, activities=activities, leads=leads,
                             period_kind=period_kind, mapping=mapping, skip_unmatched=skip_unmatched)
     for line in summary(opportunities, result):

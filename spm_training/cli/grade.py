@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import Env, pass_env
+from ..project import Project
+from .common import pass_project
 from ..grading.sandbox import Limits
 
 if TYPE_CHECKING:  # grading pulls in SQLAlchemy and nbgrader: imported when a grade runs, not at start-up
@@ -88,8 +89,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
               metavar="MB", help="Address-space limit of each sandboxed process.")
 @click.option("--cpu-time", "cpu_seconds", type=click.IntRange(min=1), default=Limits.cpu_seconds,
               show_default=True, metavar="SECONDS", help="CPU-time limit of each sandboxed process.")
-@pass_env
-def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | None, force: bool, no_sandbox: bool,
+@pass_project
+def grade(project: Project, assignment: str, students: tuple[str, ...], workers: int | None, force: bool, no_sandbox: bool,
           gradebook: str | None, memory_mb: int, cpu_seconds: int) -> None:
     """Autograde the collected submissions of ASSIGNMENT in parallel, student code in a sandbox.
 
@@ -130,9 +131,9 @@ def grade(env: Env, assignment: str, students: tuple[str, ...], workers: int | N
     # A SIGTERM (a hub stopping the server, `timeout`) ends the run like Ctrl-C does: through the
     # clean-up that stops the grading processes and removes the scratch copies of the submissions.
     previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    with env.store() as store:
+    with project.open_store() as store:
         try:
-            report = grade_assignment(env.course_dir, assignment, sandbox=sandbox, students=students or None,
+            report = grade_assignment(project.course_dir, assignment, sandbox=sandbox, students=students or None,
                                       workers=workers, force=force, gradebook=gradebook, store=store,
                                       on_start=progress.start, on_result=progress.done)
         finally:

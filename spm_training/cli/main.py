@@ -12,7 +12,8 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from .common import Env, SpmGroup, format_option, pass_env
+from ..project import Project
+from .common import SpmGroup, format_option, pass_project
 from ..analysis.export import COLUMNS, EXPORTS, export_rows
 from ..output import render
 
@@ -28,7 +29,7 @@ def cli(ctx: click.Context, db: str | None, course: str | None) -> None:
     Load a roster and KPIs, grade and sync the nbgrader course, then read the gaps and reports.
     Try `spm demo` for the whole loop on generated data.
     """
-    ctx.obj = Env(db=db, course=course)
+    ctx.obj = Project.find(db=db, course=course)
 
 
 # --- roster -------------------------------------------------------------------------------------
@@ -41,20 +42,19 @@ def roster() -> None:
 @roster.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--gradebook", metavar="URL", help="nbgrader gradebook URL (default: the course's).")
-@pass_env
-def roster_import(env: Env, file: str, gradebook: str | None) -> None:
+@pass_project
+def roster_import(project: Project, file: str, gradebook: str | None) -> None:
     """Import reps from FILE.csv (id,name,email,team,manager,role,hire_date[,crm_owner]).
 
     Reps and teams are upserted into the store, and each rep is registered as a student in nbgrader's
     gradebook with the same id. Nothing is written unless the whole file is valid.
     """
-    from ..nbgrader_io import gradebook_url
     from ..ingest.roster import import_roster
 
-    with env.store() as store:
-        result = import_roster(store, file, gradebook_url(env.course_dir, gradebook))
+    with project.open_store() as store:
+        result = import_roster(store, file, project.gradebook_url(gradebook))
     click.echo(f"{file}: {result.reps_added} reps added, {result.reps_updated} updated, "
-               f"{result.reps_unchanged} unchanged, {result.teams} teams; store {env.db_path}")
+               f"{result.reps_unchanged} unchanged, {result.teams} teams; store {project.db_path}")
 
 
 # --- kpis ---------------------------------------------------------------------------------------
@@ -66,13 +66,13 @@ def kpis() -> None:
 
 @kpis.command("list")
 @format_option()
-@pass_env
-def kpis_list(env: Env, fmt: str) -> None:
+@pass_project
+def kpis_list(project: Project, fmt: str) -> None:
     """List the KPI catalog (the package's, or kpis.yml at the project root)."""
     rows = [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction, "period": k.period,
              "aggregation": k.aggregation, "default_target": _target_text(k.default_target),
              "roles": " ".join(k.roles), "definition": k.definition, "formula": k.formula, "goal": k.goal}
-            for k in env.kpis().values()]
+            for k in project.kpis.values()]
     columns = None if fmt != "table" else ("id", "name", "unit", "direction", "period", "default_target")
     click.echo(render(rows, fmt, columns))
 
@@ -84,10 +84,10 @@ def _target_text(target: object) -> str:
 
 
 @kpis.command("check")
-@pass_env
-def kpis_check(env: Env) -> None:
+@pass_project
+def kpis_check(project: Project) -> None:
     """Name every KPI that is not SMART and what is missing; exit 1 if any."""
-    catalog = env.kpis()
+    catalog = project.kpis
     bad = {k.id: k.smart_problems() for k in catalog.values() if k.smart_problems()}
     for kpi_id, problems in bad.items():
         click.echo(f"{kpi_id}: not SMART: {'; '.join(problems)}")
@@ -100,8 +100,8 @@ def kpis_check(env: Env) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["auto", "long", "wide"]), default="auto", show_default=True,
               help="long: rep_id,period,kpi,value[,target]; wide: rep_id,period,<kpi>...[,target_<kpi>...].")
-@pass_env
-def kpis_import(env: Env, file: str, fmt: str) -> None:
+@pass_project
+def kpis_import(project: Project, file: str, fmt: str) -> None:
     """Import KPI values from FILE.csv, all or nothing.
 
     Periods are YYYY-Qn or YYYY-MM. An empty or missing target takes the catalog's default for the
@@ -109,8 +109,8 @@ def kpis_import(env: Env, file: str, fmt: str) -> None:
     """
     from ..ingest.kpis import import_kpis
 
-    catalog = env.kpis()
-    with env.store() as store:
+    catalog = project.kpis
+    with project.open_store() as store:
         result = import_kpis(store, file, catalog, fmt)
     click.echo(f"{file}: {result.rows} values: {result.inserted} new, {result.updated} updated, "
                f"{result.unchanged} unchanged")
@@ -125,18 +125,18 @@ def skills() -> None:
 
 @skills.command("list")
 @format_option()
-@pass_env
-def skills_list(env: Env, fmt: str) -> None:
+@pass_project
+def skills_list(project: Project, fmt: str) -> None:
     """List the skills with their KPIs, threshold and mastery method."""
     rows = [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
              "kpis": " ".join(s.kpi_ids), "pages": " ".join(s.pages), "description": s.description}
-            for s in env.skills().values()]
+            for s in project.skills.values()]
     click.echo(render(rows, fmt, ("id", "name", "threshold", "method", "kpis") if fmt == "table" else None))
 
 
 @skills.command("check")
-@pass_env
-def skills_check(env: Env) -> None:
+@pass_project
+def skills_check(project: Project) -> None:
     """Check the catalog against the course, its plan and the book; exit 1 on any problem.
 
     Every graded cell needs points and known skill tags, every skill a graded cell, every page a
@@ -146,9 +146,9 @@ def skills_check(env: Env) -> None:
     from ..checks import check_skills
     from ..course import read_items
 
-    catalog = env.skills()
-    items = read_items(env.course_dir)
-    problems = check_skills(catalog, items, env.project_root, env.course_dir)
+    catalog = project.skills
+    items = read_items(project.course_dir)
+    problems = check_skills(catalog, items, project.root, project.course_dir)
     for problem in problems:
         click.echo(problem)
     if problems:
@@ -162,13 +162,13 @@ def skills_check(env: Env) -> None:
 @click.argument("what", type=click.Choice(list(EXPORTS)))
 @click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv", show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file instead of stdout.")
-@pass_env
-def export(env: Env, what: str, fmt: str, output: str | None) -> None:
+@pass_project
+def export(project: Project, what: str, fmt: str, output: str | None) -> None:
     """Export the store's data as CSV or JSON for BI tools and scripts."""
     from ..fileio import write_text_atomic
 
-    with env.store(create=False) as store:
-        text = render(export_rows(store, what), fmt, COLUMNS[what]) + "\n"
+    with project.open_store(create=False) as store:
+        text = render(export_rows(store, what, project), fmt, COLUMNS[what]) + "\n"
     if output:
         write_text_atomic(Path(output), text)
     else:

@@ -25,17 +25,18 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..catalog import Kpi, Skill, load_kpis, load_skills
+from ..catalog import Kpi, Skill
 from .course import (copy_course, generate_assignments, release_assignments, simulate_trainer,
                           write_submissions)
 from .data import DemoData, generate
 from ..errors import SpmError
 from ..analysis.export import COLUMNS, EXPORTS, export_rows
 from ..fileio import write_text_atomic
-from ..ingest.kpis import attainment_summary, import_kpis
-from ..nbgrader_io import ensure_env_bin_on_path, gradebook_url
+from ..analysis.attainment import attainment_summary
+from ..ingest.kpis import import_kpis
+from ..nbgrader_io import ensure_env_bin_on_path
 from ..output import render, to_table
-from ..plan import load_plan
+from ..project import Project
 from ..progressbar import on_terminal
 from ..ingest.roster import import_roster
 from ..store import Store, open_store
@@ -67,12 +68,14 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
 
     _step(echo, 1, "workspace, roster and KPIs")
     copy_course(root / "assessments", course)
-    kpis = load_kpis(None)
-    skills = load_skills(course, kpis)
-    plan = load_plan(course)
+    # The checkout's book (page titles, the built book's links) with the workspace's course and store.
+    project = Project.at(root, course_dir=course, db_path=directory / "spm.db")
+    kpis, skills, plan = project.kpis, project.skills, project.plan
+    if plan is None:
+        raise SpmError(f"{project.plan_path}: the demo needs the course's onboarding plan; restore plan.yml")
     data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
-    url = gradebook_url(course)
-    store = open_store(directory / "spm.db")
+    url = project.gradebook_url()
+    store = project.open_store()
     try:
         _import_people(store, directory, data, kpis, url, echo)
 
@@ -93,8 +96,8 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
 
         for line in summary_lines(sync_gradebook(store, url, course, skills, kpis)):
             echo(f"  {line}")
-        reports = _reports(store, directory, skills, kpis, course)
-        exports = _exports(store, directory)
+        reports = _reports(store, directory, project)
+        exports = _exports(store, directory, project)
         echo(f"  {len(reports) - 1} reports in {directory / 'reports'}; exports in {directory / 'exports'}")
 
         book = None
@@ -102,7 +105,7 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
             _step(echo, 5, "the book")
             book = _build_book(root, directory, echo)
 
-        summary = _summary(store, data, skills, kpis, directory, reports, book, echo)
+        summary = _summary(store, data, project, directory, reports, book, echo)
     finally:
         store.close()
     echo(f"Done in {time.monotonic() - started:.0f} s.")
@@ -147,18 +150,16 @@ def _grade_all(course: Path, names: list[str], store: Store, workers: int | None
          f"in {time.monotonic() - started:.0f} s")
 
 
-def _reports(store: Store, directory: Path, skills: dict[str, Skill], kpis: dict[str, Kpi],
-             course: Path) -> list[Path]:
+def _reports(store: Store, directory: Path, project: Project) -> list[Path]:
     from ..reports.build import write_reports
 
-    return write_reports(store, directory / "reports", skills, kpis, project_root=PACKAGE_ROOT.parent,
-                         book_url="../book/_build/html/", course_dir=course)
+    return write_reports(store, directory / "reports", project, book_url="../book/_build/html/")
 
 
-def _exports(store: Store, directory: Path) -> list[Path]:
+def _exports(store: Store, directory: Path, project: Project) -> list[Path]:
     written = []
     for what in EXPORTS:
-        rows = export_rows(store, what)
+        rows = export_rows(store, what, project)
         for fmt in ("csv", "json"):
             path = directory / "exports" / f"{what}.{fmt}"
             write_text_atomic(path, render(rows, fmt, COLUMNS[what]) + "\n")
@@ -185,11 +186,12 @@ def _spearman(a: pd.Series, b: pd.Series) -> float:
     return float(a.rank().corr(b.rank()))
 
 
-def _summary(store: Store, data: DemoData, skills: dict[str, Skill], kpis: dict[str, Kpi], directory: Path,
+def _summary(store: Store, data: DemoData, project: Project, directory: Path,
              reports: list[Path], book: Path | None, echo: Echo) -> dict:
     from ..analysis.facade import analyse
 
-    analysis = analyse(store, skills, kpis, project_root=PACKAGE_ROOT.parent)
+    analysis = analyse(store, project)
+    skills, kpis = analysis.skills, analysis.kpis
     names = dict(zip(analysis.reps["rep_id"], analysis.reps["name"]))
     linked = analysis.gaps[analysis.gaps["kind"] == "linked"].copy()
     linked["size"] = ((linked["threshold"].astype(float) - linked["mastery"].astype(float))
@@ -213,7 +215,7 @@ def _summary(store: Store, data: DemoData, skills: dict[str, Skill], kpis: dict[
     echo(f"  check: measured mastery ranks rep-skill pairs like the latent skill the generator planted "
          f"(Spearman rho {rho:.2f} over {len(mastery)} pairs; 1 would be perfect, 0 no relation)")
     echo("")
-    echo(to_table(attainment_summary(store), ("team", "reps", "on_target", "median_attainment", "weakest_kpi")))
+    echo(to_table(attainment_summary(store, kpis), ("team", "reps", "on_target", "median_attainment", "weakest_kpi")))
     return {"linked_gaps": top.to_dict("records"), "latent_rho": rho}
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..catalog import Kpi, Skill, load_kpis, load_skills, sync_kpi_definitions
+from ..catalog import Kpi, Skill, load_kpis, load_skills
 from ..course import read_items
 from .course import COMMENTS, MISSED_SHARE
 from .data import DemoData, generate
@@ -46,7 +46,7 @@ from ..fileio import write_text_atomic
 from ..ingest.kpis import import_kpis
 from ..plan import Plan, due_for, load_plan
 from ..ingest.roster import import_roster
-from ..store import Store, open_store
+from ..store import Store, open_store, sync_kpi_definitions
 
 #: The day the shipped dashboard and its tests are computed for, so that they never change with the calendar.
 DEMO_TODAY = date(2026, 11, 28)

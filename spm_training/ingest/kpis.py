@@ -1,4 +1,4 @@
-"""KPI values per rep and period: validated import (long and wide files) and attainment."""
+"""KPI values per rep and period: the validated import of long and wide files."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..catalog import Kpi, sync_kpi_definitions
+from ..catalog import Kpi
 from ..errors import InputError
 from ..periods import PERIOD_HELP, PERIOD_RE
 from ..progressbar import chunks, progress
-from ..store import Store
+from ..store import Store, sync_kpi_definitions
 from .tabular import first_bad, read_csv, read_header, to_number
 
 LONG_REQUIRED = ("rep_id", "period", "kpi", "value")
@@ -21,25 +21,6 @@ LONG_OPTIONAL = ("target",)
 WIDE_ID_COLUMNS = ("rep_id", "period")
 TARGET_PREFIX = "target_"
 FORMATS = ("auto", "long", "wide")
-
-
-def attainment(value: float | None, target: float | None, direction: str) -> float | None:
-    """value ÷ target where higher is better, target ÷ value where lower is better.
-
-    None where it is undefined: no target, a zero target (higher), or a zero value (lower).
-    """
-    if value is None or target is None or pd.isna(value) or pd.isna(target):
-        return None
-    if direction == "higher":
-        return value / target if target else None
-    return target / value if value else None
-
-
-def attainment_sql(value: str = "v.value", target: str = "v.target", direction: str = "k.direction") -> str:
-    """The same definition as :func:`attainment`, as an SQL expression."""
-    return (f"CASE WHEN {target} IS NULL THEN NULL "
-            f"WHEN {direction} = 'higher' THEN CASE WHEN {target} = 0 THEN NULL ELSE {value} / {target} END "
-            f"ELSE CASE WHEN {value} = 0 THEN NULL ELSE {target} / {value} END END")
 
 
 @dataclass(frozen=True)
@@ -217,37 +198,3 @@ def _remove_replaced(conn, replace: tuple[str, Sequence[tuple[str, str]]]) -> in
     return removed
 
 
-def kpi_rows(store: Store) -> list[dict]:
-    """Every KPI value with its target and attainment: the shape of ``spm export kpis``."""
-    return store.query(
-        "SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
-        f"{attainment_sql()} AS attainment "
-        "FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id ORDER BY v.rep_id, v.period, v.kpi_id")
-
-
-def attainment_summary(store: Store, period: str | None = None) -> list[dict]:
-    """Per team for one period (default: the latest): reps, KPI values, share on target, median
-    attainment and the KPI with the lowest median attainment."""
-    if period is None:
-        periods = [r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")]
-        if not periods:
-            return []
-        from ..periods import sort_key
-        period = max(periods, key=sort_key)
-    frame = pd.DataFrame(store.query(
-        f"SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
-        "FROM kpi_values v JOIN kpis k ON k.id = v.kpi_id JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
-        (period,)))
-    if frame.empty:
-        return []
-    frame = frame.dropna(subset=["attainment"])
-    rows = []
-    for team, part in frame.groupby("team", sort=True):
-        by_kpi = part.groupby("kpi")["attainment"].median().sort_values()
-        rows.append({
-            "team": team, "period": period, "reps": int(part["rep_id"].nunique()), "kpi_values": len(part),
-            "on_target": round(float((part["attainment"] >= 1).mean()), 3),
-            "median_attainment": round(float(part["attainment"].median()), 3),
-            "weakest_kpi": f"{by_kpi.index[0]} ({by_kpi.iloc[0]:.0%})",
-        })
-    return rows

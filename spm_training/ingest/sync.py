@@ -26,10 +26,10 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from ..catalog import Kpi, Skill, sync_kpi_definitions
+from ..catalog import Kpi, Skill
 from ..course import read_items
 from ..errors import SpmError
-from ..store import Store
+from ..store import Store, sync_kpi_definitions
 
 CHUNK = 20_000
 

@@ -13,7 +13,6 @@ import re
 from datetime import date, datetime
 from pathlib import Path
 
-import pandas as pd
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from .. import __version__
@@ -22,12 +21,13 @@ from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..fileio import write_text_atomic
-from ..analysis.gaps import DEFAULT_BOOK_URL
 from ..analysis.onboarding import is_new_hire
 from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK, item_analysis
 from ..analysis.readiness import KPI_CAP, role_skills
+from ..project import Project
 from ..store import Store
 from . import charts
+from .links import DEFAULT_BOOK_URL, BookLinks
 from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share, plural
 
 KINDS = ("team", "rep", "items")
@@ -39,7 +39,6 @@ def severity(gap: dict) -> float:
     the KPI's shortfall from target. Orders the team's table, largest first."""
     mastery = gap["mastery"] if gap["mastery"] is not None else 0.0
     return (gap["threshold"] - mastery) / gap["threshold"] + (1 - gap["attainment"])
-DEFINITIONS_PAGE = "book/performance/skill-gaps"
 
 
 @functools.lru_cache(maxsize=1)
@@ -72,23 +71,14 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "report"
 
 
-def default_output(project_root: Path | None, kind: str, key: str) -> Path:
-    return (project_root or Path.cwd()) / "reports" / f"{kind}-{slug(key)}.html"
+def default_output(project: Project | None, kind: str, key: str) -> Path:
+    base = project.reports_dir if project is not None else Path.cwd() / "reports"
+    return base / f"{kind}-{slug(key)}.html"
 
 
-def default_book_url(project_root: Path | None, output: Path) -> str:
-    """The project's built book (``_build/html``), relative to the folder the report is written to."""
-    if project_root is None:
-        return DEFAULT_BOOK_URL
-    target = (project_root / "_build" / "html").resolve()
-    relative = os.path.relpath(target, output.resolve().parent)
-    return Path(relative).as_posix().rstrip("/") + "/"
-
-
-def _common(a: Analysis, title: str) -> dict:
-    base = a.book_url if a.book_url.endswith("/") or not a.book_url else a.book_url + "/"
+def _common(links: BookLinks, title: str) -> dict:
     return {"title": title, "generated": datetime.now().strftime("%Y-%m-%d %H:%M"), "version": __version__,
-            "definitions_url": f"{base}{DEFINITIONS_PAGE}.html"}
+            "definitions_url": links.definitions_url}
 
 
 def _skill_columns(a: Analysis) -> list[Skill]:
@@ -148,7 +138,7 @@ def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str]
     return out
 
 
-def _plan_view(entries: list) -> list[dict]:
+def _plan_view(entries: list, links: BookLinks) -> list[dict]:
     """Plan entries with their sentences' figures already written out: a team's plans run to tens
     of thousands of entries, and formatting them here is much quicker than in the template."""
     view = []
@@ -164,7 +154,7 @@ def _plan_view(entries: list) -> list[dict]:
                               for k in e.kpis),
             "kpi": e.kpis[0] if e.kind == "kpi" else None,
             "kpi_attainment": fmt_percent(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
-            "pending": pending, "pages": e.pages,
+            "pending": pending, "pages": links.pages(e.pages),
             "assignments": ", ".join(f"{x['assignment']} ({_practice(x)})" for x in e.assignments)})
     return view
 
@@ -189,7 +179,7 @@ def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
 
 # --- team ----------------------------------------------------------------------------------------
 
-def team_context(a: Analysis, team: str) -> dict:
+def team_context(a: Analysis, team: str, links: BookLinks) -> dict:
     """Everything the manager's report shows for ``team``, from an analysis scoped to it."""
     if set(a.reps["team"]) - {team}:
         raise ValueError("team_context needs an analysis scoped to the team")
@@ -211,7 +201,7 @@ def team_context(a: Analysis, team: str) -> dict:
                               "title": f"{rep['name']}, {k.name}: " + (
                                   f"{fmt_percent(att)} of target in {found['period']}" if found else "no value")})
         rows.append({**rep, "skills": skill_cells, "kpis": [attained.get((rep["rep_id"], k.id)) for k in kpis],
-                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]))})
+                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]), links)})
         cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
@@ -234,9 +224,9 @@ def team_context(a: Analysis, team: str) -> dict:
         row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire")
     pending = int(a.scores["pending"].sum()) if not a.scores.empty else 0
     return {
-        **_common(a, f"Team {team}: skills next to KPIs"), "team": team, "manager": reps[0]["manager"],
+        **_common(links, f"Team {team}: skills next to KPIs"), "team": team, "manager": reps[0]["manager"],
         "skills": [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
-                    "pages": [{"title": p.title, "url": p.url} for p in a.pages.get(s.id, ())]} for s in skills],
+                    "pages": links.pages(s.pages)} for s in skills],
         "kpis": [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction} for k in kpis],
         "periods": sorted({c["period"] for c in attained.values()}), "rows": rows, "heatmap": heatmap,
         "gaps": gaps, "linked": linked[:LINKED_SHOWN], "linked_total": len(linked),
@@ -269,7 +259,7 @@ def _gaps_by_skill(gaps: list[dict], skills: list[Skill], a: Analysis) -> list[d
 
 # --- rep -----------------------------------------------------------------------------------------
 
-def rep_context(a: Analysis, rep_id: str) -> dict:
+def rep_context(a: Analysis, rep_id: str, links: BookLinks) -> dict:
     """Everything the 1:1 report shows, from an analysis scoped to the one rep."""
     if set(a.reps["rep_id"]) != {rep_id}:
         raise ValueError("rep_context needs an analysis scoped to the rep")
@@ -297,7 +287,7 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
             "scored": [{"assignment": i["assignment"], "cell": i["cell"], "score": i["score"],
                         "max_score": i["max_score"], "pending": bool(i["pending"]), "submitted_at": i["submitted_at"],
                         "comment": i["comment"]} for i in by_skill.get(skill.id, [])],
-            "pages": [{"title": p.title, "url": p.url} for p in a.pages.get(skill.id, ())],
+            "pages": links.pages(skill.pages),
         })
     measured = [s for s in skills if s["graded"]]
     strengths = sorted([s for s in measured if s["mastered"]], key=lambda s: -(s["mastery"] or 0))
@@ -317,11 +307,11 @@ def rep_context(a: Analysis, rep_id: str) -> dict:
     hired = date.fromisoformat(rep["hire_date"])
     ramp_points = a.ramp(rep_id)
     return {
-        **_common(a, f"{rep['name']}: skills, KPIs and next steps"), "rep": rep,
+        **_common(links, f"{rep['name']}: skills, KPIs and next steps"), "rep": rep,
         "days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today),
         "readiness": _readiness_view(a, rep_id, chart=True), "progress": a.progress(rep_id),
         "assignments": _assignment_rows(a, rep_id), "skills": skills, "strengths": strengths,
-        "plan": _plan_view(a.plan(rep_id)), "kpis": kpis, "comments": comments,
+        "plan": _plan_view(a.plan(rep_id), links), "kpis": kpis, "comments": comments,
         "pending": sum(1 for i in scores if i["pending"]),
         "ramp": ramp_points, "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment since hire"),
     }
@@ -347,13 +337,13 @@ def _assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
 
 # --- items ---------------------------------------------------------------------------------------
 
-def items_context(a: Analysis, assignment: str) -> dict:
+def items_context(a: Analysis, assignment: str, links: BookLinks) -> dict:
     """The trainer's item analysis of one assignment."""
     data = item_analysis(a.scores, a.items, a.tags, assignment)
     for row in data["items"]:
         row["skill_names"] = [a.skills[s].name if s in a.skills else s for s in row["skills"]]
     tampering = [t for t in a.tampering if t["assignment"] == assignment]
-    return {**_common(a, f"Items of {assignment}: what works and what does not"), **data, "tampering": tampering,
+    return {**_common(links, f"Items of {assignment}: what works and what does not"), **data, "tampering": tampering,
             "chart": charts.facility_chart(data["items"], label=f"Facility of each item in {assignment}"),
             "too_hard": TOO_HARD, "too_easy": TOO_EASY, "weak": WEAK, "few": FEW_LEARNERS}
 
@@ -367,12 +357,12 @@ def render(kind: str, context: dict) -> str:
     return environment().get_template(f"{kind}.html").render(**context)
 
 
-def write_report(analysis: Analysis, kind: str, key: str, path: Path) -> Path:
+def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: BookLinks) -> Path:
     """Render one report of ``kind`` for ``key`` (team, rep id or assignment) to ``path``."""
     if kind not in KINDS:
         raise ValueError(kind)
     path = Path(path)
-    write_text_atomic(path, render(kind, CONTEXTS[kind](analysis, key)))
+    write_text_atomic(path, render(kind, CONTEXTS[kind](analysis, key, links)))
     _readable(path)
     return path
 
@@ -382,29 +372,28 @@ def _readable(path: Path) -> None:
     os.chmod(path, 0o644)
 
 
-def write_reports(store: Store, out_dir: Path, skills: dict[str, Skill], kpis: dict[str, Kpi], *,
-                  project_root: Path | None = None, book_url: str = DEFAULT_BOOK_URL,
-                  weights: dict[str, float] | None = None, course_dir: Path | None = None) -> list[Path]:
+def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: str = DEFAULT_BOOK_URL) -> list[Path]:
     """Every report the store supports, into ``out_dir``: one per team, per rep and per assignment,
-    and an index page linking them. Returns the paths written, the index first. ``course_dir``: the
-    course whose onboarding plan says which assignments each role is given (see analyse)."""
+    and an index page linking them. Returns the paths written, the index first. Skills link to
+    their pages under ``book_url``, with titles from the project's book."""
     out_dir = Path(out_dir)
-    whole = analyse(store, skills, kpis, project_root=project_root, book_url=book_url, weights=weights,
-                    course_dir=course_dir)
+    whole = analyse(store, project)
+    links = BookLinks(project, book_url)
     written: list[dict] = []
     for team in sorted(whole.team_ids()):
         scope = whole.scoped(list(whole.reps.loc[whole.reps["team"] == team, "rep_id"]))
-        path = write_report(scope, "team", team, out_dir / f"team-{slug(team)}.html")
+        path = write_report(scope, "team", team, out_dir / f"team-{slug(team)}.html", links)
         written.append({"kind": "team", "key": team, "label": f"Team {team} ({len(scope.reps)} reps)", "path": path})
     for rep in whole.reps.sort_values(["team", "name"]).itertuples(index=False):
-        path = write_report(whole.scoped([rep.rep_id]), "rep", rep.rep_id, out_dir / f"rep-{slug(rep.rep_id)}.html")
+        path = write_report(whole.scoped([rep.rep_id]), "rep", rep.rep_id, out_dir / f"rep-{slug(rep.rep_id)}.html",
+                            links)
         written.append({"kind": "rep", "key": rep.rep_id, "label": f"{rep.name} ({rep.team})", "path": path})
     for assignment in whole.assignments:
-        path = write_report(whole, "items", assignment, out_dir / f"items-{slug(assignment)}.html")
+        path = write_report(whole, "items", assignment, out_dir / f"items-{slug(assignment)}.html", links)
         written.append({"kind": "items", "key": assignment, "label": assignment, "path": path})
     index = out_dir / "index.html"
     groups = {kind: [{**w, "href": w["path"].name} for w in written if w["kind"] == kind] for kind in KINDS}
     write_text_atomic(index, environment().get_template("index.html").render(
-        **_common(whole, "Reports"), groups=groups))
+        **_common(links, "Reports"), groups=groups))
     _readable(index)
     return [index, *(w["path"] for w in written)]

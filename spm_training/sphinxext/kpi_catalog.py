@@ -13,7 +13,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from ..catalog import Kpi, kpi_catalog_path, load_kpis
+from ..catalog import Kpi, load_kpis
+from ..project import kpi_catalog_path
 from ..errors import SpmError
 
 logger = logging.getLogger(__name__)

@@ -15,7 +15,8 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
-from ..catalog import Skill, load_kpis, load_skills, skills_path
+from ..catalog import Skill, load_kpis, load_skills
+from ..project import skills_path
 from ..course import Item, read_items
 from ..errors import SpmError
 from .kpi_catalog import kpi_label

@@ -4,6 +4,7 @@ recognition and the `spm gaps` command, on a small store whose every figure is w
 from __future__ import annotations
 
 import json
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +14,11 @@ from click.testing import CliRunner
 from spm_training.analysis.facade import analyse
 from spm_training.catalog import CatalogError, load_kpis, load_skills
 from spm_training.cli.main import cli
-from spm_training.ingest.kpis import attainment
-from spm_training.analysis.readiness import load_weights, readiness, readiness_index
+from spm_training.analysis.attainment import attainment
+from spm_training.analysis.readiness import readiness, readiness_index
+from spm_training.settings import load_weights
+from spm_training.project import Project
+from spm_training.reports.links import BookLinks
 from spm_training.store import open_store
 from spm_training.ingest.sync import _sync_skills
 
@@ -102,10 +106,18 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, dict]:
     return build(tmp_path_factory.mktemp("gaps"))
 
 
+def project_of(world, course: Path | None = None) -> Project:
+    """The world's store with its course (skills.yml), or with ``course`` given that catalog too."""
+    db, _, _ = world
+    if course is not None:
+        shutil.copy2(db.parent / "course" / "skills.yml", course / "skills.yml")
+    return Project.at(None, course_dir=course or db.parent / "course", db_path=db)
+
+
 def run(world, **scope):
     db, skills, kpis = world
     with open_store(db) as store:
-        return analyse(store, skills, kpis, today=TODAY, **scope)
+        return analyse(store, project_of(world), today=TODAY, **scope)
 
 
 # --- attainment ---------------------------------------------------------------------------------
@@ -164,14 +176,16 @@ def test_a_weak_skill_with_two_short_kpis_links_to_both(world) -> None:
 
 
 def test_the_coaching_plan_puts_linked_gaps_first_with_pages_and_assignments(world) -> None:
-    a = run(world, rep="ann", book_url="../book/html/")
+    a = run(world, rep="ann")
     plan = a.plan("ann")
     assert [(e.kind, e.skill) for e in plan] == [("linked", "discovery_questioning"), ("skill", "crm_hygiene"),
                                                  ("kpi", None)]
     first = plan[0]
     assert [k["kpi"] for k in first.kpis] == ["win_rate"]
-    assert [(p.path, p.url) for p in first.pages] == [("book/handbook/techniques",
-                                                      "../book/html/book/handbook/techniques.html")]
+    assert first.pages == ("book/handbook/techniques",)
+    # the reporting edge turns the page path into a link under the book's URL, with a slash added
+    page = BookLinks(None, "../book/html").page(first.pages[0])
+    assert (page.title, page.url) == ("Techniques", "../book/html/book/handbook/techniques.html")
     # her share of the discovery points: a1 (0.5 + 0.6) / 2, a2 (0.55 + 0.6) / 2
     assert [(x["assignment"], round(x["share"], 3)) for x in first.assignments] == [("a1", 0.55), ("a2", 0.575)]
     assert plan[1].note == "none of the KPIs it is linked to is measured for this rep"     # no activities value
@@ -243,19 +257,19 @@ def test_readiness_of_a_rep_from_the_store(world) -> None:
 
 
 def test_readiness_weights_from_spm_yml(tmp_path: Path) -> None:
-    assert load_weights(tmp_path) == {"mastery": 0.5, "kpi": 0.3, "progress": 0.2}
+    assert load_weights(tmp_path / "spm.yml") == {"mastery": 0.5, "kpi": 0.3, "progress": 0.2}
     (tmp_path / "spm.yml").write_text("readiness:\n  weights: {mastery: 0.6, kpi: 0.4, progress: 0}\n")
-    weights = load_weights(tmp_path)
+    weights = load_weights(tmp_path / "spm.yml")
     assert weights == {"mastery": 0.6, "kpi": 0.4, "progress": 0.0}
     assert readiness_index(0.5, 1.0, 1.0, weights) == pytest.approx(70.0)
     (tmp_path / "spm.yml").write_text("readiness:\n  weights: {mastery: 0.6, kpi: 0.3, progress: 0.2}\n")
     with pytest.raises(CatalogError) as bad:
-        load_weights(tmp_path)
+        load_weights(tmp_path / "spm.yml")
     assert str(bad.value) == (f"{tmp_path / 'spm.yml'}:2: readiness weights sum to 1.1; make mastery + kpi + "
                               "progress equal 1 so that the index runs from 0 to 100")
     (tmp_path / "spm.yml").write_text("readiness:\n  weights: {mastery: 1, skill: 0}\n")
     with pytest.raises(CatalogError, match="unknown readiness weight 'skill'"):
-        load_weights(tmp_path)
+        load_weights(tmp_path / "spm.yml")
 
 
 # --- onboarding and recognition -------------------------------------------------------------------
@@ -296,8 +310,8 @@ def test_progress_counts_the_assignments_the_plan_gives_the_role(world, tmp_path
     (course / "plan.yml").write_text(PLAN_YML)
     db, skills, kpis = world
     with open_store(db) as store:
-        planned = analyse(store, skills, kpis, today=TODAY, course_dir=course)
-        unplanned = analyse(store, skills, kpis, today=TODAY)
+        planned = analyse(store, project_of(world, course), today=TODAY)
+        unplanned = analyse(store, project_of(world), today=TODAY)
     def parts(a, rep):
         p = a.progress(rep)
         return p["given"], p["submitted"], p["graded"], p["pending_answers"], p["share"]
@@ -309,7 +323,7 @@ def test_progress_counts_the_assignments_the_plan_gives_the_role(world, tmp_path
     assert (cy["given"], cy["submitted"], cy["graded"]) == (1, 0, 0)
     (course / "plan.yml").write_text(PLAN_YML.replace("due_day: 20", "due_day: 40"))
     with open_store(db) as store, pytest.raises(CatalogError, match=r"plan.yml:5"):
-        analyse(store, skills, kpis, today=TODAY, course_dir=course)
+        analyse(store, project_of(world, course), today=TODAY)
 
 
 def test_the_coaching_plan_says_which_practice_the_role_was_not_given(world, tmp_path: Path) -> None:
@@ -323,12 +337,12 @@ def test_the_coaching_plan_says_which_practice_the_role_was_not_given(world, tmp
                                                                                               "roles: [SDR]"))
     db, skills, kpis = world
     with open_store(db) as store:
-        planned = analyse(store, skills, kpis, today=TODAY, course_dir=course)
-        unplanned = analyse(store, skills, kpis, today=TODAY)
+        planned = analyse(store, project_of(world, course), today=TODAY)
+        unplanned = analyse(store, project_of(world), today=TODAY)
     (entry,) = [e for e in planned.plan("cy") if e.skill == "discovery_questioning"]
     assert entry.assignments == ({"assignment": "a1", "share": pytest.approx(0.4), "given": True},
                                  {"assignment": "a2", "share": None, "given": False})
-    (view,) = [v for v in _plan_view(planned.plan("cy")) if v["skill"] == "discovery_questioning"]
+    (view,) = [v for v in _plan_view(planned.plan("cy"), BookLinks(None)) if v["skill"] == "discovery_questioning"]
     assert view["assignments"] == "a1 (40%), a2 (not in this role's plan)"
-    (view,) = [v for v in _plan_view(unplanned.plan("cy")) if v["skill"] == "discovery_questioning"]
+    (view,) = [v for v in _plan_view(unplanned.plan("cy"), BookLinks(None)) if v["skill"] == "discovery_questioning"]
     assert view["assignments"] == "a1 (40%), a2 (not done)"

@@ -400,19 +400,20 @@ def test_dashboard_reads_the_store_named_by_spm_db(dash: dict, tmp_path: Path) -
 
 def test_dashboard_page_is_the_reports_charts_gaps_and_plan(dash: dict, demo_dashboard: tuple) -> None:
     from spm_training.analysis.evidence import CAVEAT
-    from spm_training.reports.build import environment, rep_context, team_context
+    from spm_training import BookLinks, Project, rep_context, team_context, template_environment
 
     board, _ = demo_dashboard
     page = board.html("Closers", "jade.abbott")
     a = board.analysis
-    team = team_context(a.scoped(list(a.reps.loc[a.reps["team"] == "Closers", "rep_id"])), "Closers")
-    rep = rep_context(a.scoped(["jade.abbott"]), "jade.abbott")
+    links = BookLinks(Project.at(ROOT), "../")
+    team = team_context(a.scoped(list(a.reps.loc[a.reps["team"] == "Closers", "rep_id"])), "Closers", links)
+    rep = rep_context(a.scoped(["jade.abbott"]), "jade.abbott", links)
     # The very markup of the reports: the heatmap, every KPI's meter and sparkline, the readiness chart, the plan.
     assert str(team["heatmap"]) in page
     assert len(rep["kpis"]) == 10
     assert all(str(k["meter"]) in page and str(k["spark"]) in page for k in rep["kpis"])
     assert str(rep["readiness"]["chart"]) in page
-    assert str(environment().get_template("_plan.html").module.plan(rep["plan"])) in page
+    assert str(template_environment().get_template("_plan.html").module.plan(rep["plan"])) in page
     assert f'<p class="caveat">{CAVEAT}</p>' in page and CAVEAT.startswith("Correlation, not causation")
     # Linked gaps first, in the team's list and in the rep's.
     mine = page[page.index("<h3>Jade Abbott</h3>"):page.index("<h4>KPIs against target</h4>")]

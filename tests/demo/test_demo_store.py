@@ -17,6 +17,7 @@ from spm_training.course import read_items
 from spm_training.demo.data import generate
 from spm_training.demo.store import DEMO_TODAY, PENDING_DAYS, build_demo_store
 from spm_training.errors import StoreError
+from spm_training.project import Project
 from spm_training.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,7 +134,7 @@ def test_scores_have_the_shape_nbgrader_gives_them(built: demo_store.DemoStore) 
 
 def test_simulated_mastery_follows_the_latent_skills(built: demo_store.DemoStore) -> None:
     with open_store(built.path, create=False) as store:
-        a = analyse(store, built.skills, built.kpis, today=built.today)
+        a = analyse(store, Project.at(ROOT, db_path=built.path), today=built.today)
     measured = a.mastery[a.mastery["graded"] > 0]
     assert len(measured) == 332
     # Mastery from one or two items (an autograded item scores all or nothing) says little about a rep, so
@@ -147,7 +148,7 @@ def test_simulated_mastery_follows_the_latent_skills(built: demo_store.DemoStore
 
 def test_analysis_finds_linked_gaps_first(built: demo_store.DemoStore) -> None:
     with open_store(built.path, create=False) as store:
-        a = analyse(store, built.skills, built.kpis, today=built.today)
+        a = analyse(store, Project.at(ROOT, db_path=built.path), today=built.today)
     assert a.gaps["kind"].value_counts().to_dict() == {"linked": 161, "skill": 84, "kpi": 16}
     linked = a.gaps[a.gaps["kind"] == "linked"]
     assert ((linked["mastery"].astype(float) < linked["threshold"].astype(float))
@@ -156,7 +157,7 @@ def test_analysis_finds_linked_gaps_first(built: demo_store.DemoStore) -> None:
     # Her lowest attainment, stage conversion (0.83), is shared by two weak skills: the weaker one first.
     assert (first.kind, first.skill, [k["kpi"] for k in first.kpis]) == (
         "linked", "demo_presentation", ["stage_conversion"])
-    assert [p.path for p in first.pages] == ["book/handbook/techniques", "book/sdr/role-play"]
+    assert first.pages == ("book/handbook/techniques", "book/sdr/role-play")
 
 
 def test_refuses_to_write_over_an_existing_file(built: demo_store.DemoStore) -> None:

@@ -14,12 +14,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from spm_training.catalog import kpi_catalog_path, load_kpis
+from spm_training.catalog import load_kpis
+from spm_training.project import packaged_kpi_catalog
 from spm_training.cli.main import cli
 from spm_training.cli.crm import crm_import
 from spm_training.ingest.crm import import_crm, load_mapping, preset_names
 from spm_training.errors import InputError, SpmError
-from spm_training.ingest.kpis import import_kpis, kpi_rows
+from spm_training.analysis.attainment import kpi_rows
+from spm_training.ingest.kpis import import_kpis
 from spm_training.store import Store, open_store
 
 # id, name, email, team, role, crm_owner
@@ -63,7 +65,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def values(store: Store) -> dict[tuple[str, str, str], tuple[float, float | None]]:
-    return {(r["rep_id"], r["period"], r["kpi"]): (r["value"], r["target"]) for r in kpi_rows(store)}
+    return {(r["rep_id"], r["period"], r["kpi"]): (r["value"], r["target"]) for r in kpi_rows(store, load_kpis())}
 
 
 def derive(store: Store, folder: Path, opps: str, period: str = "quarter", **exports: str) -> dict:
@@ -299,7 +301,7 @@ def test_store_quota_wins_over_the_catalog_default(store: Store, tmp_path: Path)
 
 
 def test_kpis_missing_from_a_project_catalog_are_left_out(store: Store, tmp_path: Path) -> None:
-    catalog = yaml.safe_load(kpi_catalog_path(None).read_text())
+    catalog = yaml.safe_load(packaged_kpi_catalog().read_text())
     catalog["kpis"] = [k for k in catalog["kpis"] if k["id"] != "pipeline_generated"]
     (tmp_path / "kpis.yml").write_text(yaml.safe_dump(catalog))
     kpis = load_kpis(path=tmp_path / "kpis.yml")

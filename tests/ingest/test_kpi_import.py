@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from spm_training.catalog import load_kpis
 from spm_training.cli.main import cli
-from spm_training.ingest.kpis import attainment, import_kpis, kpi_rows
+from spm_training.analysis.attainment import attainment, kpi_rows
+from spm_training.ingest.kpis import import_kpis
 from spm_training.store import open_store
 
 ROSTER = (
@@ -118,7 +119,7 @@ def test_reimport_changes_nothing(workspace: Path) -> None:
     assert "0 new, 0 updated, 2 unchanged" in result.output
     assert digest(workspace / "spm.db") == before
     with open_store(workspace / "spm.db") as store:
-        rows = kpi_rows(store)
+        rows = kpi_rows(store, load_kpis())
     assert [(r["rep_id"], r["kpi"], r["value"], r["target"]) for r in rows] == [
         ("ann", "revenue", 40.0, 50.0), ("bob", "meetings_booked", 60.0, 50.0)]
 
@@ -141,7 +142,7 @@ def test_default_targets_follow_role_and_period(workspace: Path) -> None:
     )
     assert run(workspace, "defaults.csv").exit_code == 0
     with open_store(workspace / "spm.db") as store:
-        rows = {(r["rep_id"], r["period"], r["kpi"]): r for r in kpi_rows(store)}
+        rows = {(r["rep_id"], r["period"], r["kpi"]): r for r in kpi_rows(store, load_kpis())}
     assert rows[("bob", "2026-09", "meetings_booked")]["target"] == 12
     assert rows[("bob", "2026-Q3", "meetings_booked")]["target"] == 36
     assert rows[("bob", "2026-Q3", "meetings_booked")]["attainment"] == pytest.approx(30 / 36)
@@ -156,7 +157,7 @@ def test_wide_format_matches_long(workspace: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "2 values" in result.output
     with open_store(workspace / "spm.db") as store:
-        rows = {(r["rep_id"], r["period"], r["kpi"]): r for r in kpi_rows(store)}
+        rows = {(r["rep_id"], r["period"], r["kpi"]): r for r in kpi_rows(store, load_kpis())}
     assert rows[("ann", "2026-Q2", "revenue")]["target"] == 110000
     assert rows[("ann", "2026-Q2", "win_rate")]["target"] == 0.25
     assert ("bob", "2026-Q2", "revenue") not in rows

@@ -22,6 +22,7 @@ from spm_training.cli.main import cli
 from spm_training.analysis.export import export_rows
 from spm_training.nbgrader_io import ensure_env_bin_on_path
 from spm_training.ingest.roster import import_roster
+from spm_training.project import Project
 from spm_training.store import open_store
 from spm_training.ingest.sync import sync_gradebook
 
@@ -258,7 +259,7 @@ def test_cli_sync_prints_the_outcome(ws: Path) -> None:
 def test_export_scores_has_the_contract_columns(ws: Path) -> None:
     run_sync(ws)
     with open_store(ws / "spm.db") as store:
-        rows = export_rows(store, "scores")
+        rows = export_rows(store, "scores", Project.at(ws, course_dir=ws / "course", db_path=ws / "spm.db"))
     assert list(rows[0])[:8] == ["rep_id", "assignment", "notebook", "cell", "max_score", "score",
                                  "needs_manual_grade", "skills"]
     essay = next(r for r in rows if r["rep_id"] == "ann" and r["cell"] == "essay")

@@ -16,8 +16,12 @@ from spm_training.analysis.facade import analyse
 from spm_training.cli.main import cli
 from spm_training.analysis.items import item_analysis
 from spm_training.reports import filters
-from spm_training.reports.build import default_book_url, rep_context, team_context, write_reports
+from spm_training.project import Project
+from spm_training.reports.build import rep_context, team_context, write_reports
+from spm_training.reports.links import BookLinks, default_book_url
 from spm_training.store import open_store
+
+LINKS = BookLinks(Project.at(ROOT), "../book/html/")
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +29,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, list[Pat
     folder = tmp_path_factory.mktemp("reports")
     db, info = populated(folder)
     with open_store(db) as store:
-        paths = write_reports(store, folder / "out", info["skills"], info["kpis"], project_root=ROOT,
-                              book_url="../book/html/")
+        paths = write_reports(store, folder / "out", info["project"], book_url="../book/html/")
     return db, info, paths
 
 
@@ -81,8 +84,8 @@ def test_reports_are_self_contained(site) -> None:
 def test_team_context_puts_linked_gaps_first_and_carries_evidence(site) -> None:
     db, info, _ = site
     with open_store(db) as store:
-        a = analyse(store, info["skills"], info["kpis"], team="Closers")
-    ctx = team_context(a, "Closers")
+        a = analyse(store, info["project"], team="Closers")
+    ctx = team_context(a, "Closers", LINKS)
     kinds = [g["kind"] for g in ctx["gaps"]]
     assert kinds == sorted(kinds, key=("linked", "skill", "kpi").index)
     assert ctx["counts"] == {k: kinds.count(k) for k in ("linked", "skill", "kpi")}
@@ -102,11 +105,11 @@ def test_rep_context_lists_comments_strengths_and_the_rule_of_pending_grades(sit
     db, info, _ = site
     rep_id = info["data"].roster[0]["id"]
     with open_store(db) as store:
-        a = analyse(store, info["skills"], info["kpis"], rep=rep_id)
-        team = analyse(store, info["skills"], info["kpis"], team=a.rep(rep_id)["team"])
+        a = analyse(store, info["project"], rep=rep_id)
+        team = analyse(store, info["project"], team=a.rep(rep_id)["team"])
     with pytest.raises(ValueError, match="scoped to the rep"):
-        rep_context(team, rep_id)
-    ctx = rep_context(a, rep_id)
+        rep_context(team, rep_id, LINKS)
+    ctx = rep_context(a, rep_id, LINKS)
     assert ctx["rep"]["rep_id"] == rep_id
     assert all(s["mastered"] for s in ctx["strengths"])
     assert [s["mastery"] for s in ctx["strengths"]] == sorted((s["mastery"] for s in ctx["strengths"]), reverse=True)
@@ -192,8 +195,9 @@ def test_spm_report_commands_write_their_files(site, tmp_path: Path) -> None:
 
 def test_the_default_book_url_is_relative_to_the_report(tmp_path: Path) -> None:
     assert default_book_url(None, tmp_path / "x.html") == "../book/html/"
-    assert default_book_url(tmp_path, tmp_path / "reports" / "team-a.html") == "../_build/html/"
-    assert default_book_url(tmp_path, tmp_path / "deep" / "er" / "r.html") == "../../_build/html/"
+    project = Project.at(tmp_path)
+    assert default_book_url(project, tmp_path / "reports" / "team-a.html") == "../_build/html/"
+    assert default_book_url(project, tmp_path / "deep" / "er" / "r.html") == "../../_build/html/"
 
 
 def test_team_context_gaps_carry_names_for_other_views(site) -> None:
@@ -201,7 +205,7 @@ def test_team_context_gaps_carry_names_for_other_views(site) -> None:
     the skill's and the KPI's names."""
     db, info, _ = site
     with open_store(db) as store:
-        ctx = team_context(analyse(store, info["skills"], info["kpis"], team="Gardeners"), "Gardeners")
+        ctx = team_context(analyse(store, info["project"], team="Gardeners"), "Gardeners", LINKS)
     kinds = {g["kind"] for g in ctx["gaps"]}
     assert kinds <= {"linked", "skill", "kpi"} and ctx["gaps"]
     for g in ctx["gaps"]:
@@ -219,7 +223,7 @@ def test_the_items_report_shows_what_spm_grade_found_tampered(tmp_path: Path) ->
             conn.execute("INSERT INTO tampering (rep_id, assignment, notebook, cell, kind, detail, detected_at) "
                          "VALUES (?, ?, 'nb', 'test-a', 'edited', 'the test cell differs from the source', "
                          "'2026-11-28T12:00:00')", (rep_id, assignment))
-        paths = write_reports(store, tmp_path / "out", info["skills"], info["kpis"], project_root=ROOT)
+        paths = write_reports(store, tmp_path / "out", info["project"])
     items = next(p for p in paths if p.name.startswith("items-") and assignment in p.name).read_text()
     assert f'data-tampering="{rep_id}"' in items
     assert "the test cell differs from the source" in items

@@ -28,10 +28,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("browser")
-    db, _ = populated(folder / "store")
-    skills, kpis = catalogs()
+    db, info = populated(folder / "store")
+    skills = info["skills"]
     with open_store(db) as store:
-        write_reports(store, folder / "site" / "reports", skills, kpis, project_root=ROOT, book_url="../book/html/")
+        write_reports(store, folder / "site" / "reports", info["project"], book_url="../book/html/")
     # A stand-in for the built book, so that the page links resolve on the same server.
     for skill in skills.values():
         for page in skill.pages:
