@@ -7,49 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from .errors import CatalogError
+from .periods import PERIOD_KINDS
 from .project import kpi_catalog_path, skills_path
+from .yamlio import LINE, read_yaml  # read_yaml is re-exported: settings.py imports it from here
 
 DIRECTIONS = ("higher", "lower")
-PERIOD_KINDS = ("month", "quarter")
 AGGREGATIONS = ("sum", "rate")
 ROLES = ("SDR", "AE", "AM")
 MASTERY_METHODS = ("highest", "latest", "average", "weighted_average", "decaying_average", "n_times")
 DEFAULT_MASTERY_METHOD = "decaying_average"
 SKILL_KPI_DIRECTIONS = ("positive", "negative")
-
-_LINE = "__line__"
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that remembers the line each mapping starts on, for error messages."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping[_LINE] = node.start_mark.line + 1
-        return mapping
-
-
-def read_yaml(path: Path) -> Any:
-    """Parse a YAML file, turning syntax and encoding errors into one-line CatalogErrors."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise CatalogError(path, f"not UTF-8 text (byte {exc.start})", fix="save the file as UTF-8") from None
-    except OSError as exc:
-        raise CatalogError(path, f"cannot read the file ({exc.strerror})") from None
-    try:
-        return yaml.load(text, Loader=_LineLoader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        col = f" at column {mark.column + 1}" if mark else ""
-        raise CatalogError(path, f"YAML syntax error{col}: {exc.problem}",
-                           line=line, fix="fix the indentation or quoting there") from None
-    except yaml.YAMLError as exc:
-        raise CatalogError(path, f"YAML error: {exc}") from None
 
 
 def _entries(path: Path, data: Any, key: str) -> list[dict]:
@@ -60,7 +28,7 @@ def _entries(path: Path, data: Any, key: str) -> list[dict]:
     for entry in entries:
         if not isinstance(entry, dict):
             raise CatalogError(path, f"each entry of '{key}' must be a mapping with an 'id'",
-                               line=data.get(_LINE))
+                               line=data.get(LINE))
     return entries
 
 
@@ -68,7 +36,7 @@ def _text(path: Path, entry: dict, field: str, *, required: bool = True) -> str:
     value = entry.get(field)
     if value is None:
         if required:
-            raise CatalogError(path, f"entry '{entry.get('id', '?')}' has no '{field}'", line=entry[_LINE],
+            raise CatalogError(path, f"entry '{entry.get('id', '?')}' has no '{field}'", line=entry[LINE],
                                fix=f"add a '{field}:' field")
         return ""
     return str(value).strip()
@@ -135,12 +103,12 @@ def _number(path: Path, line: int, what: str, value: Any) -> float:
 
 
 def _parse_kpi(path: Path, entry: dict) -> Kpi:
-    line = entry[_LINE]
+    line = entry[LINE]
     kpi_id = _text(path, entry, "id")
     target = entry.get("default_target")
     if isinstance(target, dict):
         target = {str(k): _number(path, line, f"default_target of {kpi_id} for {k}", v)
-                  for k, v in target.items() if k != _LINE}
+                  for k, v in target.items() if k != LINE}
         unknown = set(target) - set(ROLES)
         if unknown:
             raise CatalogError(path, f"KPI '{kpi_id}' has a target for unknown role {sorted(unknown)[0]!r}",
@@ -206,15 +174,15 @@ def load_skills(course_dir: Path, kpis: dict[str, Kpi] | None = None,
         raise CatalogError(path, "no skills catalog here", fix="create it, or point --course at the course folder")
     skills: dict[str, Skill] = {}
     for entry in _entries(path, read_yaml(path), "skills"):
-        line = entry[_LINE]
+        line = entry[LINE]
         skill_id = _text(path, entry, "id")
         links = []
         for link in entry.get("kpis") or []:
             if isinstance(link, str):
-                link = {"id": link, "direction": "positive", _LINE: line}
+                link = {"id": link, "direction": "positive", LINE: line}
             kpi_id = str(link.get("id", ""))
             direction = str(link.get("direction", "positive"))
-            link_line = link.get(_LINE, line)
+            link_line = link.get(LINE, line)
             if kpis is not None and kpi_id not in kpis:
                 raise CatalogError(path, f"skill '{skill_id}' links to unknown KPI '{kpi_id}'", line=link_line,
                                    fix="use an id from `spm kpis list` or add the KPI to kpis.yml")

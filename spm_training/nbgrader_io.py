@@ -1,15 +1,51 @@
-"""Where the nbgrader course and its gradebook are, and the few writes we make through nbgrader's API."""
+"""Where the nbgrader course and its gradebook are, gradebook URLs (SQLite ones built and read, any one
+printed without its password), and the few writes we make through nbgrader's API."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 from .errors import SpmError
+from .text import first_line
 
 DEFAULT_GRADEBOOK = "gradebook.db"
+# sqlite:// or sqlite+driver://, the database part, then any ?query
+_SQLITE_URL = re.compile(r"^sqlite(?:\+\w+)?://(?P<rest>[^?]*)(?:\?.*)?$")
+
+
+def sqlite_url(path: Path | str) -> str:
+    """The SQLAlchemy URL of the SQLite file at ``path`` (``sqlite:///`` and the path as given)."""
+    return f"sqlite:///{path}"
+
+
+def sqlite_database(url: str) -> str | None:
+    """The database of a SQLite URL as SQLAlchemy reads it: ``relative.db`` from ``sqlite:///relative.db``,
+    ``/absolute.db`` from ``sqlite:////absolute.db``, ``""`` or ``:memory:`` for an in-memory database;
+    None for any other backend (and for text that is not a URL).
+
+    Parsed here rather than by SQLAlchemy, so that the common case does not pay SQLAlchemy's import."""
+    match = _SQLITE_URL.match(url)
+    if match is None:
+        return None
+    rest = match.group("rest")
+    return rest[1:] if rest.startswith("/") else rest
+
+
+def display_url(url: str) -> str:
+    """The URL as it may be printed: with any password masked (a SQLite URL has none, and is left as it is)."""
+    if _SQLITE_URL.match(url):
+        return url
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse has no password to hide either
+        return url
 
 
 def ensure_env_bin_on_path() -> None:
@@ -44,7 +80,7 @@ def gradebook_url(course_dir: Path, override: str | None = None) -> str:
     url = config.get("CourseDirectory", {}).get("db_url") if hasattr(config, "get") else None
     if url:
         return str(url)
-    return f"sqlite:///{(course_dir / DEFAULT_GRADEBOOK).resolve()}"
+    return sqlite_url((course_dir / DEFAULT_GRADEBOOK).resolve())
 
 
 def split_name(name: str) -> tuple[str, str]:
@@ -52,7 +88,7 @@ def split_name(name: str) -> tuple[str, str]:
     return first, last
 
 
-def register_students(url: str, reps: Iterable[dict]) -> int:
+def register_students(url: str, reps: Iterable[Mapping[str, Any]]) -> int:
     """Create or update the reps as nbgrader students, in one gradebook transaction."""
     ensure_env_bin_on_path()
     from nbgrader.api import Gradebook, Student
@@ -72,6 +108,6 @@ def register_students(url: str, reps: Iterable[dict]) -> int:
         raise
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and alembic errors differ by backend
         raise SpmError(f"{url}: cannot write the students to the nbgrader gradebook "
-                       f"({exc.__class__.__name__}: {str(exc).splitlines()[0]}); check --course and the db_url "
+                       f"({exc.__class__.__name__}: {first_line(exc)}); check --course and the db_url "
                        "in nbgrader_config.py") from None
     return count

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from datetime import date
 
+#: The kinds of period a KPI is stated for and values are derived per.
+PERIOD_KINDS = ("month", "quarter")
 PERIOD_RE = re.compile(r"^(\d{4})-(?:Q([1-4])|(0[1-9]|1[0-2]))$")
 PERIOD_HELP = "write periods as YYYY-Qn (e.g. 2026-Q3) or YYYY-MM (e.g. 2026-09)"
 

@@ -29,9 +29,10 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from .catalog import _LINE, ROLES, read_yaml
+from .catalog import ROLES
 from .errors import CatalogError
 from .project import plan_path
+from .yamlio import LINE, read_yaml
 
 PHASE_FIELDS = ("name", "first_day", "last_day", "what")
 ASSIGNMENT_FIELDS = ("id", "title", "due_day", "roles", "why")
@@ -93,13 +94,13 @@ class Plan:
 def _mapping(path: Path, value: Any, what: str, line: int | None, fields: tuple[str, ...]) -> dict:
     if not isinstance(value, dict):
         raise CatalogError(path, f"{what} must be a mapping with the fields {', '.join(fields)}", line=line)
-    unknown = sorted(k for k in value if k != _LINE and k not in fields)
+    unknown = sorted(k for k in value if k != LINE and k not in fields)
     if unknown:
-        raise CatalogError(path, f"{what} has an unknown field '{unknown[0]}'", line=value[_LINE],
+        raise CatalogError(path, f"{what} has an unknown field '{unknown[0]}'", line=value[LINE],
                            fix=f"use only {', '.join(fields)}")
     missing = [f for f in fields if value.get(f) in (None, "")]
     if missing:
-        raise CatalogError(path, f"{what} has no '{missing[0]}'", line=value[_LINE], fix=f"add a '{missing[0]}:' field")
+        raise CatalogError(path, f"{what} has no '{missing[0]}'", line=value[LINE], fix=f"add a '{missing[0]}:' field")
     return value
 
 
@@ -107,7 +108,7 @@ def _day(path: Path, entry: dict, field: str, what: str) -> int:
     value = entry[field]
     # YAML reads 15 as an int, 15.0 as a float and yes as a bool (a bool is an int to Python).
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CatalogError(path, f"{what} has {field} {value!r}", line=entry[_LINE],
+        raise CatalogError(path, f"{what} has {field} {value!r}", line=entry[LINE],
                            fix="use a whole day number, counting the hire date as day 1")
     return value
 
@@ -122,21 +123,21 @@ def _list(path: Path, data: dict, key: str, line: int | None) -> list:
 
 def _phases(path: Path, data: dict) -> tuple[Phase, ...]:
     phases: list[Phase] = []
-    for raw in _list(path, data, "phases", data.get(_LINE)):
-        entry = _mapping(path, raw, "each phase", data.get(_LINE), PHASE_FIELDS)
+    for raw in _list(path, data, "phases", data.get(LINE)):
+        entry = _mapping(path, raw, "each phase", data.get(LINE), PHASE_FIELDS)
         name = str(entry["name"]).strip()
         what = f"phase '{name}'"
         first, last = _day(path, entry, "first_day", what), _day(path, entry, "last_day", what)
         if last < first:
-            raise CatalogError(path, f"{what} ends on day {last}, before its first day {first}", line=entry[_LINE],
+            raise CatalogError(path, f"{what} ends on day {last}, before its first day {first}", line=entry[LINE],
                                fix="swap first_day and last_day")
         expected = phases[-1].last_day + 1 if phases else 1
         if first != expected:
             after = f"the day after phase '{phases[-1].name}' ends" if phases else "the hire date, day 1"
-            raise CatalogError(path, f"{what} starts on day {first}, not on day {expected}", line=entry[_LINE],
+            raise CatalogError(path, f"{what} starts on day {first}, not on day {expected}", line=entry[LINE],
                                fix=f"start it on {after}: phases follow each other with no gap or overlap")
         phases.append(Phase(name=name, first_day=first, last_day=last, what=str(entry["what"]).strip(),
-                            line=entry[_LINE]))
+                            line=entry[LINE]))
     return tuple(phases)
 
 
@@ -144,9 +145,9 @@ def _assignments(path: Path, data: dict, phases: tuple[Phase, ...]) -> tuple[Pla
     first, last = phases[0].first_day, phases[-1].last_day
     planned: list[PlannedAssignment] = []
     seen: dict[str, int] = {}
-    for raw in _list(path, data, "assignments", data.get(_LINE)):
-        entry = _mapping(path, raw, "each assignment", data.get(_LINE), ASSIGNMENT_FIELDS)
-        line = entry[_LINE]
+    for raw in _list(path, data, "assignments", data.get(LINE)):
+        entry = _mapping(path, raw, "each assignment", data.get(LINE), ASSIGNMENT_FIELDS)
+        line = entry[LINE]
         assignment_id = str(entry["id"]).strip()
         what = f"assignment '{assignment_id}'"
         if assignment_id in seen:

@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from ..ingest.crm_mapping import preset_names
+from ..periods import PERIOD_KINDS
 from ..project import Project
+from ..text import plural
 from .common import SpmGroup, pass_project
-from ..catalog import PERIOD_KINDS, read_yaml
 
 if TYPE_CHECKING:  # crm pulls in pandas: imported when an import runs, not when spm starts
     from ..ingest.crm import CrmImportResult
-
-
-def preset_names() -> list[str]:
-    from importlib import resources
-
-    presets = read_yaml(Path(str(resources.files("spm_training") / "data" / "crm_presets.yml")))
-    return [name for name in presets if not name.startswith("__")]
 
 
 @click.group(cls=SpmGroup)
@@ -67,8 +61,6 @@ def crm_import(project: Project, opportunities: str, activities: str | None, lea
 
 def summary(opportunities: str, result: CrmImportResult) -> list[str]:
     """What the import read, left out and wrote, one line per fact."""
-    from ..ingest.crm_read import plural
-
     dropped = sum(result.duplicates.values())
     lines = [f"{opportunities}: " + ", ".join(f"{n} {kind}" for kind, n in result.rows.items())
              + (f" ({plural(dropped, 'duplicate or superseded row')} dropped)" if dropped else "")]

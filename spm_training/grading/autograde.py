@@ -2,8 +2,8 @@
 
 ``nbgrader autograde`` grades one submission after another in the trainer's own process, and the
 students' code runs with the trainer's rights. Here every submission is graded by nbgrader's own
-Autograde converter in one of N grading processes (see :mod:`.grading_worker`), its kernel in a sandbox
-(:mod:`.sandbox`), against a private copy of the gradebook rows it needs (:mod:`.grading_db`). This
+Autograde converter in one of N grading processes (see :mod:`.worker`), its kernel in a sandbox
+(:mod:`.sandbox`), against a private copy of the gradebook rows it needs (:mod:`.gradebook`). This
 process alone writes the results back, one transaction per submission, so the real gradebook (SQLite or
 PostgreSQL) only ever has one writer, and it also records which submissions changed protected cells
 (:mod:`.tampering`).
@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import NotFoundError, SpmError
+from ..nbgrader_io import sqlite_database
+from ..text import first_line
 from .gradebook import (AssignmentRows, Rows, engine_for, gradebook_error, merge_submission, read_assignment,
                          read_submission, write_template)
 from .worker import Outcome, Task, load_nbgrader_config, quiet_worker, run_task
@@ -180,8 +182,9 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     if not todo:
         return GradeReport(assignment, results, skipped, 0, sandbox is not None, time.monotonic() - started)
 
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
-        raise NotFoundError(f"no gradebook at {url[len('sqlite:///'):]}; run nbgrader generate_assignment "
+    database = sqlite_database(url)
+    if database is not None and not Path(database).is_file():
+        raise NotFoundError(f"no gradebook at {database}; run nbgrader generate_assignment "
                             f"{assignment} first, or pass --gradebook URL")
     scratch = Path(tempfile.mkdtemp(prefix="spm-grade-"))
     engine = engine_for(url)
@@ -271,8 +274,7 @@ def _apply(outcome: Outcome, task: Task, engine: Any, coursedir: Any, structure:
             if staged:
                 shutil.rmtree(staged, ignore_errors=True)
             raise SpmError(f"cannot write {task.student}'s grades to the gradebook ({exc.__class__.__name__}: "
-                           f"{str(exc).splitlines()[0] if str(exc) else ''}); the submissions merged before it "
-                           "are in the gradebook") from None
+                           f"{first_line(exc)}); the submissions merged before it are in the gradebook") from None
         _swap(dest, staged)
     if outcome.checked:
         # A process that died before checking leaves the earlier report as it was.

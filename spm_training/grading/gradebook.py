@@ -22,6 +22,8 @@ from sqlalchemy import Table, create_engine, inspect, select, text
 from sqlalchemy.engine import Connection, Engine
 
 from ..errors import NotFoundError, SpmError
+from ..nbgrader_io import display_url, sqlite_url
+from ..text import first_line
 
 Row = dict[str, Any]
 #: Rows of one submission, by table: student, submitted_assignment, submitted_notebook, grade, comment.
@@ -104,19 +106,9 @@ class AssignmentRows:
 
 
 def gradebook_error(url: str, exc: Exception) -> SpmError:
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else exc.__class__.__name__
-    return SpmError(f"{_safe_url(url)}: cannot read the nbgrader gradebook ({exc.__class__.__name__}: {first}); "
+    first = first_line(exc) or exc.__class__.__name__
+    return SpmError(f"{display_url(url)}: cannot read the nbgrader gradebook ({exc.__class__.__name__}: {first}); "
                     "check --course and the db_url in nbgrader_config.py")
-
-
-def _safe_url(url: str) -> str:
-    """The URL without a password, for messages."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - a URL SQLAlchemy cannot parse has no password to hide either
-        return url
 
 
 def read_assignment(engine: Engine, assignment: str) -> AssignmentRows:
@@ -126,7 +118,7 @@ def read_assignment(engine: Engine, assignment: str) -> AssignmentRows:
         with engine.connect() as conn:
             if "assignment" not in inspect(conn).get_table_names():
                 raise NotFoundError(f"assignment {assignment!r} is not in the gradebook "
-                                    f"({_safe_url(str(engine.url))}); run nbgrader generate_assignment {assignment} "
+                                    f"({display_url(str(engine.url))}); run nbgrader generate_assignment {assignment} "
                                     "first")
             found = _rows(conn, select(t["assignment"]).where(t["assignment"].c.name == assignment))
             if not found:
@@ -158,7 +150,7 @@ def write_template(structure: AssignmentRows, path: Path) -> None:
     """A SQLite gradebook holding the assignment's structure and nothing else."""
     from nbgrader.api import Base
 
-    engine = engine_for(f"sqlite:///{path}")
+    engine = engine_for(sqlite_url(path))
     try:
         Base.metadata.create_all(bind=engine)
         t = tables()
@@ -199,7 +191,7 @@ def read_submission(conn: Connection, assignment_id: str, student: str) -> Rows:
 def seed_submission(path: Path, template: Path, rows: Rows) -> None:
     """Copy the template to ``path`` and add the rep's rows as the real gradebook has them."""
     shutil.copyfile(template, path)
-    engine = engine_for(f"sqlite:///{path}")
+    engine = engine_for(sqlite_url(path))
     try:
         t = tables()
         with engine.begin() as conn:

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..nbgrader_io import sqlite_url
+from ..text import first_line
 from .gradebook import CellInfo, Rows, engine_for, read_submission, seed_submission
 from .sandbox import Sandbox
 from .tampering import Finding, check_submission
@@ -103,7 +105,7 @@ class _RecordingAutograde:
 
 def describe(exc: BaseException) -> str:
     """An exception in one line, with a hint for the ones a sandbox limit causes."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = first_line(exc)
     if len(text) > 200:
         text = text[:197] + "..."
     line = f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
@@ -185,7 +187,7 @@ def run_task(task: Task, base_config: Any) -> Outcome:
         outcome.checked = True
 
         config.CourseDirectory.root = str(scratch)
-        config.CourseDirectory.db_url = f"sqlite:///{scratch / 'gradebook.db'}"
+        config.CourseDirectory.db_url = sqlite_url(scratch / "gradebook.db")
         config.CourseDirectory.assignment_id = task.assignment
         config.CourseDirectory.student_id = task.student
         config.CourseDirectory.notebook_id = "*"

@@ -29,16 +29,16 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Kpi
+from ..periods import PERIOD_KINDS
+from ..store import Store
 from .crm_mapping import Mapping, load_mapping, preset_names
 from .crm_read import CrmData, OwnerIndex, read_exports
 from .kpis import ImportResult, write_kpi_values
-from ..store import Store
 
-# load_mapping and preset_names are re-exported: the CLI and tests import them from here
+# re-exported: load_mapping and preset_names (the CLI and tests import them from here), and PERIOD_KINDS
 __all__ = ["CRM_KPIS", "KPIS_BY_EXPORT", "PERIOD_KINDS", "SOURCE_PREFIX", "CrmImportResult", "covered_periods",
            "derive_kpis", "import_crm", "load_mapping", "period_labels", "preset_names", "with_targets"]
 
-PERIOD_KINDS = ("month", "quarter")
 CRM_KPIS = ("revenue", "deals_won", "win_rate", "avg_deal_size", "sales_cycle_length", "pipeline_generated",
             "quota_attainment", "meetings_booked", "activities", "lead_to_opp_conversion")
 SOURCE_PREFIX = "crm:"

@@ -14,13 +14,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..catalog import _LINE, read_yaml
 from ..errors import CatalogError, InputError, SpmError
-from .tabular import normalise_header
+from ..text import normalise_header
+from ..yamlio import LINE, read_yaml
 
 STATUSES = ("won", "lost", "open")
 ACTIVITY_TYPES = ("call", "email", "meeting", "other")
-KINDS = ("opportunities", "activities", "leads")
+#: The exports a CRM import reads, in the order they are read and reported.
+EXPORT_KINDS = ("opportunities", "activities", "leads")
 # fields each export must have; `id` is read when the file has it
 FIELDS = {
     "opportunities": ("owner", "account", "created_date", "close_date", "amount"),
@@ -56,7 +57,9 @@ def presets_path() -> Path:
 
 
 def preset_names() -> list[str]:
-    return [k for k in read_yaml(presets_path()) if k != _LINE]
+    """The packaged presets in file order: the CLI's --preset choices, read as spm starts (this module
+    imports no pandas for that reason)."""
+    return [k for k in read_yaml(presets_path()) if k != LINE]
 
 
 def _merge(base: dict, over: dict) -> dict:
@@ -75,12 +78,12 @@ def _values(path: Path, line: int, what: str, raw: Any) -> list[str]:
 
 def _meanings(path: Path, section: dict, key: str, allowed: tuple[str, ...]) -> dict[str, str]:
     raw = section.get(key) or {}
-    line = raw.get(_LINE, section.get(_LINE)) if isinstance(raw, dict) else section.get(_LINE)
+    line = raw.get(LINE, section.get(LINE)) if isinstance(raw, dict) else section.get(LINE)
     if not isinstance(raw, dict):
         raise CatalogError(path, f"'{key}' must be a mapping", line=line, fix=f"use keys among {', '.join(allowed)}")
     meaning: dict[str, str] = {}
     for name, values in raw.items():
-        if name == _LINE:
+        if name == LINE:
             continue
         if name not in allowed:
             raise CatalogError(path, f"'{key}' has unknown key '{name}'", line=line,
@@ -95,7 +98,7 @@ def _meanings(path: Path, section: dict, key: str, allowed: tuple[str, ...]) -> 
 def load_mapping(preset: str = "generic", path: str | Path | None = None) -> Mapping:
     """The preset's mapping, with the mapping file at ``path`` (same shape as a preset) laid over it."""
     presets = read_yaml(presets_path())
-    if preset not in presets or preset == _LINE:
+    if preset not in presets or preset == LINE:
         raise SpmError(f"no CRM preset '{preset}'; choose one of {', '.join(preset_names())}")
     data, source = presets[preset], presets_path()
     if path is not None:
@@ -111,10 +114,10 @@ def load_mapping(preset: str = "generic", path: str | Path | None = None) -> Map
 
 
 def _build_mapping(path: Path, name: str, data: dict) -> Mapping:
-    top = data.get(_LINE, 1)
-    known = {"date_format", "decimal", *KINDS}
+    top = data.get(LINE, 1)
+    known = {"date_format", "decimal", *EXPORT_KINDS}
     for key in data:
-        if key != _LINE and key not in known:
+        if key != LINE and key not in known:
             raise CatalogError(path, f"unknown setting '{key}'", line=top, fix=f"use {', '.join(sorted(known))}")
     date_format = str(data.get("date_format") or "iso")
     if date_format != "iso" and not ("%d" in date_format and ("%m" in date_format or "%b" in date_format)
@@ -126,40 +129,40 @@ def _build_mapping(path: Path, name: str, data: dict) -> Mapping:
         raise CatalogError(path, f"decimal {decimal!r} is neither '.' nor ','", line=top,
                            fix="write decimal: '.' for 1,200.50 or decimal: ',' for 1.200,50")
     columns, sections = {}, {}
-    for kind in KINDS:
+    for kind in EXPORT_KINDS:
         section = data.get(kind) or {}
-        line = section.get(_LINE, top) if isinstance(section, dict) else top
+        line = section.get(LINE, top) if isinstance(section, dict) else top
         if not isinstance(section, dict):
             raise CatalogError(path, f"'{kind}' must be a mapping", line=line)
         for key in section:
-            if key != _LINE and key not in SECTION_KEYS[kind]:
+            if key != LINE and key not in SECTION_KEYS[kind]:
                 raise CatalogError(path, f"'{kind}' has unknown setting '{key}'", line=line,
                                    fix=f"use {', '.join(sorted(SECTION_KEYS[kind]))}")
         raw = section.get("columns") or {}
         allowed = FIELDS[kind] + OPTIONAL_FIELDS[kind]
-        unknown = [f for f in raw if f != _LINE and f not in allowed]
+        unknown = [f for f in raw if f != LINE and f not in allowed]
         if unknown:
-            raise CatalogError(path, f"'{kind}.columns' has unknown field '{unknown[0]}'", line=raw.get(_LINE, line),
+            raise CatalogError(path, f"'{kind}.columns' has unknown field '{unknown[0]}'", line=raw.get(LINE, line),
                                fix=f"the fields are {', '.join(allowed)}")
-        columns[kind] = {f: normalise_header(str(c)) for f, c in raw.items() if f != _LINE and c}
+        columns[kind] = {f: normalise_header(str(c)) for f, c in raw.items() if f != LINE and c}
         missing = [f for f in FIELDS[kind] if f not in columns[kind]]
         if missing:
             raise CatalogError(path, f"'{kind}.columns' does not name the column of '{missing[0]}'",
-                               line=raw.get(_LINE, line), fix=f"add {missing[0]}: <column name>")
+                               line=raw.get(LINE, line), fix=f"add {missing[0]}: <column name>")
         sections[kind] = section
     opps = sections["opportunities"]
     status_from = str(opps.get("status_from") or "status")
     if status_from not in ("status", "stage") or status_from not in columns["opportunities"]:
-        raise CatalogError(path, f"status_from {status_from!r} is not a mapped column", line=opps.get(_LINE, top),
+        raise CatalogError(path, f"status_from {status_from!r} is not a mapped column", line=opps.get(LINE, top),
                            fix="use status or stage, and name its column under opportunities.columns")
     other = opps.get("other_status")
     if other is not None and other not in STATUSES:
-        raise CatalogError(path, f"other_status {other!r} is not a status", line=opps.get(_LINE, top),
+        raise CatalogError(path, f"other_status {other!r} is not a status", line=opps.get(LINE, top),
                            fix=f"use one of {', '.join(STATUSES)}, or leave it out to refuse unlisted values")
     acts = sections["activities"]
     return Mapping(
         name=name, date_format=date_format, decimal=decimal, columns=columns, status_from=status_from,
         status_values=_meanings(path, opps, "status_values", STATUSES), other_status=other,
         activity_types=_meanings(path, acts, "types", ACTIVITY_TYPES),
-        held_outcomes=frozenset(_values(path, acts.get(_LINE, top), "held_outcomes",
+        held_outcomes=frozenset(_values(path, acts.get(LINE, top), "held_outcomes",
                                         acts.get("held_outcomes") or [])))

@@ -15,18 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .crm_mapping import _GROUPED, FIELDS, OPTIONAL_FIELDS, STATUSES, Mapping
 from ..errors import InputError
 from ..store import Store
+from ..text import plural
+from .crm_mapping import _GROUPED, FIELDS, OPTIONAL_FIELDS, STATUSES, Mapping
 from .tabular import read_csv, read_header
 
 CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY", "₹": "INR", "₩": "KRW", "₽": "RUB"}
 _SIGNS = "".join(CURRENCY_SIGNS)
 _CURRENCY = rf"[A-Za-z]{{3}}|[{_SIGNS}]"
-
-
-def plural(count: int, noun: str) -> str:
-    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _line(frame: pd.DataFrame, mask: np.ndarray) -> int:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..text import normalise_header
 
 
 def _decode(path: Path) -> str:
@@ -37,11 +38,12 @@ def read_header(path: str | Path) -> list[str]:
     text = _decode(Path(path))
     if not text.strip():
         return []
+    return _header(text)
+
+
+def _header(text: str) -> list[str]:
+    """The normalised column names of the first line of a file's text."""
     return [normalise_header(h) for h in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))]
-
-
-def normalise_header(name: str) -> str:
-    return re.sub(r"\s+", "_", name.strip().lower())
 
 
 def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[str] = (),
@@ -55,8 +57,7 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
     if not text.strip():
         raise InputError(path, "the file is empty", line=1,
                          fix=f"start with a header row: {','.join(required)}")
-    first = text.split("\n", 1)[0].rstrip("\r")
-    header = [normalise_header(h) for h in next(csv.reader([first]))]
+    header = _header(text)
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(path, f"missing column '{missing[0]}'", line=1,

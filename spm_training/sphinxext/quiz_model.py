@@ -11,18 +11,10 @@ from typing import Any
 
 import yaml
 
+from ..yamlio import LINE, error_position, parse_yaml
+
 QUESTION_FIELDS = ("question", "options")
 OPTION_FIELDS = ("text", "correct", "why")
-_LINE = "__line__"
-
-
-class _LineLoader(yaml.SafeLoader):
-    """A SafeLoader that records where each mapping starts, so problems can name a line."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        mapping = super().construct_mapping(node, deep=deep)
-        mapping[_LINE] = node.start_mark.line + 1
-        return mapping
 
 
 @dataclass(frozen=True)
@@ -63,7 +55,7 @@ def _string(value: Any) -> str:
 
 
 def _unknown_fields(entry: dict, allowed: tuple[str, ...]) -> list[str]:
-    return [str(key) for key in entry if key != _LINE and key not in allowed]
+    return [str(key) for key in entry if key != LINE and key not in allowed]
 
 
 def _parse_option(entry: Any, where: str, line: int, problems: list[Problem]) -> Option | None:
@@ -71,7 +63,7 @@ def _parse_option(entry: Any, where: str, line: int, problems: list[Problem]) ->
         problems.append(Problem(line, f"{where} must be a mapping with 'text', 'why' and optionally "
                                       "'correct: true'"))
         return None
-    line = entry[_LINE]
+    line = entry[LINE]
     ok = True
     for key in _unknown_fields(entry, OPTION_FIELDS):
         problems.append(Problem(line, f"{where} has an unknown field '{key}'; use text, correct and why"))
@@ -98,7 +90,7 @@ def _parse_question(entry: Any, number: int, problems: list[Problem]) -> Questio
     if not isinstance(entry, dict):
         problems.append(Problem(1, f"{where} must be a mapping that starts with '- question:'"))
         return None
-    line = entry[_LINE]
+    line = entry[LINE]
     ok = True
     for key in _unknown_fields(entry, QUESTION_FIELDS):
         problems.append(Problem(line, f"{where} has an unknown field '{key}'; use question and options"))
@@ -130,13 +122,11 @@ def parse_knowledge_check(body: str) -> tuple[list[Question], list[Problem]]:
     A question is returned only when it is entirely valid, so a renderer never shows half a question.
     """
     try:
-        data = yaml.load(body, Loader=_LineLoader)
+        data = parse_yaml(body)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        column = f" at column {mark.column + 1}" if mark else ""
-        return [], [Problem(line, f"YAML syntax error{column}: {exc.problem}; check the indentation, and "
-                                  "quote text that contains a colon followed by a space")]
+        line, column = error_position(exc)
+        return [], [Problem(line or 1, f"YAML syntax error{column}: {exc.problem}; check the indentation, "
+                                       "and quote text that contains a colon followed by a space")]
     except yaml.YAMLError as exc:
         return [], [Problem(1, f"YAML error: {exc}")]
     if data is None:

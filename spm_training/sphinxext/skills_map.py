@@ -19,6 +19,7 @@ from ..catalog import Skill, load_kpis, load_skills
 from ..project import skills_path
 from ..course import Item, read_items
 from ..errors import SpmError
+from ..text import plural
 from .kpi_catalog import kpi_label
 
 logger = logging.getLogger(__name__)
@@ -137,9 +138,8 @@ class SkillsMapDirective(SphinxDirective):
             return [_para(nodes.emphasis("", NO_ASSIGNMENT))]
         lines = []
         for use in uses:
-            noun = "graded item" if use.items == 1 else "graded items"
             lines.append(_para(nodes.literal("", use.assignment),
-                               nodes.Text(f": {use.items} {noun}, {_points(use.points)}")))
+                               nodes.Text(f": {plural(use.items, 'graded item')}, {_points(use.points)}")))
         return [_bullets(lines)]
 
     def _table(self, rows: list[tuple[Skill, list[AssignmentUse]]]) -> nodes.table:

@@ -299,5 +299,5 @@ def test_without_spm_training_feedback_generation_fails_instead_of_leaking(cours
                           text=True)
     assert done.returncode != 0
     assert done.stderr.splitlines()[-1] == (
-        "ModuleNotFoundError: No module named 'spm_training.grading.feedback'; 'spm_training' is not a package")
+        "ModuleNotFoundError: No module named 'spm_training.feedback'; 'spm_training' is not a package")
     assert _html(course, "wrong") == before
