@@ -26,6 +26,7 @@ MIN_N = 8
 RESAMPLES = 2000
 SEED = 2026
 LEVEL = 0.95
+EPS = 1e-9              # a spread of squares below this is no variation (see pearson)
 _CHUNK = 50             # resamples per vectorised block: bounds memory, and smaller blocks stay in cache
 
 BACKGROUND_MIN_REPS = 300   # below this the bootstrap takes less time than starting a second process
@@ -45,9 +46,12 @@ def average_ranks(values: np.ndarray) -> np.ndarray:
 
 
 def pearson(x: np.ndarray, y: np.ndarray) -> float | None:
+    """Pearson's r of two equally long samples; None when either does not vary. "Does not vary" has a
+    tolerance (:data:`EPS`): the mean of equal floats need not be exactly equal to them, which
+    would leave a spread of rounding errors to correlate."""
     dx, dy = x - x.mean(), y - y.mean()
-    denom = np.sqrt((dx * dx).sum() * (dy * dy).sum())
-    return None if denom == 0 else float((dx * dy).sum() / denom)
+    denom = float(np.sqrt((dx * dx).sum() * (dy * dy).sum()))
+    return None if denom < EPS else float((dx * dy).sum() / denom)
 
 
 def spearman(x: np.ndarray, y: np.ndarray) -> float | None:

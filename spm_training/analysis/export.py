@@ -9,23 +9,23 @@ from ..project import Project
 from ..store import Store
 
 
-def rep_rows(store: Store, project: Project) -> list[dict]:
-    return store.query(
-        "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner "
-        "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
-
-
 # The exports import their modules (pandas among them) when called, so that every command starts quickly.
+def rep_rows(store: Store, project: Project) -> list[dict]:
+    from .queries import rep_rows as rows
+
+    return rows(store)
+
+
 def kpi_rows(store: Store, project: Project) -> list[dict]:
-    from .attainment import kpi_rows as rows
+    from .queries import kpi_rows as rows
 
     return rows(store, project.catalogs(store)[1])
 
 
 def score_rows(store: Store, project: Project) -> list[dict]:
-    from .facade import score_export_rows
+    from .queries import score_rows as rows
 
-    return score_export_rows(store)
+    return rows(store)
 
 
 def mastery_rows(store: Store, project: Project) -> list[dict]:

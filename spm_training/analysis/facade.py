@@ -1,14 +1,14 @@
 """The analysis API: everything the reports, ``spm gaps`` and ``spm export`` show, computed once.
 
 ``analyse(store, project, team=..., rep=...)`` loads the store's data for a scope (the whole
-store, one team or one rep), with the project's one catalog (:meth:`~spm_training.project.Project.catalogs`), and computes mastery, attainment, gaps, readiness and progress; the
-heavier evidence table is computed on request. The result is format-neutral: the CLI writes its
-rows as a table, CSV or JSON, and the reports render it as HTML.
+store, one team or one rep) through :mod:`.queries`, with the project's one catalog
+(:meth:`~spm_training.project.Project.catalogs`), and computes mastery, attainment, gaps, readiness
+and progress; the heavier evidence table is computed on request. The result is format-neutral: the
+CLI writes its rows as a table, CSV or JSON, and the reports format what :mod:`.views` reads from
+it as HTML.
 """
 
 from __future__ import annotations
-
-import json
 
 import functools
 from collections.abc import Callable
@@ -17,19 +17,18 @@ from datetime import date
 
 import pandas as pd
 
-from .attainment import current_attainment, current_periods, load_history
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
-from .evidence import Evidence, evidence_later, evidence_table
-from .gaps import PlanEntry, coaching_plan, find_gaps, gap_records, gap_rows, rep_skill_shares, skill_assignments
-from .mastery import item_skills, load_scores, mastery_frame
-from .onboarding import assignment_status, is_new_hire, most_improved, ramp, top_performers
-from .readiness import Readiness, readiness, role_skills
 from ..project import Project
 from ..settings import DEFAULT_WEIGHTS
 from ..store import Store
-
-REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
+from .attainment import current_attainment
+from .evidence import Evidence, evidence_later, evidence_table
+from .gaps import PlanEntry, coaching_plan, find_gaps, gap_records, gap_rows, rep_skill_shares, skill_assignments
+from .mastery import mastery_frame
+from .onboarding import assignment_status, is_new_hire, most_improved, ramp, top_performers
+from .queries import current_periods, item_skills, load_history, load_items, load_reps, load_scores, tampering_rows
+from .readiness import Readiness, readiness, role_skills
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -273,30 +272,6 @@ MASTERY_EXPORT_COLUMNS = ("rep_id", "team", "skill", "method", "mastery", "thres
                           "pending", "reached", "last_submitted")
 
 
-def load_reps(store: Store, *, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
-    """The scope's reps; NotFoundError names what exists when the team or rep does not."""
-    sql = ("SELECT r.id, r.name, r.email, r.team_id, t.manager, r.role, r.hire_date FROM reps r "
-           "JOIN teams t ON t.id = r.team_id")
-    if rep is not None:
-        rows = store.conn.execute(sql + " WHERE r.id = ?", (rep,)).fetchall()
-        if not rows:
-            raise NotFoundError(f"no rep '{rep}' in the store; spm export reps lists them")
-    elif team is not None:
-        rows = store.conn.execute(sql + " WHERE r.team_id = ? ORDER BY r.id", (team,)).fetchall()
-        if not rows:
-            known = [r[0] for r in store.conn.execute("SELECT id FROM teams ORDER BY id")]
-            raise NotFoundError(f"no team '{team}' in the store; teams: {', '.join(known) or 'none yet'}")
-    else:
-        rows = store.conn.execute(sql + " ORDER BY r.team_id, r.id").fetchall()
-    return pd.DataFrame.from_records(rows, columns=REP_COLUMNS)
-
-
-def load_items(store: Store) -> pd.DataFrame:
-    return pd.DataFrame.from_records(
-        store.conn.execute("SELECT id, assignment, notebook, cell, kind, max_score FROM items ORDER BY id").fetchall(),
-        columns=["id", "assignment", "notebook", "cell", "kind", "max_score"])
-
-
 def analyse(store: Store, project: Project, *, team: str | None = None, rep: str | None = None,
             today: date | None = None, detail: bool = True) -> Analysis:
     """Compute the analysis of the whole store, one team (``team``) or one rep (``rep``).
@@ -325,10 +300,7 @@ def analyse(store: Store, project: Project, *, team: str | None = None, rep: str
         current = current[current["rep_id"].isin(rep_ids)].reset_index(drop=True)
     gaps = find_gaps(mastery, current, skills)
     assignments = list(dict.fromkeys(items["assignment"]))
-    tampering = store.query(
-        "SELECT t.rep_id, t.assignment, t.notebook, t.cell, t.kind, t.detail, t.detected_at FROM tampering t "
-        "WHERE t.rep_id IN (SELECT value FROM json_each(?)) ORDER BY t.assignment, t.rep_id, t.notebook, t.cell",
-        (json.dumps(rep_ids),))
+    tampering = tampering_rows(store, rep_ids)
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
                     role_assignments=project.role_assignments(), weights=dict(project.weights),
@@ -339,21 +311,6 @@ def analyse(store: Store, project: Project, *, team: str | None = None, rep: str
 
 SCORE_EXPORT_COLUMNS = ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade",
                         "skills", "auto_score", "manual_score", "extra_credit", "submitted_at", "comment")
-
-
-def score_export_rows(store: Store) -> list[dict]:
-    """One row per rep and item: the item, its score as nbgrader counts it, and its skills."""
-    from .mastery import SCORE_SQL
-
-    rows = store.query(
-        f"SELECT s.rep_id, i.assignment, i.notebook, i.cell, i.max_score, {SCORE_SQL} AS score, "
-        "s.needs_manual_grade, (SELECT group_concat(skill_id, ' ') FROM (SELECT skill_id FROM item_skills t "
-        "WHERE t.item_id = i.id ORDER BY skill_id)) AS skills, s.auto_score, s.manual_score, s.extra_credit, "
-        "s.submitted_at, s.comment FROM scores s JOIN items i ON i.id = s.item_id ORDER BY s.rep_id, i.id")
-    for row in rows:
-        row["needs_manual_grade"] = bool(row["needs_manual_grade"])
-        row["skills"] = row["skills"] or ""
-    return rows
 
 
 def mastery_export_rows(store: Store, project: Project) -> list[dict]:

@@ -20,7 +20,7 @@ import pandas as pd
 from ..catalog import Kpi, Skill
 from .mastery import N_TIMES, score_skill_rows
 
-KINDS = ("linked", "skill", "kpi")
+GAP_KINDS = ("linked", "skill", "kpi")
 GAP_COLUMNS = ["rep_id", "kind", "skill", "mastery", "threshold", "method", "graded", "pending", "reached", "kpi",
                "period", "attainment"]
 
@@ -48,12 +48,19 @@ def find_gaps(mastery: pd.DataFrame, current: pd.DataFrame, skills: dict[str, Sk
     if not parts:
         return pd.DataFrame(columns=GAP_COLUMNS)
     frame = pd.concat(parts, ignore_index=True).rename(columns={"skill_id": "skill"})
-    frame["_kind"] = frame["kind"].map(KINDS.index)
+    frame["_kind"] = frame["kind"].map(GAP_KINDS.index)
     # Within a kind, the worst first: the lowest attainment, then the lowest mastery.
     frame["_att"] = frame["attainment"].astype(float).fillna(9.0)
     frame["_mastery"] = frame["mastery"].astype(float).fillna(-1.0)
     frame = frame.sort_values(["rep_id", "_kind", "_att", "_mastery", "skill", "kpi"], ignore_index=True)
     return frame[GAP_COLUMNS]
+
+
+def severity(gap: dict) -> float:
+    """How far a linked gap is from closing: the skill's shortfall as a share of its threshold plus
+    the KPI's shortfall from target. Orders the team's table, largest first."""
+    mastery = gap["mastery"] if gap["mastery"] is not None else 0.0
+    return (gap["threshold"] - mastery) / gap["threshold"] + (1 - gap["attainment"])
 
 
 # --- coaching plans ------------------------------------------------------------------------------
@@ -163,7 +170,7 @@ def coaching_plan(rep_id: str, gaps: list[dict], skills: dict[str, Skill], kpis:
                                  kpis=({"kpi": r["kpi"], "name": kpis[r["kpi"]].name if r["kpi"] in kpis else r["kpi"],
                                         "period": r["period"], "attainment": r["attainment"]},), note=note))
     # Gaps arrive linked first (find_gaps sorts them), so entries already are in plan order.
-    return sorted(entries, key=lambda e: KINDS.index(e.kind))
+    return sorted(entries, key=lambda e: GAP_KINDS.index(e.kind))
 
 
 def _skill_note(kind: str, skill: Skill, row: dict, measured_kpis: set[str] | None) -> str:

@@ -18,10 +18,10 @@ are hints rather than findings.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from ..errors import NotFoundError
+from .evidence import pearson
 
 TOO_HARD = 0.2
 TOO_EASY = 0.9
@@ -29,12 +29,6 @@ WEAK = 0.2
 MIN_DISCRIMINATION_N = 3
 FEW_LEARNERS = 15
 EPS = 1e-9
-
-
-def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
-    da, db = a - a.mean(), b - b.mean()
-    den = float(np.sqrt((da * da).sum() * (db * db).sum()))
-    return None if den < EPS else float((da * db).sum() / den)
 
 
 def flags(graded: int, facility: float | None, discrimination: float | None, all_zero: bool,
@@ -82,7 +76,7 @@ def item_analysis(scores: pd.DataFrame, items: pd.DataFrame, tags: pd.DataFrame,
         discrimination = None
         if len(full) >= MIN_DISCRIMINATION_N and item.id in full.columns:
             own = full[item.id].to_numpy()
-            discrimination = _pearson(own, total - own)
+            discrimination = pearson(own, total - own)
         all_zero = bool(len(graded)) and bool((graded["score"] <= EPS).all())
         all_full = bool(len(graded)) and bool((graded["score"] >= item.max_score - EPS).all())
         rows.append({

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import DEFAULT_MASTERY_METHOD, Skill
-from ..store import Store
 
 W = 0.65                 # weight of the newest score in the weighted and decaying averages
 N_TIMES = 3              # scores at or above the threshold that n_times needs
@@ -31,13 +30,9 @@ N_TIMES = 3              # scores at or above the threshold that n_times needs
 # this tolerance so that a score exactly on it counts as reaching it.
 EPS = 1e-9
 
-# nbgrader's own definition of a cell's score (Grade.score in nbgrader.api), as SQL over the store.
-SCORE_SQL = ("CASE WHEN s.manual_score IS NOT NULL THEN s.manual_score + COALESCE(s.extra_credit, 0) "
-             "WHEN s.auto_score IS NOT NULL THEN s.auto_score + COALESCE(s.extra_credit, 0) ELSE 0 END")
-
 
 def item_score(auto: float | None, manual: float | None, extra: float | None) -> float:
-    """The points a rep earned on an item, as nbgrader counts them."""
+    """The points a rep earned on an item, as nbgrader counts them (in SQL: :data:`.queries.SCORE_SQL`)."""
     if manual is not None:
         return manual + (extra or 0.0)
     if auto is not None:
@@ -104,95 +99,7 @@ def is_mastered(value: float | None, threshold: float) -> bool:
     return value is not None and value >= threshold - EPS
 
 
-# --- the store's scores ------------------------------------------------------------------------------
-
-SCORE_COLUMNS = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", "max_score", "score", "x", "pending",
-                 "comment", "submitted_at"]
-
-
-def load_scores(store: Store, rep_ids: Sequence[str] | None = None, *, detail: bool = True) -> pd.DataFrame:
-    """Every synced score of the given reps (all reps when None), one row per rep and item.
-
-    Columns: :data:`SCORE_COLUMNS`; ``x`` is the normalised score, NaN while pending. Without
-    ``detail`` (enough for mastery, gaps and progress) the notebook, cell, kind and comment columns
-    are left empty, which saves a query and a pass over a large store. Rows come in
-    the store's order (rep, item). Only five columns are read per score; what belongs to the item
-    is added from the items table, and comments, which few scores have, are read on their own,
-    because turning SQLite values into Python objects is what dominates on a large store.
-    """
-    where, params = "", ()
-    if rep_ids is not None:
-        where, params = "WHERE s.rep_id IN (SELECT value FROM json_each(?))", (_json(list(rep_ids)),)
-    rows = tuples(store, f"SELECT s.rep_id, s.item_id, {SCORE_SQL}, s.needs_manual_grade, s.submitted_at "
-                         f"FROM scores s {where}", params)
-    frame = records_frame(rows, {"rep_id": object, "item_id": np.int64, "score": np.float64, "pending": np.int8,
-                                 "submitted_at": object})
-    items = pd.DataFrame.from_records(
-        store.conn.execute("SELECT id, assignment, notebook, cell, kind, max_score FROM items").fetchall(),
-        columns=["id", "assignment", "notebook", "cell", "kind", "max_score"]).set_index("id")
-    at = items.index.get_indexer(frame["item_id"].to_numpy())
-    for column in ("assignment", "notebook", "cell", "kind", "max_score"):
-        if detail or column in ("assignment", "max_score"):
-            frame[column] = items[column].to_numpy()[at] if len(frame) else items[column].iloc[:0].to_numpy()
-        else:
-            frame[column] = None
-    frame["pending"] = frame["pending"].astype(bool)
-    frame["score"] = frame["score"].astype(float)
-    frame["max_score"] = frame["max_score"].astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.clip(frame["score"].to_numpy() / frame["max_score"].to_numpy(), 0.0, 1.0)
-    # Items worth no points cannot be normalised; they measure nothing.
-    x[(frame["max_score"] <= 0).to_numpy() | frame["pending"].to_numpy()] = np.nan
-    frame["x"] = x
-    frame["submitted_at"] = frame["submitted_at"].fillna("")
-    # object dtype keeps None as None; pandas' string type would turn it into NaN, which is truthy
-    frame["comment"] = pd.Series(np.full(len(frame), None, dtype=object), dtype=object)
-    comments = store.conn.execute(f"SELECT s.rep_id, s.item_id, s.comment FROM scores s {where} "
-                                  f"{'AND' if where else 'WHERE'} s.comment IS NOT NULL AND s.comment != ''",
-                                  params).fetchall() if detail else []
-    if comments:
-        # Rows are found by one integer key (rep code × item span + item id): hashing a million
-        # integers is quick, a million (rep, item) tuples is not.
-        rep_code, reps = pd.factorize(frame["rep_id"])
-        span = int(frame["item_id"].max()) + 1
-        rows_key = pd.Index(rep_code.astype(np.int64) * span + frame["item_id"].to_numpy(np.int64))
-        wanted = reps.get_indexer([r for r, _, _ in comments]).astype(np.int64) * span + \
-            np.array([i for _, i, _ in comments], dtype=np.int64)
-        column = np.full(len(frame), None, dtype=object)
-        column[rows_key.get_indexer(wanted)] = [c for _, _, c in comments]
-        frame["comment"] = pd.Series(column, dtype=object)
-    return frame[SCORE_COLUMNS]
-
-
-def tuples(store: Store, sql: str, params: tuple = ()) -> list[tuple]:
-    """Rows as plain tuples (the store's connection hands out sqlite3.Row objects, which numpy
-    cannot take as records)."""
-    cursor = store.conn.cursor()
-    cursor.row_factory = None
-    return cursor.execute(sql, params).fetchall()
-
-
-def records_frame(rows: list[tuple], columns: dict[str, type]) -> pd.DataFrame:
-    """A frame from database rows, through a numpy structured array: three times quicker than
-    ``DataFrame.from_records`` on a million rows, and text stays plain object columns (pandas'
-    inference of its string type is a second pass over every value)."""
-    array = np.array(rows, dtype=[(name, kind) for name, kind in columns.items()]) if rows else \
-        np.empty(0, dtype=[(name, kind) for name, kind in columns.items()])
-    return pd.DataFrame({name: pd.Series(array[name], dtype=object if kind is object else None, copy=False)
-                         for name, kind in columns.items()})
-
-
-def _json(values: list) -> str:
-    import json
-
-    return json.dumps(values)
-
-
-def item_skills(store: Store) -> pd.DataFrame:
-    """item_id, skill_id for every tagged item."""
-    return pd.DataFrame.from_records(store.conn.execute("SELECT item_id, skill_id FROM item_skills").fetchall(),
-                                     columns=["item_id", "skill_id"])
-
+# --- mastery of every rep and skill at once (the scores from queries.load_scores) --------------------
 
 MASTERY_COLUMNS = ["rep_id", "skill_id", "method", "mastery", "threshold", "mastered", "graded", "pending",
                    "reached", "first", "last_at"]
@@ -252,6 +159,26 @@ def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Sk
     out["threshold"] = thresholds[skill[starts]]
     out["method"] = np.asarray([skills[s].method for s in skill_ids], dtype=object)[skill[starts]]
 
+    by_method, count, reached, first = _by_method(x, group, n, thresholds[skill])
+    mastery = np.full(n, np.nan)
+    methods = out["method"].to_numpy()
+    for method, series in by_method.items():
+        chosen = methods == method
+        mastery[chosen] = series[chosen]
+    out["mastery"] = mastery
+    out["mastered"] = ~np.isnan(mastery) & (mastery >= out["threshold"].to_numpy() - EPS)
+    out["graded"] = count.astype(int)
+    out["reached"] = reached.astype(int)
+    out["first"] = first
+    return out.sort_values(["rep_id", "skill_id"], ignore_index=True)[MASTERY_COLUMNS]
+
+
+def _by_method(x: np.ndarray, group: np.ndarray, n: int,
+               threshold: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Each method's mastery of ``n`` groups (a rep and a skill each) from their normalised scores
+    ``x`` (NaN: pending), sorted by ``group`` and oldest first within one, and the ``threshold`` of
+    each score's skill; with, per group, the graded scores, those at or above the threshold and the
+    first graded score."""
     graded = ~np.isnan(x)
     gx, gg = x[graded], group[graded]
     count = np.bincount(gg, minlength=n)
@@ -271,7 +198,7 @@ def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Sk
         weight = np.where(is_first, (1 - W) ** from_end, W * (1 - W) ** from_end)
         values["decaying"][owners] = np.add.reduceat(gx * weight, g_starts)
     total = np.bincount(gg, weights=gx, minlength=n)
-    reach = gx >= thresholds[skill[graded]] - EPS
+    reach = gx >= threshold[graded] - EPS
     reached = np.bincount(gg, weights=reach, minlength=n)
     reach_total = np.bincount(gg, weights=gx * reach, minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -285,14 +212,4 @@ def mastery_frame(scores: pd.DataFrame, tags: pd.DataFrame, skills: dict[str, Sk
             "decaying_average": values["decaying"],
             "n_times": np.where(reached >= N_TIMES, reach_total / np.maximum(reached, 1), np.nan),
         }
-    mastery = np.full(n, np.nan)
-    methods = out["method"].to_numpy()
-    for method, series in by_method.items():
-        chosen = methods == method
-        mastery[chosen] = series[chosen]
-    out["mastery"] = mastery
-    out["mastered"] = ~np.isnan(mastery) & (mastery >= out["threshold"].to_numpy() - EPS)
-    out["graded"] = count.astype(int)
-    out["reached"] = reached.astype(int)
-    out["first"] = values["first"]
-    return out.sort_values(["rep_id", "skill_id"], ignore_index=True)[MASTERY_COLUMNS]
+    return by_method, count, reached, values["first"]

@@ -42,6 +42,13 @@ class Readiness:
     weights: dict
     missing: tuple[str, ...] = ()    # parts with no data yet, counted as 0
 
+    @property
+    def points(self) -> dict[str, float]:
+        """What each part adds to the index, in index points (100 × weight × part); they sum to it."""
+        w = self.weights
+        return {"mastery": w["mastery"] * self.mastery * 100, "kpi": w["kpi"] * self.kpi * 100,
+                "progress": w["progress"] * self.progress * 100}
+
 
 def role_skills(skills: dict[str, Skill], kpis: dict[str, Kpi], role: str) -> list[str]:
     """The skills of a role: those linked to at least one KPI the catalog measures for it."""

@@ -23,8 +23,6 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
-
 from ..catalog import Kpi, Skill
 from .course import (copy_course, generate_assignments, release_assignments, simulate_trainer,
                           write_submissions)
@@ -182,24 +180,19 @@ def _build_book(root: Path, directory: Path, echo: Echo) -> Path:
     return out / "_build" / "html" / "index.html"
 
 
-def _spearman(a: pd.Series, b: pd.Series) -> float:
-    return float(a.rank().corr(b.rank()))
-
-
 def _summary(store: Store, data: DemoData, project: Project, directory: Path,
              reports: list[Path], book: Path | None, echo: Echo) -> dict:
+    from ..analysis.evidence import spearman
     from ..analysis.facade import analyse
+    from ..analysis.views import largest_linked_gaps
 
     analysis = analyse(store, project)
     skills, kpis = analysis.skills, analysis.kpis
-    names = dict(zip(analysis.reps["rep_id"], analysis.reps["name"]))
-    linked = analysis.gaps[analysis.gaps["kind"] == "linked"].copy()
-    linked["size"] = ((linked["threshold"].astype(float) - linked["mastery"].astype(float))
-                      / linked["threshold"].astype(float) + (1 - linked["attainment"].astype(float)))
-    top = linked.sort_values("size", ascending=False).head(3)
+    top = largest_linked_gaps(analysis, 3)
     mastery = analysis.mastery[analysis.mastery["graded"] > 0]
     latent = mastery.apply(lambda m: data.latent[m["rep_id"]][m["skill_id"]], axis=1)
-    rho = _spearman(latent, mastery["mastery"].astype(float)) if len(mastery) > 2 else float("nan")
+    rho = spearman(latent.to_numpy(float), mastery["mastery"].to_numpy(float)) if len(mastery) > 2 else None
+    rho = float("nan") if rho is None else rho
     echo("")
     echo("Summary")
     echo(f"  reports: {reports[0]}")
@@ -207,16 +200,18 @@ def _summary(store: Store, data: DemoData, project: Project, directory: Path,
         echo(f"  book:    {book}")
     echo(f"  exports: {directory / 'exports'}")
     echo("  largest linked gaps (skill below threshold and a KPI it drives below target):")
-    for g in top.itertuples(index=False):
-        echo(f"    {names.get(g.rep_id, g.rep_id)}: {skills[g.skill].name} mastery {g.mastery:.2f} < "
-             f"{g.threshold:.2f}, {kpis[g.kpi].name} at {g.attainment:.0%} of target ({g.period})")
-    if top.empty:
+    for g in top:
+        # an n_times skill not yet reached n times has no mastery figure, only a gap
+        mastery_text = "not yet credited" if g["mastery"] is None else f"{g['mastery']:.2f}"
+        echo(f"    {g['name']}: {skills[g['skill']].name} mastery {mastery_text} < {g['threshold']:.2f}, "
+             f"{kpis[g['kpi']].name} at {g['attainment']:.0%} of target ({g['period']})")
+    if not top:
         echo("    none")
     echo(f"  check: measured mastery ranks rep-skill pairs like the latent skill the generator planted "
          f"(Spearman rho {rho:.2f} over {len(mastery)} pairs; 1 would be perfect, 0 no relation)")
     echo("")
     echo(to_table(attainment_summary(store, kpis), ("team", "reps", "on_target", "median_attainment", "weakest_kpi")))
-    return {"linked_gaps": top.to_dict("records"), "latent_rho": rho}
+    return {"linked_gaps": top, "latent_rho": rho}
 
 
 __all__ = ["run_demo", "project_template"]

@@ -36,6 +36,15 @@ def test_rho_is_none_when_a_measure_does_not_vary() -> None:
     assert evidence.spearman(np.array([1.0]), np.array([2.0])) is None
 
 
+def test_pearson_sees_no_variation_in_equal_values_whose_mean_is_rounded() -> None:
+    """The one Pearson of the package (the items' discrimination uses it too): three 0.1s have a
+    mean a hair above 0.1, and a correlation of those rounding errors would be noise, not 1 or −1."""
+    flat = np.full(3, 0.1)
+    assert flat.mean() != 0.1 and evidence.pearson(flat, np.array([1.0, 2.0, 4.0])) is None
+    assert evidence.pearson(np.array([1.0, 2.0, 3.0]), np.array([2.0, 4.0, 6.5])) == pytest.approx(
+        np.corrcoef([1.0, 2.0, 3.0], [2.0, 4.0, 6.5])[0, 1])
+
+
 def test_row_ranks_match_the_one_sample_ranks() -> None:
     rng = np.random.default_rng(11)
     codes = rng.integers(0, 6, size=(50, 30))

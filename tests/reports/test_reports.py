@@ -3,7 +3,9 @@ analysis figures, the formatting filters and the `spm report` commands."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +14,14 @@ import pytest
 from click.testing import CliRunner
 
 from analysis_data import ROOT, populated
-from spm_training.analysis.facade import analyse
-from spm_training.cli.main import cli
+from spm_training.analysis.facade import Analysis, analyse
+from spm_training.analysis.gaps import severity
 from spm_training.analysis.items import item_analysis
-from spm_training.reports import filters
+from spm_training.cli.main import cli
 from spm_training.project import Project
-from spm_training.reports.build import rep_context, team_context, write_reports
+from spm_training.reports import filters
+from spm_training.reports.build import (REPORT_KINDS, items_context, rep_context, team_context, write_report,
+                                        write_reports)
 from spm_training.reports.links import BookLinks, default_book_url
 from spm_training.store import open_store
 
@@ -96,6 +100,7 @@ def test_team_context_puts_linked_gaps_first_and_carries_evidence(site) -> None:
     assert [g["kind"] for g in ctx["linked"]] == ["linked"] * min(100, ctx["counts"]["linked"])
     sizes = [(g["threshold"] - g["mastery"]) / g["threshold"] + 1 - g["attainment"] for g in ctx["linked"]]
     assert sizes == sorted(sizes, reverse=True)
+    assert [severity(g) for g in ctx["linked"]] == pytest.approx(sizes)
     for row in ctx["rows"]:
         plan_kinds = [e["kind"] for e in row["plan"]]
         assert plan_kinds == sorted(plan_kinds, key=("linked", "skill", "kpi").index)
@@ -116,6 +121,54 @@ def test_rep_context_lists_comments_strengths_and_the_rule_of_pending_grades(sit
     assert ctx["comments"] and all(isinstance(c["comment"], str) and c["comment"] for c in ctx["comments"])
     assert ctx["pending"] == int(a.scores["pending"].sum())
     assert ctx["readiness"]["index"] == pytest.approx(a.readiness(rep_id).index)
+
+
+FRAMES = {f.name for f in dataclasses.fields(Analysis) if f.type == "pd.DataFrame"} | {"status"}
+
+
+class _Watched(Analysis):
+    """An analysis that records which of its frames code in reports/ reads."""
+
+    reads: list[str] = []
+
+    def __getattribute__(self, name: str) -> object:
+        if name in FRAMES:
+            caller = sys._getframe(1).f_globals.get("__name__", "")
+            if caller.startswith("spm_training.reports"):
+                _Watched.reads.append(f"{caller} reads .{name}")
+        return object.__getattribute__(self, name)
+
+
+def test_reports_format_views_and_never_read_the_analysis_frames(site) -> None:
+    """Issue 13: what a report shows is computed in the analysis layer (analysis/views.py); the
+    reports only format it, so none of their code reads one of the Analysis's frames."""
+    db, info, _ = site
+    assert {"reps", "scores", "tags", "current", "mastery", "gaps"} <= FRAMES
+    rep_id = info["data"].roster[0]["id"]
+    with open_store(db) as store:
+        scopes = {"team": analyse(store, info["project"], team="Closers"), "rep": analyse(store, info["project"], rep=rep_id),
+                  "items": analyse(store, info["project"])}
+
+    def watched(a: Analysis) -> Analysis:
+        return _Watched(**{f.name: getattr(a, f.name) for f in dataclasses.fields(a)})
+
+    _Watched.reads.clear()
+    team_context(watched(scopes["team"]), "Closers", LINKS)
+    rep_context(watched(scopes["rep"]), rep_id, LINKS)
+    items_context(watched(scopes["items"]), "a2", LINKS)
+    assert _Watched.reads == []
+    # the watch itself sees a read from reports/
+    exec(compile("a.scores", "probe", "eval"), {"__name__": "spm_training.reports.probe", "a": watched(scopes["rep"])})
+    assert _Watched.reads == ["spm_training.reports.probe reads .scores"]
+
+
+def test_write_report_knows_its_kinds(site, tmp_path: Path) -> None:
+    db, info, _ = site
+    assert REPORT_KINDS == ("team", "rep", "items")
+    with open_store(db) as store:
+        a = analyse(store, info["project"], team="Closers")
+    with pytest.raises(ValueError, match="gaps"):
+        write_report(a, "gaps", "Closers", tmp_path / "x.html", LINKS)
 
 
 # --- the item analysis --------------------------------------------------------------------------

@@ -1,0 +1,271 @@
+"""The analysis layer's reads of the store: every SQL statement of ``analysis/`` is written here.
+
+Each function takes a :class:`~spm_training.store.Store` and returns rows (dicts or tuples) or a
+frame of them; what is computed from them (mastery, attainment's rank and trend, gaps, ...) is in
+the modules beside this one. The definitions that SQL has to repeat (nbgrader's score of a cell,
+attainment) sit next to the Python they mirror, named in each docstring.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from ..catalog import Kpi
+from ..errors import NotFoundError
+from ..periods import sort_key
+from ..store import Store
+
+# numpy and pandas are imported by the functions that build frames, so that the commands that only
+# export rows (spm export reps, kpis, scores) start without them.
+if TYPE_CHECKING:
+    import pandas as pd
+
+# --- helpers -----------------------------------------------------------------------------------------
+
+
+def tuples(store: Store, sql: str, params: tuple = ()) -> list[tuple]:
+    """Rows as plain tuples (the store's connection hands out sqlite3.Row objects, which numpy
+    cannot take as records)."""
+    cursor = store.conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params).fetchall()
+
+
+def records_frame(rows: list[tuple], columns: dict[str, type]) -> pd.DataFrame:
+    """A frame from database rows, through a numpy structured array: three times quicker than
+    ``DataFrame.from_records`` on a million rows, and text stays plain object columns (pandas'
+    inference of its string type is a second pass over every value)."""
+    import numpy as np
+    import pandas as pd
+
+    array = np.array(rows, dtype=[(name, kind) for name, kind in columns.items()]) if rows else \
+        np.empty(0, dtype=[(name, kind) for name, kind in columns.items()])
+    return pd.DataFrame({name: pd.Series(array[name], dtype=object if kind is object else None, copy=False)
+                         for name, kind in columns.items()})
+
+
+# --- reps, items and what spm grade found ----------------------------------------------------------
+
+REP_COLUMNS = ["rep_id", "name", "email", "team", "manager", "role", "hire_date"]
+ITEM_COLUMNS = ["id", "assignment", "notebook", "cell", "kind", "max_score"]
+
+
+def load_reps(store: Store, *, team: str | None = None, rep: str | None = None) -> pd.DataFrame:
+    """The scope's reps; NotFoundError names what exists when the team or rep does not."""
+    import pandas as pd
+
+    sql = ("SELECT r.id, r.name, r.email, r.team_id, t.manager, r.role, r.hire_date FROM reps r "
+           "JOIN teams t ON t.id = r.team_id")
+    if rep is not None:
+        rows = store.conn.execute(sql + " WHERE r.id = ?", (rep,)).fetchall()
+        if not rows:
+            raise NotFoundError(f"no rep '{rep}' in the store; spm export reps lists them")
+    elif team is not None:
+        rows = store.conn.execute(sql + " WHERE r.team_id = ? ORDER BY r.id", (team,)).fetchall()
+        if not rows:
+            known = [r[0] for r in store.conn.execute("SELECT id FROM teams ORDER BY id")]
+            raise NotFoundError(f"no team '{team}' in the store; teams: {', '.join(known) or 'none yet'}")
+    else:
+        rows = store.conn.execute(sql + " ORDER BY r.team_id, r.id").fetchall()
+    return pd.DataFrame.from_records(rows, columns=REP_COLUMNS)
+
+
+def rep_rows(store: Store) -> list[dict]:
+    """Every rep with their team's manager: the shape of ``spm export reps``."""
+    return store.query(
+        "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner "
+        "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
+
+
+def load_items(store: Store) -> pd.DataFrame:
+    """Every item of the course (:data:`ITEM_COLUMNS`), in the store's (course) order."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records(
+        store.conn.execute("SELECT id, assignment, notebook, cell, kind, max_score FROM items ORDER BY id").fetchall(),
+        columns=ITEM_COLUMNS)
+
+
+def item_skills(store: Store) -> pd.DataFrame:
+    """item_id, skill_id for every tagged item."""
+    import pandas as pd
+
+    return pd.DataFrame.from_records(store.conn.execute("SELECT item_id, skill_id FROM item_skills").fetchall(),
+                                     columns=["item_id", "skill_id"])
+
+
+def tampering_rows(store: Store, rep_ids: Sequence[str]) -> list[dict]:
+    """The locked or test cells that the reps' submissions changed, as ``spm grade`` recorded them."""
+    return store.query(
+        "SELECT t.rep_id, t.assignment, t.notebook, t.cell, t.kind, t.detail, t.detected_at FROM tampering t "
+        "WHERE t.rep_id IN (SELECT value FROM json_each(?)) ORDER BY t.assignment, t.rep_id, t.notebook, t.cell",
+        (json.dumps(list(rep_ids)),))
+
+
+# --- scores ------------------------------------------------------------------------------------------
+
+# nbgrader's own definition of a cell's score (Grade.score in nbgrader.api), as SQL over the store;
+# the same as mastery.item_score.
+SCORE_SQL = ("CASE WHEN s.manual_score IS NOT NULL THEN s.manual_score + COALESCE(s.extra_credit, 0) "
+             "WHEN s.auto_score IS NOT NULL THEN s.auto_score + COALESCE(s.extra_credit, 0) ELSE 0 END")
+
+SCORE_COLUMNS = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", "max_score", "score", "x", "pending",
+                 "comment", "submitted_at"]
+
+
+def load_scores(store: Store, rep_ids: Sequence[str] | None = None, *, detail: bool = True) -> pd.DataFrame:
+    """Every synced score of the given reps (all reps when None), one row per rep and item.
+
+    Columns: :data:`SCORE_COLUMNS`; ``x`` is the normalised score, NaN while pending. Without
+    ``detail`` (enough for mastery, gaps and progress) the notebook, cell, kind and comment columns
+    are left empty, which saves a query and a pass over a large store. Rows come in
+    the store's order (rep, item). Only five columns are read per score; what belongs to the item
+    is added from the items table, and comments, which few scores have, are read on their own,
+    because turning SQLite values into Python objects is what dominates on a large store.
+    """
+    import numpy as np
+    import pandas as pd
+
+    where = ""
+    params: tuple[str, ...] = ()
+    if rep_ids is not None:
+        where, params = "WHERE s.rep_id IN (SELECT value FROM json_each(?))", (json.dumps(list(rep_ids)),)
+    rows = tuples(store, f"SELECT s.rep_id, s.item_id, {SCORE_SQL}, s.needs_manual_grade, s.submitted_at "
+                         f"FROM scores s {where}", params)
+    frame = records_frame(rows, {"rep_id": object, "item_id": np.int64, "score": np.float64, "pending": np.int8,
+                                 "submitted_at": object})
+    items = load_items(store).set_index("id")
+    at = items.index.get_indexer(frame["item_id"].to_numpy())
+    for column in ("assignment", "notebook", "cell", "kind", "max_score"):
+        if detail or column in ("assignment", "max_score"):
+            frame[column] = items[column].to_numpy()[at] if len(frame) else items[column].iloc[:0].to_numpy()
+        else:
+            frame[column] = None
+    frame["pending"] = frame["pending"].astype(bool)
+    frame["score"] = frame["score"].astype(float)
+    frame["max_score"] = frame["max_score"].astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = np.clip(frame["score"].to_numpy() / frame["max_score"].to_numpy(), 0.0, 1.0)
+    # Items worth no points cannot be normalised; they measure nothing.
+    x[(frame["max_score"] <= 0).to_numpy() | frame["pending"].to_numpy()] = np.nan
+    frame["x"] = x
+    frame["submitted_at"] = frame["submitted_at"].fillna("")
+    # object dtype keeps None as None; pandas' string type would turn it into NaN, which is truthy
+    frame["comment"] = pd.Series(np.full(len(frame), None, dtype=object), dtype=object)
+    comments = store.conn.execute(f"SELECT s.rep_id, s.item_id, s.comment FROM scores s {where} "
+                                  f"{'AND' if where else 'WHERE'} s.comment IS NOT NULL AND s.comment != ''",
+                                  params).fetchall() if detail else []
+    if comments:
+        _add_comments(frame, comments)
+    return frame[SCORE_COLUMNS]
+
+
+def _add_comments(frame: pd.DataFrame, comments: list) -> None:
+    """Puts each (rep, item, comment) into its score's row of ``frame``.
+
+    Rows are found by one integer key (rep code × item span + item id): hashing a million integers
+    is quick, a million (rep, item) tuples is not."""
+    import numpy as np
+    import pandas as pd
+
+    rep_code, reps = pd.factorize(frame["rep_id"])
+    span = int(frame["item_id"].max()) + 1
+    rows_key = pd.Index(rep_code.astype(np.int64) * span + frame["item_id"].to_numpy(np.int64))
+    wanted = reps.get_indexer([r for r, _, _ in comments]).astype(np.int64) * span + \
+        np.array([i for _, i, _ in comments], dtype=np.int64)
+    column = np.full(len(frame), None, dtype=object)
+    column[rows_key.get_indexer(wanted)] = [c for _, _, c in comments]
+    frame["comment"] = pd.Series(column, dtype=object)
+
+
+def score_rows(store: Store) -> list[dict]:
+    """One row per rep and item: the item, its score as nbgrader counts it, and its skills (the shape
+    of ``spm export scores``)."""
+    rows = store.query(
+        f"SELECT s.rep_id, i.assignment, i.notebook, i.cell, i.max_score, {SCORE_SQL} AS score, "
+        "s.needs_manual_grade, (SELECT group_concat(skill_id, ' ') FROM (SELECT skill_id FROM item_skills t "
+        "WHERE t.item_id = i.id ORDER BY skill_id)) AS skills, s.auto_score, s.manual_score, s.extra_credit, "
+        "s.submitted_at, s.comment FROM scores s JOIN items i ON i.id = s.item_id ORDER BY s.rep_id, i.id")
+    for row in rows:
+        row["needs_manual_grade"] = bool(row["needs_manual_grade"])
+        row["skills"] = row["skills"] or ""
+    return rows
+
+
+# --- KPI values --------------------------------------------------------------------------------------
+
+def attainment_sql(value: str = "v.value", target: str = "v.target", direction: str = "d.direction") -> str:
+    """The same definition as :func:`spm_training.analysis.attainment.attainment`, as an SQL expression."""
+    return (f"CASE WHEN {target} IS NULL THEN NULL "
+            f"WHEN {direction} = 'higher' THEN CASE WHEN {target} = 0 THEN NULL ELSE {value} / {target} END "
+            f"ELSE CASE WHEN {value} = 0 THEN NULL ELSE {target} / {value} END END")
+
+
+#: KPI values joined to the direction of their KPI: the catalog's (the JSON object of the first
+#: parameter, id -> direction), else, for a KPI the catalog no longer has, the one the store recorded.
+KPI_DIRECTIONS = ("SELECT k.id, COALESCE(c.value, k.direction) AS direction FROM kpis k "
+                  "LEFT JOIN json_each(?) c ON c.key = k.id")
+KPI_VALUES = f"FROM kpi_values v JOIN ({KPI_DIRECTIONS}) d ON d.id = v.kpi_id"
+
+HISTORY_COLUMNS = ["rep_id", "team", "kpi", "period", "value", "target", "direction", "attainment"]
+
+
+def directions(kpis: dict[str, Kpi]) -> str:
+    """The catalog's directions as the JSON parameter :data:`KPI_VALUES` takes."""
+    return json.dumps({k.id: k.direction for k in kpis.values()})
+
+
+def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment."""
+    import numpy as np
+
+    where = ""
+    params: tuple[str, ...] = (directions(kpis),)
+    if teams is not None:
+        where = "WHERE v.rep_id IN (SELECT id FROM reps WHERE team_id IN (SELECT value FROM json_each(?)))"
+        params += (json.dumps(list(teams)),)
+    # Per value only what varies; the rep's team and the KPI's direction come from their own small
+    # tables, since every column read per row costs a Python object per row.
+    rows = tuples(store, f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
+                         f"{KPI_VALUES} {where}", params)
+    frame = records_frame(rows, {"rep_id": object, "kpi": object, "period": object, "value": np.float64,
+                                 "target": np.float64, "attainment": np.float64})
+    team_of = dict(store.conn.execute("SELECT id, team_id FROM reps").fetchall())
+    direction_of = dict(store.conn.execute(KPI_DIRECTIONS, (directions(kpis),)).fetchall())
+    frame["team"] = frame["rep_id"].map(team_of)
+    frame["direction"] = frame["kpi"].map(direction_of)
+    for column in ("value", "target", "attainment"):
+        frame[column] = frame[column].astype(float)
+    return frame[HISTORY_COLUMNS]
+
+
+def current_periods(store: Store) -> dict[str, str]:
+    """KPI id -> the latest period with any value for it, across the whole store."""
+    latest: dict[str, str] = {}
+    for kpi_id, period in store.conn.execute("SELECT DISTINCT kpi_id, period FROM kpi_values"):
+        if kpi_id not in latest or sort_key(period) > sort_key(latest[kpi_id]):
+            latest[kpi_id] = period
+    return latest
+
+
+def kpi_periods(store: Store) -> list[str]:
+    """Every period that has any KPI value, in no particular order."""
+    return [r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")]
+
+
+def kpi_rows(store: Store, kpis: dict[str, Kpi]) -> list[dict]:
+    """Every KPI value with its target and attainment: the shape of ``spm export kpis``."""
+    return store.query(
+        "SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
+        f"{attainment_sql()} AS attainment "
+        f"{KPI_VALUES} ORDER BY v.rep_id, v.period, v.kpi_id", (directions(kpis),))
+
+
+def team_attainments(store: Store, kpis: dict[str, Kpi], period: str) -> list[dict]:
+    """team, rep_id, kpi and attainment of every KPI value of ``period``."""
+    return store.query(
+        f"SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
+        f"{KPI_VALUES} JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
+        (directions(kpis), period))

@@ -1,0 +1,265 @@
+"""What the reports show, read from an :class:`~.facade.Analysis` as plain data.
+
+The reports (and the manager dashboard, and any other view) format these values: text, tones,
+charts and links. Which skills and KPIs a scope has columns for, the gaps with their names and
+their order, per-skill counts, a rep's scores grouped by skill, the points per assignment: all of
+it is decided here, from the analysis's frames, so that a report never reaches into a frame.
+
+Unless a docstring says otherwise, each call returns new dicts, which a caller may add its
+formatted fields to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+
+from ..catalog import Kpi, Skill
+from .evidence import Evidence
+from .facade import Analysis
+from .gaps import GAP_KINDS, severity
+from .items import item_analysis
+from .onboarding import is_new_hire
+from .readiness import role_skills
+
+
+def _nan_none(values: list, kind: type = float) -> list:
+    # NaN is the one value unequal to itself; quicker than pd.isna on each of tens of thousands
+    return [None if v is None or v != v else kind(v) for v in values]
+
+
+# --- the scope: reps, columns, lookups ----------------------------------------------------------------
+
+def roles(a: Analysis) -> set[str]:
+    """The roles of the scope's reps."""
+    return set(a.reps["role"])
+
+
+def reps_in_order(a: Analysis, by: tuple[str, ...] = ("name", "rep_id")) -> list[dict]:
+    """The scope's reps (rep_id, name, email, team, manager, role, hire_date), sorted by ``by``."""
+    return a.reps.sort_values(list(by)).to_dict("records")
+
+
+def team_members(a: Analysis, team: str) -> list[str]:
+    """The ids of the team's reps, in the analysis's order."""
+    return list(a.reps.loc[a.reps["team"] == team, "rep_id"])
+
+
+def skill_columns(a: Analysis) -> list[Skill]:
+    """The skills a report of the scope has a column for, in catalog order: every skill measured in
+    it and every skill of a role in it."""
+    measured = set(a.mastery["skill_id"])
+    wanted = measured | {s for role in roles(a) for s in role_skills(a.skills, a.kpis, role)}
+    return [s for s in a.skills.values() if s.id in wanted]
+
+
+def kpi_columns(a: Analysis) -> list[Kpi]:
+    """The KPIs with a value in their current period in the scope, in catalog order."""
+    present = set(a.current["kpi"])
+    return [k for k in a.kpis.values() if k.id in present]
+
+
+def periods(a: Analysis) -> list[str]:
+    """The current periods of the scope's KPI values, sorted."""
+    return sorted(set(a.current["period"].tolist()))
+
+
+def mastery_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
+    """(rep, skill) -> the rep's mastery row (mastery, threshold, mastered, graded, pending, reached,
+    ...). The rows are the analysis's own index: read them, do not change them."""
+    return {(rep_id, skill_id): m for rep_id in a.rep_ids for skill_id, m in a.index.mastery.get(rep_id, {}).items()}
+
+
+def attainment_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
+    """(rep, KPI) -> the KPI's current period, value, target, attainment, team rank and size,
+    percentile, trend (oldest first) and change; None where a figure is undefined."""
+    c = a.current
+    columns = zip(c["rep_id"].tolist(), c["kpi"].tolist(), c["period"].tolist(), c["value"].tolist(),
+                  _nan_none(c["target"].tolist()), _nan_none(c["attainment"].tolist()),
+                  _nan_none(c["rank"].tolist(), int), _nan_none(c["team_size"].tolist(), int),
+                  _nan_none(c["percentile"].tolist()), c["trend"].tolist(), _nan_none(c["change"].tolist()),
+                  strict=True)
+    return {(rep_id, kpi): {"period": period, "value": float(value), "target": target, "attainment": att,
+                            "rank": rank, "team_size": size, "percentile": percentile, "trend": trend,
+                            "change": change}
+            for rep_id, kpi, period, value, target, att, rank, size, percentile, trend, change in columns}
+
+
+def pending_answers(a: Analysis) -> tuple[int, int]:
+    """Answers in the scope awaiting a manual grade, and the reps they are from."""
+    pending = int(a.scores["pending"].sum()) if not a.scores.empty else 0
+    return pending, int(a.scores.loc[a.scores["pending"], "rep_id"].nunique()) if pending else 0
+
+
+# --- gaps ---------------------------------------------------------------------------------------------
+
+def team_gaps(a: Analysis) -> list[dict]:
+    """The scope's gap rows (those of ``spm gaps``) with the rep's, the skill's and the KPI's names:
+    linked gaps first, then skill gaps, then KPI gaps, by rep name within each kind."""
+    names = {rep_id: a.index.reps[rep_id]["name"] for rep_id in a.rep_ids}
+    return sorted(({**g, "name": names[g["rep_id"]], "skill_name": a.skills[g["skill"]].name if g["skill"] else None,
+                    "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]} for g in a.gap_rows()),
+                  key=lambda g: (GAP_KINDS.index(g["kind"]), g["name"]))
+
+
+def by_severity(gaps: Iterable[dict]) -> list[dict]:
+    """The linked gaps among ``gaps`` (each with the rep's ``name``), largest first by
+    :func:`~.gaps.severity`, by name among equals."""
+    return sorted((g for g in gaps if g["kind"] == "linked"), key=lambda g: (-severity(g), g["name"]))
+
+
+def largest_linked_gaps(a: Analysis, top: int | None = None) -> list[dict]:
+    """The scope's ``top`` largest linked gaps (all of them when None), as :func:`by_severity`
+    orders them, with their figures unrounded, the rep's name and the gap's ``severity``."""
+    names = {rep_id: a.index.reps[rep_id]["name"] for rep_id in a.rep_ids}
+    linked = [{**g, "name": names[rep_id], "severity": severity(g)}
+              for rep_id in a.rep_ids for g in a.index.gaps.get(rep_id, []) if g["kind"] == "linked"]
+    return by_severity(linked)[:top]
+
+
+def gap_counts(gaps: Iterable[dict]) -> dict[str, int]:
+    """How many of ``gaps`` are of each kind, in :data:`~.gaps.GAP_KINDS` order."""
+    kinds = [g["kind"] for g in gaps]
+    return {k: kinds.count(k) for k in GAP_KINDS}
+
+
+def gaps_by_skill(a: Analysis, gaps: list[dict], skills: list[Skill]) -> list[dict]:
+    """Per skill: how many reps are measured, below the threshold, and of those with a linked gap:
+    the column view of the team's gaps."""
+    weak: dict[str, set[str]] = {}
+    linked: dict[str, set[str]] = {}
+    for g in gaps:
+        if g["skill"]:
+            weak.setdefault(g["skill"], set()).add(g["rep_id"])
+            if g["kind"] == "linked":
+                linked.setdefault(g["skill"], set()).add(g["rep_id"])
+    measured: dict[str, int] = {}
+    for rep_id in a.rep_ids:
+        for skill_id, row in a.index.mastery.get(rep_id, {}).items():
+            if row["graded"]:
+                measured[skill_id] = measured.get(skill_id, 0) + 1
+    return [{"skill": s.name, "measured": measured.get(s.id, 0), "below": len(weak.get(s.id, ())),
+             "linked": len(linked.get(s.id, ()))} for s in skills]
+
+
+# --- the team's other sections ------------------------------------------------------------------------
+
+def evidence_rows(a: Analysis, rows: list[Evidence]) -> list[dict]:
+    """The evidence table's rows with the skill's and the KPI's names. A KPI that no role in the scope
+    is measured on has no data by design; listing it says nothing, so it is left out."""
+    scope_roles = roles(a)
+    return [{**e.as_row(), "skill_name": a.skills[e.skill].name,
+             "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi} for e in rows
+            if e.n or (e.kpi in a.kpis and scope_roles & set(a.kpis[e.kpi].roles))]
+
+
+def recognition(a: Analysis) -> dict:
+    """:meth:`~.facade.Analysis.recognition`, each rep named."""
+    found = a.recognition()
+    for group in found["top"] + found["improved"]:
+        for rep in group["reps"]:
+            rep["name"] = a.index.reps[rep["rep_id"]]["name"]
+    return found
+
+
+# --- one rep ------------------------------------------------------------------------------------------
+
+def rep_scores(a: Analysis) -> list[dict]:
+    """The scope's scores as dicts, oldest first (by submission time, then course order)."""
+    return a.scores.sort_values(["submitted_at", "item_id"]).to_dict("records")
+
+
+def scores_by_skill(a: Analysis, scores: list[dict]) -> dict[str, list[dict]]:
+    """skill id -> the scores (of :func:`rep_scores`) on items that measure it, in the order given."""
+    by_skill: dict[str, list[dict]] = {}
+    item_skills = a.tags.groupby("item_id")["skill_id"].apply(list).to_dict()
+    for row in scores:
+        for skill_id in item_skills.get(row["item_id"], ()):
+            by_skill.setdefault(skill_id, []).append(row)
+    return by_skill
+
+
+def rep_skills(a: Analysis, rep_id: str, scores: list[dict]) -> list[dict]:
+    """Per skill column: the skill, the rep's mastery figures and the scores behind them (``scored``),
+    oldest first; ``pages`` are the skill's page paths."""
+    mastery, by_skill = mastery_lookup(a), scores_by_skill(a, scores)
+    rows = []
+    for skill in skill_columns(a):
+        m = mastery.get((rep_id, skill.id))
+        rows.append({
+            "id": skill.id, "name": skill.name, "description": skill.description, "threshold": skill.threshold,
+            "method": skill.method, "mastery": m["mastery"] if m else None, "mastered": bool(m and m["mastered"]),
+            "graded": m["graded"] if m else 0, "pending": m["pending"] if m else 0,
+            "reached": m["reached"] if m else 0,
+            "scored": [{"assignment": i["assignment"], "cell": i["cell"], "score": i["score"],
+                        "max_score": i["max_score"], "pending": bool(i["pending"]), "submitted_at": i["submitted_at"],
+                        "comment": i["comment"]} for i in by_skill.get(skill.id, [])],
+            "pages": skill.pages,
+        })
+    return rows
+
+
+def strengths(skills: list[dict]) -> list[dict]:
+    """The measured, mastered skills among rows of :func:`rep_skills`, highest mastery first."""
+    measured = [s for s in skills if s["graded"]]
+    return sorted([s for s in measured if s["mastered"]], key=lambda s: -(s["mastery"] or 0))
+
+
+def rep_kpis(a: Analysis, rep_id: str) -> list[dict]:
+    """The rep's KPIs with a current value, in catalog order: the figures of :func:`attainment_lookup`
+    with the KPI's definition and the names of the skills linked to it."""
+    attained = attainment_lookup(a)
+    rows = []
+    for kpi in kpi_columns(a):
+        found = attained.get((rep_id, kpi.id))
+        if found:
+            rows.append({**found, "id": kpi.id, "name": kpi.name, "unit": kpi.unit, "direction": kpi.direction,
+                         "definition": kpi.definition, "goal": kpi.goal,
+                         "skills": [s.name for s in a.skills.values() if kpi.id in s.kpi_ids]})
+    return rows
+
+
+def comments(scores: list[dict]) -> list[dict]:
+    """The trainers' comments among the scores, in the order given."""
+    return [{"assignment": i["assignment"], "notebook": i["notebook"], "cell": i["cell"], "comment": i["comment"],
+             "score": i["score"], "max_score": i["max_score"], "pending": bool(i["pending"])}
+            for i in scores if i["comment"]]
+
+
+def tenure(a: Analysis, rep_id: str) -> dict:
+    """Days since the rep's hire date, and whether that makes them a new hire."""
+    hired = date.fromisoformat(a.rep(rep_id)["hire_date"])
+    return {"days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today)}
+
+
+def assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
+    """Per assignment: submitted when, answers pending, and the points so far (the gradebook's total:
+    manual score, else auto score, else 0, plus extra credit, over the graded cells)."""
+    status = a.index.status.get(rep_id, {})
+    mine = a.scores[a.scores["rep_id"] == rep_id]
+    points = mine.groupby("assignment")[["score", "max_score"]].sum()
+    rows = []
+    for assignment in a.assignments:
+        st = status.get(assignment)
+        got = points.loc[assignment] if assignment in points.index else None
+        rows.append({"assignment": assignment, "submitted": st is not None,
+                     "submitted_at": st["submitted_at"] if st else None, "pending": int(st["pending"]) if st else 0,
+                     "graded": bool(st["graded"]) if st else False,
+                     "score": float(got["score"]) if got is not None else None,
+                     "max_score": float(got["max_score"]) if got is not None else None})
+    return rows
+
+
+# --- one assignment -----------------------------------------------------------------------------------
+
+def item_table(a: Analysis, assignment: str) -> dict:
+    """:func:`~.items.item_analysis` of the assignment, each item with its skills' names."""
+    data = item_analysis(a.scores, a.items, a.tags, assignment)
+    for row in data["items"]:
+        row["skill_names"] = [a.skills[s].name if s in a.skills else s for s in row["skills"]]
+    return data
+
+
+def tampering(a: Analysis, assignment: str) -> list[dict]:
+    """What ``spm grade`` found changed in the locked or test cells of the assignment's submissions."""
+    return [t for t in a.tampering if t["assignment"] == assignment]
