@@ -51,18 +51,12 @@ def _copy_course(source: Path, dest: Path, assignment: str) -> None:
 
 
 def _generate(course: Path, assignment: str) -> None:
-    """nbgrader generate_assignment through nbgrader's own API."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-
-    from spm_training.grading.worker import load_nbgrader_config
-    from spm_training.nbgrader_io import ensure_env_bin_on_path
-
-    ensure_env_bin_on_path()
-    config = load_nbgrader_config(course)
-    result = NbGraderAPI(coursedir=CourseDirectory(config=config), config=config).generate_assignment(assignment)
-    if not result["success"]:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{result.get('error')}")
+    """nbgrader generate_assignment, run in the course folder as a trainer runs it."""
+    nbgrader = str(Path(sys.executable).parent / "nbgrader")
+    done = subprocess.run([nbgrader, "generate_assignment", assignment, "--force"], cwd=course, env=_env(),
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 _SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")

@@ -1,11 +1,12 @@
 """spm report team for a 2,000-rep team and spm gaps --format csv for 5,000 reps.
 
-Each store is written directly with SQL (numpy draws, ``executemany`` in one transaction): the
-roster, four quarters of KPI values per rep (every KPI of the rep's role), the course's items
-(12 assignments × 20 graded cells, tagged with the catalog's skills) and every rep's score on every
-item, with a share awaiting a manual grade and trainers' comments on answer cells. That is the
-state ``spm sync`` and ``spm kpis import`` leave behind, built in seconds. Each assignment measures
-two skills (each skill is measured by two assignments), as in a real course.
+Each store is drawn with numpy and written by the package's one store builder
+(``spm_training.write_store``, through the public writers that ``spm roster import``, ``spm kpis
+import`` and ``spm sync`` use): the roster, four quarters of KPI values per rep (every KPI of the
+rep's role), the course's items (12 assignments × 20 graded cells, tagged with the catalog's skills)
+and every rep's score on every item, with a share awaiting a manual grade and trainers' comments on
+answer cells. That is the state ``spm sync`` and ``spm kpis import`` leave behind, built in seconds.
+Each assignment measures two skills (each skill is measured by two assignments), as in a real course.
 
 The commands run as subprocesses, as a manager or a script would run them; each one's wall time and
 peak resident memory (``os.wait4``) are reported. Goals: under 5 s each.
@@ -40,9 +41,7 @@ TODAY = date(2026, 11, 15)
 
 def build_store(db: Path, n_reps: int, teams: list[tuple[str, str]], seed: int = 1) -> None:
     """``teams``: (team id, role) pairs; reps are spread over them evenly."""
-    from spm_training.catalog import load_kpis, load_skills
-    from spm_training.store import open_store
-    from spm_training.ingest.sync import _sync_skills
+    from spm_training import ItemRow, load_kpis, load_skills, open_store, write_store
 
     kpis = load_kpis(None)
     skills = load_skills(ROOT / "assessments", kpis)
@@ -52,46 +51,43 @@ def build_store(db: Path, n_reps: int, teams: list[tuple[str, str]], seed: int =
     for i in range(n_reps):
         team, role = teams[i % len(teams)]
         hired = TODAY - timedelta(days=int(rng.integers(14, 900)))
-        reps.append((f"r{i:05d}", f"Rep {i:05d}", f"r{i:05d}@example.com", team, role, hired.isoformat()))
-    level = {r[0]: rng.uniform(0.35, 0.95) for r in reps}
-    with open_store(db) as store, store.transaction() as conn:
-        conn.executemany("INSERT INTO teams VALUES (?, ?)", [(t, f"Manager of {t}") for t, _ in teams])
-        conn.executemany("INSERT INTO reps VALUES (?, ?, ?, ?, ?, ?, NULL)", reps)
-        _sync_skills(conn, skills, kpis)
-        item_ids = []
-        for a in range(ASSIGNMENTS):
-            for c in range(CELLS):
-                manual = (c + 1) % 5 == 0
-                item_id = conn.execute("INSERT INTO items (assignment, notebook, cell, max_score, kind) "
-                                       "VALUES (?, 'nb', ?, ?, ?)", (f"a{a + 1:02d}", f"c{c + 1:02d}",
-                                                                      4.0 if manual else 2.0,
-                                                                      "manual" if manual else "autograded")).lastrowid
-                # As in a real course, an assignment teaches a couple of skills, not all of them.
-                conn.execute("INSERT INTO item_skills VALUES (?, ?)",
-                             (item_id, skill_ids[(a + c % 2) % len(skill_ids)]))
-                item_ids.append((item_id, manual, a))
-        rows = []
-        for rep_id, *_ in reps:
-            x = np.clip(level[rep_id] + rng.normal(0, 0.2, len(item_ids)), 0, 1)
-            for (item_id, manual, a), share in zip(item_ids, x):
-                points = 4.0 if manual else 2.0
-                score = float(np.round(share * points * 2) / 2)
-                pending = manual and share > 0.97
-                rows.append((rep_id, item_id, None if manual else score, score if manual and not pending else None,
-                             None, int(pending), "Name the business impact first." if manual and share < 0.4
-                             else None, f"2026-{1 + a % 9:02d}-10 10:00:00.000000"))
-        conn.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        values = []
-        for rep_id, _, _, team, role, _ in reps:
-            for period in QUARTERS:
-                for kpi in kpis.values():
-                    target = kpi.target_for(role, "quarter")
-                    if role not in kpi.roles or not target:
-                        continue
-                    att = float(np.exp(rng.normal(0.7 * (level[rep_id] - 0.65), 0.15)))
-                    value = target * att if kpi.direction == "higher" else target / att
-                    values.append((rep_id, period, kpi.id, value, target, "benchmark"))
-        conn.executemany("INSERT INTO kpi_values VALUES (?, ?, ?, ?, ?, ?)", values)
+        reps.append({"id": f"r{i:05d}", "name": f"Rep {i:05d}", "email": f"r{i:05d}@example.com", "team_id": team,
+                     "manager": f"Manager of {team}", "role": role, "hire_date": hired.isoformat()})
+    level = {r["id"]: rng.uniform(0.35, 0.95) for r in reps}
+    items, placed = [], []
+    for a in range(ASSIGNMENTS):
+        for c in range(CELLS):
+            manual = (c + 1) % 5 == 0
+            # As in a real course, an assignment teaches a couple of skills, not all of them.
+            items.append(ItemRow(f"a{a + 1:02d}", "nb", f"c{c + 1:02d}", 4.0 if manual else 2.0,
+                                 "manual" if manual else "autograded", (skill_ids[(a + c % 2) % len(skill_ids)],)))
+            placed.append((items[-1], manual, a))
+    scores = []
+    for rep in reps:
+        rep_id = rep["id"]
+        x = np.clip(level[rep_id] + rng.normal(0, 0.2, len(items)), 0, 1)
+        for (item, manual, a), share in zip(placed, x):
+            score = float(np.round(share * item.max_score * 2) / 2)
+            pending = manual and share > 0.97
+            # (rep, assignment, notebook, cell, auto, manual, extra credit, pending, comment, submitted at):
+            # a ScoreRow's fields, as a plain tuple for speed
+            scores.append((rep_id, item.assignment, item.notebook, item.cell, None if manual else score,
+                           score if manual and not pending else None, None, int(pending),
+                           "Name the business impact first." if manual and share < 0.4 else None,
+                           f"2026-{1 + a % 9:02d}-10 10:00:00.000000"))
+    values = []
+    for rep in reps:
+        for period in QUARTERS:
+            for kpi in kpis.values():
+                target = kpi.target_for(rep["role"], "quarter")
+                if rep["role"] not in kpi.roles or not target:
+                    continue
+                att = float(np.exp(rng.normal(0.7 * (level[rep["id"]] - 0.65), 0.15)))
+                value = target * att if kpi.direction == "higher" else target / att
+                values.append((rep["id"], period, kpi.id, value, target))
+    with open_store(db) as store:
+        write_store(store, reps=reps, kpi_values=values, kpi_source="benchmark", skills=skills, kpis=kpis,
+                    items=items, scores=scores)
 
 
 def spm(db: Path, work: Path, *args: str) -> tuple[float, int, str]:
@@ -112,7 +108,7 @@ def main() -> None:
         start = time.perf_counter()
         build_store(work / "team.db", options.team_reps, [("Big", "AE")])
         print(f"team store: {options.team_reps:,} reps in one team, {options.team_reps * ASSIGNMENTS * CELLS:,} "
-              f"scores (built by SQL in {time.perf_counter() - start:.1f} s)")
+              f"scores (built in {time.perf_counter() - start:.1f} s)")
         seconds, rss, out = spm(work / "team.db", work, "report", "team", "Big", "-o", str(work / "team.html"))
         size = (work / "team.html").stat().st_size
         print(f"  spm report team   {seconds:6.2f} s  peak {rss / 2**20:,.0f} MiB  ({size / 2**20:.1f} MiB of HTML; "
@@ -123,7 +119,7 @@ def main() -> None:
         teams = [(f"team{t:02d}", ("SDR", "AE", "AM")[t % 3]) for t in range(25)]
         build_store(work / "org.db", options.reps, teams, seed=2)
         print(f"org store: {options.reps:,} reps in {len(teams)} teams, {options.reps * ASSIGNMENTS * CELLS:,} scores "
-              f"(built by SQL in {time.perf_counter() - start:.1f} s)")
+              f"(built in {time.perf_counter() - start:.1f} s)")
         seconds, rss, out = spm(work / "org.db", work, "gaps", "--format", "csv")
         lines = out.count("\n")
         print(f"  spm gaps --format csv {seconds:6.2f} s  peak {rss / 2**20:,.0f} MiB  ({lines - 1:,} gap rows; "

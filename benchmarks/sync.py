@@ -173,8 +173,7 @@ def fill_gradebook(path: Path, n_students: int, n_assignments: int, n_cells: int
 def make_store(work: Path, n_students: int) -> Path:
     """A store with the roster (the same ids as the gradebook's students)."""
     sys.path.insert(0, str(ROOT))
-    from spm_training.ingest.roster import import_roster
-    from spm_training.store import open_store
+    from spm_training import import_roster, open_store
 
     roster = work / "roster.csv"
     with roster.open("w") as out:
@@ -209,9 +208,7 @@ def spm_sync(work: Path, course: Path) -> tuple[float, int, str]:
 def in_process_resync(work: Path, course: Path) -> float:
     """The sync itself, without the command's start-up: into a fresh store, timed in this process."""
     sys.path.insert(0, str(ROOT))
-    from spm_training.catalog import load_kpis, load_skills
-    from spm_training.store import open_store
-    from spm_training.ingest.sync import sync_gradebook
+    from spm_training import load_kpis, load_skills, open_store, sync_gradebook
 
     fresh = work / "fresh.db"
     make_store_at(fresh, work / "roster.csv")
@@ -224,22 +221,28 @@ def in_process_resync(work: Path, course: Path) -> float:
 
 
 def make_store_at(db: Path, roster: Path) -> None:
-    from spm_training.ingest.roster import import_roster
-    from spm_training.store import open_store
+    from spm_training import import_roster, open_store
 
     with open_store(db) as store:
         import_roster(store, roster, None)
 
 
-def totals_from_store(db: Path) -> dict[tuple[str, str], float]:
+def store_scores(db: Path, course: Path) -> list[dict]:
+    """``spm export scores``: every per-cell score in the store, as nbgrader counts it."""
     sys.path.insert(0, str(ROOT))
-    from spm_training.analysis.mastery import SCORE_SQL
+    from spm_training import Project, export_rows, open_store
 
-    conn = sqlite3.connect(db)
-    rows = conn.execute(f"SELECT s.rep_id, i.assignment, SUM({SCORE_SQL}) FROM scores s JOIN items i "
-                        "ON i.id = s.item_id GROUP BY s.rep_id, i.assignment").fetchall()
-    conn.close()
-    return {(r, a): t for r, a, t in rows}
+    with open_store(db, create=False) as store:
+        return export_rows(store, "scores", Project.at(None, course_dir=course, db_path=db))
+
+
+def totals(rows: list[dict]) -> dict[tuple[str, str], float]:
+    """Each rep's total per assignment, from the per-cell scores."""
+    out: dict[tuple[str, str], float] = {}
+    for row in rows:
+        key = (row["rep_id"], row["assignment"])
+        out[key] = out.get(key, 0.0) + row["score"]
+    return out
 
 
 def part1(base: Path) -> dict:
@@ -265,15 +268,14 @@ def part1(base: Path) -> dict:
     shutil.copy2(work / "run0.db", work / "spm.db")
     inside = in_process_resync(work, course)
     theirs, theirs_rss, _ = timed([str(BIN / "nbgrader"), "export", "--to", str(work / "grades.csv")], course)
-    store_totals = totals_from_store(work / "spm.db")
+    scores = store_scores(work / "spm.db", course)
+    store_totals = totals(scores)
     with (work / "grades.csv").open() as handle:
         exported = list(csv.DictReader(handle))
     disagree = [(r["student_id"], r["assignment"], float(r["raw_score"]),
                  store_totals.get((r["student_id"], r["assignment"]), 0.0)) for r in exported
                 if abs(float(r["raw_score"]) - store_totals.get((r["student_id"], r["assignment"]), 0.0)) > 1e-9]
-    conn = sqlite3.connect(work / "spm.db")
-    per_cell = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
-    conn.close()
+    per_cell = len(scores)
     return {"grades": grades, "build_s": build, "startup_s": startup, "inside_s": inside, "spm_sync_s": ours,
             "spm_sync_runs": [r[0] for r in runs], "spm_sync_rss": ours_rss,
             "export_s": theirs, "export_rss": theirs_rss, "speedup": theirs / ours, "export_rows": len(exported),

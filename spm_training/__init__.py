@@ -47,6 +47,13 @@ _EXPORTS: dict[str, str] = {
     "import_crm": "ingest.crm",
     "load_mapping": "ingest.crm_mapping",
     "sync_gradebook": "ingest.sync",
+    # the writers under the importers and the sync
+    "write_roster": "ingest.roster",
+    "write_kpi_values": "ingest.kpis",
+    "write_catalog": "ingest.sync",
+    "write_scores": "ingest.sync",
+    "ItemRow": "ingest.sync",
+    "ScoreRow": "ingest.sync",
     # grading
     "grade": "grading.autograde",
     "find_sandbox": "grading.sandbox",
@@ -66,11 +73,12 @@ _EXPORTS: dict[str, str] = {
     "write_report": "reports.build",
     "write_reports": "reports.build",
     "template_environment": "reports.build:environment",
-    "plural": "reports.filters",
+    "plural": "text",
     # the demo
     "run_demo": "demo.loop",
     "project_template": "demo.loop",
     "build_demo_store": "demo.store",
+    "write_store": "demo.store",
     "DEMO_TODAY": "demo.store",
 }
 
@@ -99,19 +107,19 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .checks import check_skills
     from .course import read_items
     from .demo.loop import project_template, run_demo
-    from .demo.store import DEMO_TODAY, build_demo_store
+    from .demo.store import DEMO_TODAY, build_demo_store, write_store
     from .errors import CatalogError, InputError, NotFoundError, SpmError, StoreError
     from .grading.autograde import grade
     from .grading.sandbox import Limits, Sandbox, SandboxUnavailable, find_sandbox
     from .ingest.crm import import_crm
     from .ingest.crm_mapping import load_mapping
-    from .ingest.kpis import import_kpis
-    from .ingest.roster import import_roster
-    from .ingest.sync import sync_gradebook
+    from .ingest.kpis import import_kpis, write_kpi_values
+    from .ingest.roster import import_roster, write_roster
+    from .ingest.sync import ItemRow, ScoreRow, sync_gradebook, write_catalog, write_scores
     from .plan import Plan, load_plan
     from .project import DB_ENV, Project
     from .reports.build import environment as template_environment
     from .reports.build import items_context, rep_context, team_context, write_report, write_reports
-    from .reports.filters import plural
     from .reports.links import BookLinks
     from .store import Store, open_store
+    from .text import plural

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -233,3 +233,50 @@ def stored_catalogs(store: Store) -> tuple[dict[str, Skill], dict[str, Kpi]]:
                       period=r[5], direction=r[3], aggregation=r[4], roles=ROLES)
             for r in store.conn.execute("SELECT id, name, unit, direction, aggregation, period FROM kpis ORDER BY id")}
     return skills, kpis
+
+
+# --- small writes and reads the layers above share -----------------------------------------------
+
+#: nbgrader's score of a cell (``Grade.score`` in nbgrader.api) as SQL over a ``scores`` row aliased
+#: ``s``: the manual score if there is one, else the automatic score, plus any extra credit; 0 when
+#: neither is set (the extra credit then does not count). :func:`cell_score` is the same in Python.
+CELL_SCORE_SQL = ("CASE WHEN s.manual_score IS NOT NULL THEN s.manual_score + COALESCE(s.extra_credit, 0) "
+                  "WHEN s.auto_score IS NOT NULL THEN s.auto_score + COALESCE(s.extra_credit, 0) ELSE 0 END")
+
+
+def cell_score(auto: float | None, manual: float | None, extra: float | None) -> float:
+    """The points a cell earned, as nbgrader counts them (:data:`CELL_SCORE_SQL`)."""
+    if manual is not None:
+        return manual + (extra or 0.0)
+    if auto is not None:
+        return auto + (extra or 0.0)
+    return 0.0
+
+
+def replace_tampering(store: Store, rep: str, assignment: str, rows: Iterable[tuple[str, str, str, str]],
+                      detected_at: str) -> None:
+    """Replace the rep's tampering findings for the assignment with ``rows`` of (notebook, cell, kind,
+    detail), all found at ``detected_at``, in one transaction."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM tampering WHERE rep_id = ? AND assignment = ?", (rep, assignment))
+        conn.executemany(
+            "INSERT INTO tampering (rep_id, assignment, notebook, cell, kind, detail, detected_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(rep, assignment, notebook, cell, kind, detail, detected_at) for notebook, cell, kind, detail in rows])
+
+
+def table_counts(store: Store, tables: Iterable[str]) -> dict[str, int]:
+    """The number of rows of each of the store's ``tables``."""
+    known = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    counts = {}
+    for table in tables:
+        if table not in known:
+            raise StoreError(f"{store.path}: no table {table!r} in the store")
+        counts[table] = store.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+    return counts
+
+
+def checkpoint(store: Store) -> None:
+    """Fold the write-ahead log into the store's file, so that the file alone is the whole store
+    (to copy it, or to ship it)."""
+    store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

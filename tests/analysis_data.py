@@ -1,4 +1,5 @@
-"""A populated store for the analysis and report tests, written straight into the store (no nbgrader).
+"""A populated store for the analysis and report tests, written by the package's one store builder
+(:func:`spm_training.demo.store.write_store`, through the public writers; no nbgrader).
 
 The organisation and its KPI values come from the demo generator (skills drive KPIs); scores on a
 synthetic course come from the same latent skill levels, so that reports have real gaps, linked
@@ -15,11 +16,12 @@ import numpy as np
 
 from spm_training.catalog import Kpi, Skill, load_kpis, load_skills
 from spm_training.demo.data import generate
-from spm_training.ingest.kpis import write_kpi_values, parse_kpi_file
-from spm_training.ingest.roster import import_roster
+from spm_training.demo.store import write_store
+from spm_training.ingest.kpis import parse_kpi_file
+from spm_training.ingest.roster import parse_roster
+from spm_training.ingest.sync import ItemRow, ScoreRow
 from spm_training.project import Project
-from spm_training.store import Store, open_store
-from spm_training.ingest.sync import _sync_skills
+from spm_training.store import Store, checkpoint, open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 15)
@@ -53,38 +55,30 @@ def populate(store: Store, tmp: Path, *, n_reps: int = 30, seed: int = 7) -> dic
     roster, values = tmp / "roster.csv", tmp / "kpis.csv"
     roster.write_text(data.roster_csv())
     values.write_text(data.kpis_csv())
-    import_roster(store, roster, None)
     rep_roles = {r["id"]: r["role"] for r in data.roster}
-    write_kpi_values(store, parse_kpi_file(values, kpis, rep_roles), kpis, source="kpis.csv")
     rng = np.random.default_rng(seed + 1)
     items = course_items(skills)
-    with store.transaction() as conn:
-        _sync_skills(conn, skills, kpis)
-        for a, nb, cell, points, kind, tagged in items:
-            item_id = conn.execute("INSERT INTO items (assignment, notebook, cell, max_score, kind) "
-                                   "VALUES (?, ?, ?, ?, ?)", (a, nb, cell, points, kind)).lastrowid
-            conn.executemany("INSERT INTO item_skills VALUES (?, ?)", [(item_id, s) for s in tagged])
-        ids = {(a, c): i for i, a, c in conn.execute("SELECT id, assignment, cell FROM items")}
-        rows = []
-        for rep in data.roster:
-            hired = date.fromisoformat(rep["hire_date"])
-            done = ASSIGNMENTS if (TODAY - hired).days > 60 else 2
-            for n in range(1, done + 1):
-                at = datetime.combine(hired, datetime.min.time()) + timedelta(days=7 * n, hours=n)
-                for a, nb, cell, points, kind, tagged in items:
-                    if a != f"a{n}":
-                        continue
-                    level = float(np.mean([data.latent[rep["id"]][s] for s in tagged]))
-                    x = float(np.clip(level + 0.1 * n - 0.15 + rng.normal(0, 0.12), 0, 1))
-                    score = round(x * points * 2) / 2
-                    pending = kind == "manual" and rng.random() < 0.15
-                    comment = ("Lead with the business impact, then the feature." if kind == "manual" and not pending
-                               else None)
-                    auto = None if kind == "manual" else score
-                    manual = score if kind == "manual" and not pending else None
-                    rows.append((rep["id"], ids[(a, cell)], auto, manual, None, int(pending), comment,
-                                 at.strftime("%Y-%m-%d %H:%M:%S.%f")))
-        conn.executemany("INSERT INTO scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    rows = []
+    for rep in data.roster:
+        hired = date.fromisoformat(rep["hire_date"])
+        done = ASSIGNMENTS if (TODAY - hired).days > 60 else 2
+        for n in range(1, done + 1):
+            at = datetime.combine(hired, datetime.min.time()) + timedelta(days=7 * n, hours=n)
+            for a, nb, cell, points, kind, tagged in items:
+                if a != f"a{n}":
+                    continue
+                level = float(np.mean([data.latent[rep["id"]][s] for s in tagged]))
+                x = float(np.clip(level + 0.1 * n - 0.15 + rng.normal(0, 0.12), 0, 1))
+                score = round(x * points * 2) / 2
+                pending = kind == "manual" and rng.random() < 0.15
+                comment = ("Lead with the business impact, then the feature." if kind == "manual" and not pending
+                           else None)
+                auto = None if kind == "manual" else score
+                manual = score if kind == "manual" and not pending else None
+                rows.append(ScoreRow(rep["id"], a, nb, cell, auto, manual, None, int(pending), comment,
+                                     at.strftime("%Y-%m-%d %H:%M:%S.%f")))
+    write_store(store, reps=parse_roster(roster), kpi_values=parse_kpi_file(values, kpis, rep_roles),
+                kpi_source="kpis.csv", skills=skills, kpis=kpis, items=[ItemRow(*item) for item in items], scores=rows)
     return {"data": data, "skills": skills, "kpis": kpis, "items": items}
 
 
@@ -102,6 +96,6 @@ def populated(folder: Path, **options: object) -> tuple[Path, dict]:
     folder.mkdir(parents=True, exist_ok=True)
     with open_store(folder / "spm.db") as store:
         info = populate(store, folder, **options)  # type: ignore[arg-type]
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint(store)
     info["project"] = project_for(folder)
     return folder / "spm.db", info

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 _SKIP_ANYWHERE = ("__pycache__", ".pytest_cache", ".ipynb_checkpoints", ".jupyter_cache", "*.db", "*.db-wal",
                   "*.db-shm", "*.egg-info")
 _SKIP_AT = {
-    ROOT: {".git", "_build", ".venv", "spm-demo", "reports"},
+    ROOT: {".git", "_build", ".venv", "spm-demo", "reports", ".mypy_cache", ".ruff_cache"},
     ROOT / "assessments": {"release", "submitted", "autograded", "feedback", "exchange"},
 }
 

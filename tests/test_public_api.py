@@ -18,6 +18,8 @@ PUBLIC = [
     "Kpi", "Skill", "load_kpis", "load_skills", "Plan", "load_plan", "read_items", "check_skills",
     # importers and sync
     "import_roster", "import_kpis", "import_crm", "load_mapping", "sync_gradebook",
+    # the writers the importers and the store builders share
+    "write_roster", "write_kpi_values", "write_catalog", "write_scores", "ItemRow", "ScoreRow", "write_store",
     # grading
     "grade", "find_sandbox", "Limits", "Sandbox", "SandboxUnavailable",
     # analysis

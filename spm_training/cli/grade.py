@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ..grading.sandbox import Limits
 from ..project import Project
 from .common import pass_project
-from ..grading.sandbox import Limits
 
 if TYPE_CHECKING:  # grading pulls in SQLAlchemy and nbgrader: imported when a grade runs, not at start-up
     from ..grading.autograde import GradeReport, SubmissionResult

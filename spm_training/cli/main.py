@@ -12,10 +12,10 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from ..project import Project
-from .common import SpmGroup, format_option, pass_project
 from ..analysis.export import COLUMNS, EXPORTS, export_rows
 from ..output import render
+from ..project import Project
+from .common import SpmGroup, format_option, pass_project
 
 
 @click.group(cls=SpmGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -198,12 +198,15 @@ def demo(directory: str, seed: int, n_reps: int, no_book: bool) -> None:
 # --- commands that live beside their concern (one module each, over its own API) ----------------
 # (each later capability adds its command here with one import and one add_command line)
 from .crm import crm  # noqa: E402
+
 cli.add_command(crm)
 from .report import gaps, report, sync  # noqa: E402
+
 cli.add_command(sync)
 cli.add_command(gaps)
 cli.add_command(report)
 from .grade import grade  # noqa: E402
+
 cli.add_command(grade)
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..output import render
 from ..project import Project
 from .common import SpmGroup, format_option, pass_project
-from ..output import render
 
 GAP_TABLE_COLUMNS = ("rep_id", "kind", "skill", "mastery", "threshold", "pending", "kpi", "period", "attainment")
 

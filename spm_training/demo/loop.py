@@ -23,21 +23,20 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from ..catalog import Kpi, Skill
-from .course import (copy_course, generate_assignments, release_assignments, simulate_trainer,
-                          write_submissions)
-from .data import DemoData, generate
-from ..errors import SpmError
-from ..analysis.export import COLUMNS, EXPORTS, export_rows
-from ..fileio import write_text_atomic
 from ..analysis.attainment import attainment_summary
+from ..analysis.export import COLUMNS, EXPORTS, export_rows
+from ..catalog import Kpi, Skill
+from ..errors import SpmError
+from ..fileio import write_text_atomic
 from ..ingest.kpis import import_kpis
+from ..ingest.roster import import_roster
 from ..nbgrader_io import ensure_env_bin_on_path
 from ..output import render, to_table
-from ..project import Project
 from ..progressbar import on_terminal
-from ..ingest.roster import import_roster
+from ..project import Project
 from ..store import Store, open_store
+from .course import copy_course, generate_assignments, release_assignments, simulate_trainer, write_submissions
+from .data import DemoData, generate
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 Echo = Callable[[str], None]

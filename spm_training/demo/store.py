@@ -6,11 +6,12 @@ dashboard notebook, the book and the tests, where running nbgrader over hundreds
 
 What is real and what is not:
 
-- the roster and the KPI values are the demo generator's (:mod:`spm_training.demo.data`), imported
-  through the same API as ``spm demo`` (:func:`~spm_training.ingest.roster.import_roster`,
-  :func:`~spm_training.ingest.kpis.import_kpis`), so KPIs follow each rep's latent skills as documented there;
+- the roster and the KPI values are the demo generator's (:mod:`spm_training.demo.data`), read from
+  the same files ``spm demo`` imports and validated the same way (:func:`~spm_training.ingest.roster.parse_roster`,
+  :func:`~spm_training.ingest.kpis.parse_kpi_file`), so KPIs follow each rep's latent skills as documented there;
 - the skills catalog and the items are the course's own (``assessments/skills.yml`` and the graded
-  cells of ``assessments/source``, read as ``spm sync`` reads them);
+  cells of ``assessments/source``, read as ``spm sync`` reads them and written by the sync's own
+  :func:`~spm_training.ingest.sync.write_catalog`);
 - each rep's assignments and their due dates are the course's onboarding plan's
   (``assessments/plan.yml``): the assignments of the rep's role, due on the plan's days after the
   hire date, up to ``today``;
@@ -23,30 +24,37 @@ What is real and what is not:
   in the last :data:`PENDING_DAYS` days still await a manual grade. Never read these scores as
   anyone's results.
 
-Everything is written through the package's public API or plain SQL on the store's schema, in one
-transaction per step, and the same seed, size and ``today`` give the same store.
+Everything is written by :func:`write_store`, through the public writers of ``ingest/`` (roster, KPI
+values, catalog and items, scores), in one transaction per step, and the same seed, size and ``today``
+give the same store. :func:`write_store` is the one store builder of the demo, the tests and the
+benchmarks (datasette's ``fixtures.py`` is the model): each gives it its own organisation and course,
+and none writes the store by hand.
 """
 
 from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..catalog import Kpi, Skill, load_kpis, load_skills
 from ..course import read_items
-from .course import COMMENTS, MISSED_SHARE
-from .data import DemoData, generate
 from ..errors import StoreError
 from ..fileio import write_text_atomic
-from ..ingest.kpis import import_kpis
+from ..ingest.kpis import parse_kpi_file, write_kpi_values
+from ..ingest.roster import parse_roster, write_roster
+from ..ingest.sync import ItemLike, ScoreRow, write_catalog, write_scores
 from ..plan import Plan, due_for, load_plan
-from ..ingest.roster import import_roster
-from ..store import Store, open_store, sync_kpi_definitions
+from ..store import Store, checkpoint, open_store, table_counts
+from .course import COMMENTS, MISSED_SHARE
+from .data import DemoData, generate
 
 #: The day the shipped dashboard and its tests are computed for, so that they never change with the calendar.
 DEMO_TODAY = date(2026, 11, 28)
@@ -114,24 +122,28 @@ def _graded_cells(notebook: Path) -> list[_Cell]:
     return out
 
 
-def _write_catalogs(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], course_dir: Path) -> None:
-    """Skills (with their KPI links and pages), the course's items and their skills, as ``spm sync`` would."""
-    with store.transaction() as conn:
-        sync_kpi_definitions(conn, kpis)
-        conn.executemany("INSERT INTO skills (id, name, threshold, method) VALUES (?, ?, ?, ?)",
-                         [(s.id, s.name, s.threshold, s.method) for s in skills.values()])
-        conn.executemany("INSERT INTO skill_kpis (skill_id, kpi_id, direction) VALUES (?, ?, ?)",
-                         sorted({(s.id, k, d) for s in skills.values() for k, d in s.kpis if k in kpis}))
-        conn.executemany("INSERT INTO skill_pages (skill_id, page) VALUES (?, ?)",
-                         sorted({(s.id, p) for s in skills.values() for p in s.pages}))
-        # read_items lists the cells in course order (assignment, notebook, place in the notebook): the
-        # order in which spm sync numbers new items when the assignments have no due dates.
-        for item in read_items(course_dir):
-            item_id = conn.execute("INSERT INTO items (assignment, notebook, cell, max_score, kind) "
-                                   "VALUES (?, ?, ?, ?, ?)",
-                                   (item.assignment, item.notebook, item.cell, item.max_score, item.kind)).lastrowid
-            conn.executemany("INSERT INTO item_skills (item_id, skill_id) VALUES (?, ?)",
-                             [(item_id, s) for s in dict.fromkeys(item.skills) if s in skills])
+KPI_VALUE_COLUMNS = ("rep_id", "period", "kpi_id", "value", "target")
+
+
+def write_store(store: Store, *, reps: Sequence[Mapping[str, Any]], skills: dict[str, Skill], kpis: dict[str, Kpi],
+                items: Iterable[ItemLike], scores: Iterable[ScoreRow | tuple] = (),
+                kpi_values: pd.DataFrame | Iterable[tuple] | None = None, kpi_source: str = "kpis.csv") -> None:
+    """Write an organisation and its course work into ``store`` through the public writers, in the
+    order a real store fills up: the roster, the KPI values, the skills catalog with the items, the
+    scores. The one store builder of the demo, the tests and the benchmarks.
+
+    ``reps`` are rows as :func:`~spm_training.ingest.roster.parse_roster` gives them; ``kpi_values``
+    a frame as :func:`~spm_training.ingest.kpis.parse_kpi_file` gives it, or (rep_id, period, kpi_id,
+    value, target) rows, written with ``kpi_source`` as their source; ``items`` are
+    :class:`~spm_training.ingest.sync.ItemRow` or ``read_items``' items, which get ids in the order
+    given; ``scores`` are :class:`~spm_training.ingest.sync.ScoreRow`, naming items by their key."""
+    write_roster(store, reps)
+    if kpi_values is not None:
+        frame = kpi_values if isinstance(kpi_values, pd.DataFrame) else pd.DataFrame(
+            list(kpi_values), columns=list(KPI_VALUE_COLUMNS))
+        write_kpi_values(store, frame, kpis, source=kpi_source)
+    write_catalog(store, skills, kpis, items)
+    write_scores(store, scores)
 
 
 def _level(latent: dict[str, float], skills: tuple[str, ...] | list[str]) -> float:
@@ -140,21 +152,21 @@ def _level(latent: dict[str, float], skills: tuple[str, ...] | list[str]) -> flo
     return float(np.mean(known)) if known else 0.6
 
 
-def simulate_scores(store: Store, data: DemoData, course_dir: Path, today: date, seed: int,
-                    plan: Plan | None = None) -> tuple[int, int, int]:
-    """SIMULATED item scores for every rep's due assignments (the course's plan for the rep's role),
-    written into the store's ``scores``.
+def simulate_scores(data: DemoData, course_dir: Path, today: date, seed: int, plan: Plan | None = None, *,
+                    items: Iterable[ItemLike] | None = None) -> tuple[list[ScoreRow], int, int]:
+    """SIMULATED item scores for every rep's due assignments (the course's plan for the rep's role).
 
-    Returns (submissions, scores, scores awaiting a manual grade). See the module's docstring for
-    how each score is drawn; the items must already be in the store (:func:`_write_catalogs`). ``plan``
-    defaults to the course's ``plan.yml``."""
+    Returns (the scores, submissions, scores awaiting a manual grade). See the module's docstring for
+    how each score is drawn. Only the course's ``items`` get scores (by default every graded cell of
+    ``source/``, as :func:`~spm_training.course.read_items` lists them); ``plan`` defaults to the
+    course's ``plan.yml``."""
     rng = np.random.default_rng(seed + SCORE_SEED_OFFSET)
-    ids = {(a, n, c): i for i, a, n, c in store.conn.execute("SELECT id, assignment, notebook, cell FROM items")}
+    known = {(i.assignment, i.notebook, i.cell) for i in (read_items(course_dir) if items is None else items)}
     notebooks: dict[str, list[tuple[str, list[_Cell]]]] = {}
     for path in sorted((course_dir / "source").glob("*/*.ipynb")):
         notebooks.setdefault(path.parent.name, []).append((path.stem, _graded_cells(path)))
     plan = plan or load_plan(course_dir)
-    rows: list[tuple] = []
+    rows: list[ScoreRow] = []
     submissions = pending = 0
     for rep in data.roster:
         latent = data.latent[rep["id"]]
@@ -174,26 +186,24 @@ def simulate_scores(store: Store, data: DemoData, course_dir: Path, today: date,
                         answer_skills.setdefault(c.answer, []).extend(c.skills)
                 right = {a: bool(rng.random() < _level(latent, s)) for a, s in answer_skills.items()}
                 for c in cells:
-                    item_id = ids.get((assignment, notebook, c.cell))
-                    if item_id is None:
+                    key = (assignment, notebook, c.cell)
+                    if key not in known:
                         continue
                     if c.kind == "autograded":
                         correct = right[c.answer] if c.answer is not None else bool(
                             rng.random() < _level(latent, c.skills))
-                        rows.append((rep["id"], item_id, c.max_score if correct else 0.0, None, None, 0, None, stamp))
+                        rows.append(ScoreRow(rep["id"], *key, c.max_score if correct else 0.0, None, None, 0, None,
+                                             stamp))
                         continue
                     share = float(np.clip(_level(latent, c.skills) + rng.normal(0, MANUAL_NOISE_SD), 0, 1))
                     if awaiting:
                         pending += 1
-                        rows.append((rep["id"], item_id, None, None, None, 1, None, stamp))
+                        rows.append(ScoreRow(rep["id"], *key, None, None, None, 1, None, stamp))
                         continue
                     tier = "high" if share >= 0.8 else "mid" if share >= 0.55 else "low"
-                    rows.append((rep["id"], item_id, None, round(share * c.max_score * 2) / 2, None, 0,
-                                 COMMENTS[tier], stamp))
-    with store.transaction() as conn:
-        conn.executemany("INSERT INTO scores (rep_id, item_id, auto_score, manual_score, extra_credit, "
-                         "needs_manual_grade, comment, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    return submissions, len(rows), pending
+                    rows.append(ScoreRow(rep["id"], *key, None, round(share * c.max_score * 2) / 2, None, 0,
+                                         COMMENTS[tier], stamp))
+    return rows, submissions, pending
 
 
 def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today: date = DEMO_TODAY,
@@ -213,25 +223,29 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     # Read before the store is created, so that a broken plan.yml leaves no half-written store behind.
     plan = load_plan(course_dir)
     data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
+    with tempfile.TemporaryDirectory(prefix="spm-demo-store-") as tmp:
+        # The files spm demo imports, read and validated as spm roster import and spm kpis import read them.
+        roster_file, kpi_file = Path(tmp) / "roster.csv", Path(tmp) / "kpis.csv"
+        write_text_atomic(roster_file, data.roster_csv())
+        write_text_atomic(kpi_file, data.kpis_csv())
+        reps = parse_roster(roster_file)
+        values = parse_kpi_file(kpi_file, kpis, {r["id"]: r["role"] for r in reps})
+    # read_items lists the cells in course order (assignment, notebook, place in the notebook): the
+    # order in which spm sync numbers new items when the assignments have no due dates.
+    items = read_items(course_dir)
+    scores, submissions, pending = simulate_scores(data, course_dir, today, seed, plan, items=items)
     store = open_store(path)
     try:
-        with tempfile.TemporaryDirectory(prefix="spm-demo-store-") as tmp:
-            roster_file, kpi_file = Path(tmp) / "roster.csv", Path(tmp) / "kpis.csv"
-            write_text_atomic(roster_file, data.roster_csv())
-            write_text_atomic(kpi_file, data.kpis_csv())
-            import_roster(store, roster_file)
-            import_kpis(store, kpi_file, kpis)
-        _write_catalogs(store, skills, kpis, course_dir)
-        submissions, scores, pending = simulate_scores(store, data, course_dir, today, seed, plan)
-        counts = store.conn.execute(
-            "SELECT (SELECT count(*) FROM reps), (SELECT count(*) FROM teams), (SELECT count(*) FROM kpi_values), "
-            "(SELECT count(*) FROM items)").fetchone()
-        # Fold the write-ahead log into the file, so that the store is one self-contained file.
-        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        write_store(store, reps=reps, kpi_values=values, kpi_source=kpi_file.name, skills=skills, kpis=kpis,
+                    items=items, scores=scores)
+        counts = table_counts(store, ("reps", "teams", "kpi_values", "items"))
+        checkpoint(store)
     finally:
         store.close()
-    return DemoStore(path=path, data=data, skills=skills, kpis=kpis, today=today, reps=counts[0], teams=counts[1],
-                     kpi_values=counts[2], items=counts[3], submissions=submissions, scores=scores, pending=pending)
+    return DemoStore(path=path, data=data, skills=skills, kpis=kpis, today=today, reps=counts["reps"],
+                     teams=counts["teams"], kpi_values=counts["kpi_values"], items=counts["items"],
+                     submissions=submissions, scores=len(scores), pending=pending)
 
 
-__all__ = ["DEMO_TODAY", "PENDING_DAYS", "DemoStore", "build_demo_store", "default_course_dir", "simulate_scores"]
+__all__ = ["DEMO_TODAY", "PENDING_DAYS", "DemoStore", "build_demo_store", "default_course_dir", "simulate_scores",
+           "write_store"]

@@ -30,13 +30,21 @@ from typing import Any
 
 from ..errors import NotFoundError, SpmError
 from ..nbgrader_io import sqlite_database
-from ..text import first_line
-from .gradebook import (AssignmentRows, Rows, engine_for, gradebook_error, merge_submission, read_assignment,
-                         read_submission, write_template)
-from .worker import Outcome, Task, load_nbgrader_config, quiet_worker, run_task
-from .sandbox import Sandbox
 from ..store import Store
+from ..text import first_line
+from .gradebook import (
+    AssignmentRows,
+    Rows,
+    engine_for,
+    gradebook_error,
+    merge_submission,
+    read_assignment,
+    read_submission,
+    write_template,
+)
+from .sandbox import Sandbox
 from .tampering import Finding, now_text, store_findings, write_report
+from .worker import Outcome, Task, load_nbgrader_config, quiet_worker, run_task
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ..store import Store, replace_tampering
 from .gradebook import CellInfo
-from ..store import Store
 
 KINDS = ("edited", "deleted", "cell_type", "metadata", "duplicated", "unreadable")
 
@@ -189,13 +189,8 @@ def write_report(autograded_folder: Path, rep: str, assignment: str, findings: S
 def store_findings(store: Store, rep: str, assignment: str, findings: Sequence[Finding],
                    detected_at: str | None = None) -> None:
     """Replace the rep's findings for the assignment in the store, in one transaction."""
-    detected_at = detected_at or now_text()
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM tampering WHERE rep_id = ? AND assignment = ?", (rep, assignment))
-        conn.executemany(
-            "INSERT INTO tampering (rep_id, assignment, notebook, cell, kind, detail, detected_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(rep, assignment, f.notebook, f.cell, f.kind, f.detail, detected_at) for f in findings])
+    replace_tampering(store, rep, assignment, [(f.notebook, f.cell, f.kind, f.detail) for f in findings],
+                      detected_at or now_text())
 
 
 def now_text() -> str:

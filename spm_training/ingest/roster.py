@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from ..catalog import ROLES
 from ..errors import InputError
@@ -78,13 +80,24 @@ def import_roster(store: Store, path: str | Path, gradebook_url: str | None = No
     Validation happens before any write. The store's transaction stays open until the gradebook
     has the students too, so a gradebook failure leaves the store unchanged.
     """
-    reps = parse_roster(path)
+    return write_roster(store, parse_roster(path), gradebook_url, source=path)
+
+
+def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url: str | None = None, *,
+                 source: str | Path = "roster") -> RosterResult:
+    """Upsert teams and reps, given as :func:`parse_roster` gives them (``id``, ``name``, ``email``,
+    ``team_id``, ``manager``, ``role``, ``hire_date``, optionally ``crm_owner``), in one transaction;
+    with ``gradebook_url``, register the reps as nbgrader students before it commits.
+
+    An email that already belongs to another rep in the store is refused before any write, as a
+    problem of ``source`` (the roster file)."""
+    reps = [{**rep, "crm_owner": rep.get("crm_owner")} for rep in reps]
     existing = {r["id"]: r for r in store.query("SELECT id, name, email, team_id, role, hire_date, crm_owner FROM reps")}
     emails = {r["email"].lower(): r["id"] for r in existing.values()}
     for rep in reps:
         owner = emails.get(rep["email"].lower())
         if owner is not None and owner != rep["id"]:
-            raise InputError(path, f"email {rep['email']!r} already belongs to rep {owner!r} in the store",
+            raise InputError(source, f"email {rep['email']!r} already belongs to rep {owner!r} in the store",
                              column="email", fix="use the rep's existing id or another email")
     added = updated = unchanged = 0
     columns = ("name", "email", "team_id", "role", "hire_date", "crm_owner")

@@ -12,6 +12,11 @@ paths share every statement after staging:
 The store then mirrors the gradebook: items are the gradebook's graded and task cells (with skills
 from the source notebooks, never from submissions), and scores are one row per rep and item. Rows
 whose values match are not written, so a re-sync of an unchanged gradebook changes nothing.
+
+The store side is public, for every other writer of items and scores (the demo store, the tests'
+and the benchmarks' stores): :func:`write_catalog` writes the skills catalog and the items exactly as
+a sync does (the sync calls it), and :func:`write_scores` upserts scores through the sync's own staged
+write.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple, Protocol
 from urllib.parse import quote
 
 from ..catalog import Kpi, Skill
@@ -67,6 +73,16 @@ LEFT JOIN {gb}comment cm ON cm.notebook_id = g.notebook_id
     AND cm.cell_id = CASE WHEN c.type = 'TaskCell' THEN c.id ELSE sc.id END
 """
 
+# The scores on their way into the store: a sync's and write_scores' alike.
+_SCORE_STAGE_DDL = """
+CREATE TEMP TABLE IF NOT EXISTS incoming_scores (
+    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
+CREATE TEMP TABLE IF NOT EXISTS changed_scores (
+    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
+    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT, is_new INTEGER)
+"""
+_SCORE_STAGED = ("incoming_scores", "changed_scores")
 _STAGE_DDL = """
 CREATE TEMP TABLE IF NOT EXISTS gb_cells (
     cell_id TEXT PRIMARY KEY, assignment TEXT, notebook TEXT, cell TEXT, max_score REAL, kind TEXT,
@@ -80,16 +96,8 @@ CREATE TEMP TABLE IF NOT EXISTS known_submissions (notebook_id TEXT PRIMARY KEY,
     WITHOUT ROWID;
 CREATE TEMP TABLE IF NOT EXISTS known_comments (notebook_id TEXT, cell_id TEXT, comment TEXT,
     PRIMARY KEY (notebook_id, cell_id)) WITHOUT ROWID;
-CREATE TEMP TABLE IF NOT EXISTS incoming_skills (item_id INTEGER, skill_id TEXT, PRIMARY KEY (item_id, skill_id));
-CREATE TEMP TABLE IF NOT EXISTS incoming_scores (
-    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
-    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT);
-CREATE TEMP TABLE IF NOT EXISTS changed_scores (
-    rep_id TEXT, item_id INTEGER, auto_score REAL, manual_score REAL, extra_credit REAL,
-    needs_manual_grade INTEGER, comment TEXT, submitted_at TEXT, is_new INTEGER)
-"""
-_STAGED = ("gb_cells", "gb_grades", "cell_items", "known_submissions", "known_comments", "incoming_skills",
-           "incoming_scores", "changed_scores")
+""" + _SCORE_STAGE_DDL
+_STAGED = ("gb_cells", "gb_grades", "cell_items", "known_submissions", "known_comments", *_SCORE_STAGED)
 
 
 @dataclass(frozen=True)
@@ -231,9 +239,98 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else exc.__class__.__name__
 
 
-# --- the store side ------------------------------------------------------------------------------
+# --- the store side: the public writers, and the sync's use of them ----------------------------
 
-def _sync_skills(conn: sqlite3.Connection, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> None:
+class ItemLike(Protocol):
+    """An item to write: :class:`ItemRow`, or :class:`spm_training.course.Item` as ``read_items`` gives it."""
+
+    @property
+    def assignment(self) -> str: ...
+    @property
+    def notebook(self) -> str: ...
+    @property
+    def cell(self) -> str: ...
+    @property
+    def max_score(self) -> float: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def skills(self) -> tuple[str, ...]: ...
+
+
+class ItemRow(NamedTuple):
+    """An item (a graded or task cell) and the skills it is tagged with."""
+
+    assignment: str
+    notebook: str
+    cell: str                            # nbgrader grade_id
+    max_score: float
+    kind: str                            # autograded, manual or task
+    skills: tuple[str, ...] = ()
+
+
+class ScoreRow(NamedTuple):
+    """A rep's score on an item, named by the item's key; the parts nbgrader's grade has."""
+
+    rep_id: str
+    assignment: str
+    notebook: str
+    cell: str
+    auto_score: float | None = None
+    manual_score: float | None = None
+    extra_credit: float | None = None
+    needs_manual_grade: bool | int = False
+    comment: str | None = None
+    submitted_at: str | None = None      # 'YYYY-MM-DD HH:MM:SS.ffffff', as nbgrader stores it
+
+
+@dataclass(frozen=True)
+class CatalogWrite:
+    """What :func:`write_catalog` changed."""
+
+    catalog_changes: int                 # rows of KPI definitions, skills, skill-KPI links and skill pages
+    items_changed: int                   # items added, updated or removed, their skill links, skills removed
+    unknown_skills: tuple[str, ...] = ()     # item tags the skills catalog does not define (not written)
+
+
+@dataclass(frozen=True)
+class ScoreWrite:
+    """What :func:`write_scores` changed."""
+
+    rows: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@contextmanager
+def _writing(target: Store | sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A store's connection in a transaction of its own; a connection as it is, inside its caller's."""
+    if isinstance(target, Store):
+        with target.transaction() as conn:
+            yield conn
+    else:
+        yield target
+
+
+def write_catalog(target: Store | sqlite3.Connection, skills: dict[str, Skill], kpis: dict[str, Kpi],
+                  items: Iterable[ItemLike]) -> CatalogWrite:
+    """Make the store's copy of the course catalog these KPI definitions, skills (with their KPI links
+    and book pages) and items (with their skills), writing only what differs: what ``spm sync`` does.
+
+    Items not given are removed, and their scores with them; new items get ids in the order given,
+    the order reports list them in. An item's tags that ``skills`` does not define are left out and
+    named in the result. A :class:`~spm_training.store.Store` is written in one transaction of its
+    own; a connection, inside the transaction its caller has open."""
+    with _writing(target) as conn:
+        before = conn.total_changes
+        _write_skills(conn, skills, kpis)
+        catalog_changes = conn.total_changes - before
+        items_changed, unknown = _write_items(conn, list(items), skills)
+    return CatalogWrite(catalog_changes=catalog_changes, items_changed=items_changed, unknown_skills=unknown)
+
+
+def _write_skills(conn: sqlite3.Connection, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> None:
     """Mirror the skills catalog (skills, their KPI links and pages) into the store."""
     sync_kpi_definitions(conn, kpis)
     conn.executemany(
@@ -253,9 +350,72 @@ def _sync_skills(conn: sqlite3.Connection, skills: dict[str, Skill], kpis: dict[
     conn.executemany("INSERT INTO skill_pages (skill_id, page) VALUES (?, ?)", sorted(pages - old_pages))
 
 
-def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Skill]
-                ) -> tuple[int, list[str], list[str]]:
-    """Upsert the gradebook's cells as items and their skills from source/; drop vanished items."""
+def _write_items(conn: sqlite3.Connection, items: list[ItemLike], skills: dict[str, Skill]
+                 ) -> tuple[int, tuple[str, ...]]:
+    """Upsert the items and their skills, drop the items not given; returns (rows changed, unknown tags)."""
+    before = conn.total_changes
+    conn.executemany(
+        "INSERT INTO items (assignment, notebook, cell, max_score, kind) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(assignment, notebook, cell) DO UPDATE SET max_score = excluded.max_score, kind = excluded.kind "
+        "WHERE (max_score, kind) IS NOT (excluded.max_score, excluded.kind)",
+        [(i.assignment, i.notebook, i.cell, i.max_score, i.kind) for i in items])
+    ids = {(a, n, c): i for i, a, n, c in conn.execute("SELECT id, assignment, notebook, cell FROM items")}
+    given = {(i.assignment, i.notebook, i.cell) for i in items}
+    conn.executemany("DELETE FROM items WHERE id = ?", [(i,) for key, i in ids.items() if key not in given])
+    # New links in the order of the items and of each item's tags: the order analysis reads them in.
+    wanted = dict.fromkeys((ids[(i.assignment, i.notebook, i.cell)], s) for i in items for s in i.skills
+                           if s in skills)
+    unknown = sorted({s for i in items for s in i.skills if s not in skills})
+    old = {tuple(r) for r in conn.execute("SELECT item_id, skill_id FROM item_skills")}
+    conn.executemany("DELETE FROM item_skills WHERE item_id = ? AND skill_id = ?", sorted(old - wanted.keys()))
+    conn.executemany("INSERT INTO item_skills (item_id, skill_id) VALUES (?, ?)", [w for w in wanted if w not in old])
+    # Skills that left the catalog go last, once no item or link names them any more.
+    conn.execute("DELETE FROM skills WHERE id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(skills)),))
+    return conn.total_changes - before, tuple(unknown)
+
+
+def write_scores(target: Store | sqlite3.Connection, rows: Iterable[ScoreRow | tuple]) -> ScoreWrite:
+    """Upsert scores, one :class:`ScoreRow` (or a tuple in its order) per rep and item; rows that
+    match the store are not written, and scores not given are kept.
+
+    The items must be in the store (:func:`write_catalog`) and the reps too
+    (:func:`~spm_training.ingest.roster.write_roster`). Written the way ``spm sync`` writes the
+    gradebook's scores, in one transaction (a connection: inside its caller's)."""
+    conn = target.conn if isinstance(target, Store) else target
+    # A Store's writes get the sync's in-memory staging; a caller's open transaction is left as it is
+    # (changing temp_store drops the connection's temporary tables).
+    with _fast_temp(conn) if isinstance(target, Store) else nullcontext(), _writing(target):
+        ids = {(a, n, c): i for i, a, n, c in conn.execute("SELECT id, assignment, notebook, cell FROM items")}
+        reps = {r[0] for r in conn.execute("SELECT id FROM reps")}
+        for statement in _SCORE_STAGE_DDL.split(";"):
+            conn.execute(statement)
+        try:
+            conn.execute("DELETE FROM temp.incoming_scores")
+            conn.executemany("INSERT INTO temp.incoming_scores VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                             (_staged_score(row, ids, reps) for row in rows))
+            staged = conn.execute("SELECT count(*) FROM temp.incoming_scores").fetchone()[0]
+            before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+            inserted, updated = _write_staged_scores(conn, staged, before)
+        finally:
+            for table in _SCORE_STAGED:
+                conn.execute(f"DROP TABLE IF EXISTS temp.{table}")
+    return ScoreWrite(rows=staged, inserted=inserted, updated=updated, unchanged=staged - inserted - updated)
+
+
+def _staged_score(row: ScoreRow | tuple, ids: dict[tuple[str, str, str], int], reps: set[str]) -> tuple:
+    rep, assignment, notebook, cell, auto, manual, extra, pending, comment, submitted_at = row
+    item_id = ids.get((assignment, notebook, cell))
+    if item_id is None:
+        raise SpmError(f"no item {assignment}/{notebook}/{cell} in the store; write the items first (write_catalog)")
+    if rep not in reps:
+        raise SpmError(f"no rep {rep!r} in the store; write the roster first (spm roster import)")
+    return rep, item_id, auto, manual, extra, int(pending), comment, submitted_at
+
+
+def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Skill], kpis: dict[str, Kpi]
+                ) -> tuple[CatalogWrite, list[str]]:
+    """The catalog and the gradebook's cells as items, with their skills from source/
+    (:func:`write_catalog`); returns what it changed and the cells missing from source/."""
     source = {item.key: (position, item) for position, item in enumerate(read_items(course_dir))}
     cells = [tuple(r) for r in conn.execute("SELECT assignment, notebook, cell, max_score, kind, duedate "
                                             "FROM temp.gb_cells")]
@@ -263,57 +423,27 @@ def _sync_items(conn: sqlite3.Connection, course_dir: Path, skills: dict[str, Sk
     # notebook), which is the order reports list them in.
     cells.sort(key=lambda c: (c[5] is None, str(c[5] or ""), c[0], c[1],
                               source.get((c[0], c[1], c[2]), (10**9,))[0], c[2]))
-    before = conn.total_changes
-    conn.executemany(
-        "INSERT INTO items (assignment, notebook, cell, max_score, kind) VALUES (?, ?, ?, ?, ?) "
-        "ON CONFLICT(assignment, notebook, cell) DO UPDATE SET max_score = excluded.max_score, kind = excluded.kind "
-        "WHERE (max_score, kind) IS NOT (excluded.max_score, excluded.kind)",
-        [c[:5] for c in cells])
-    conn.execute(
-        "DELETE FROM items WHERE NOT EXISTS (SELECT 1 FROM temp.gb_cells c WHERE c.assignment = items.assignment "
-        "AND c.notebook = items.notebook AND c.cell = items.cell)")
-    changed = conn.total_changes - before
+    written = write_catalog(conn, skills, kpis, [
+        ItemRow(a, n, cell, max_score, kind, source[(a, n, cell)][1].skills if (a, n, cell) in source else ())
+        for a, n, cell, max_score, kind, _ in cells])
     conn.execute("INSERT INTO temp.cell_items SELECT c.cell_id, i.id, c.comment_cell_id FROM temp.gb_cells c "
                  "JOIN items i ON i.assignment = c.assignment AND i.notebook = c.notebook AND i.cell = c.cell")
-    ids = {(a, n, c): i for i, a, n, c in conn.execute("SELECT id, assignment, notebook, cell FROM items")}
-    without_source, unknown = [], set()
-    wanted = []
-    for key, item_id in ids.items():
-        if key not in source:
-            without_source.append("/".join(key))
-            continue
-        for skill_id in source[key][1].skills:
-            if skill_id in skills:
-                wanted.append((item_id, skill_id))
-            else:
-                unknown.add(skill_id)
-    conn.execute("DELETE FROM temp.incoming_skills")
-    conn.executemany("INSERT OR IGNORE INTO temp.incoming_skills VALUES (?, ?)", wanted)
-    before = conn.total_changes
-    conn.execute("DELETE FROM item_skills WHERE NOT EXISTS (SELECT 1 FROM temp.incoming_skills i "
-                 "WHERE i.item_id = item_skills.item_id AND i.skill_id = item_skills.skill_id)")
-    conn.execute("INSERT OR IGNORE INTO item_skills (item_id, skill_id) SELECT item_id, skill_id FROM temp.incoming_skills")
-    # Skills that left the catalog go last, once no item or link names them any more.
-    conn.execute("DELETE FROM skills WHERE id NOT IN (SELECT value FROM json_each(?))", (json.dumps(list(skills)),))
-    changed += conn.total_changes - before
-    return changed, sorted(without_source), sorted(unknown)
+    without_source = sorted({"/".join(c[:3]) for c in cells if c[:3] not in source})
+    return written, without_source
 
 
 _SCORE_FIELDS = ("auto_score", "manual_score", "extra_credit", "needs_manual_grade", "comment", "submitted_at")
 
 
-def _sync_scores(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
-    """Write the staged scores of known reps that differ from the store; remove scores the
-    gradebook no longer has. Returns (inserted, updated, unchanged, removed).
+def _write_staged_scores(conn: sqlite3.Connection, staged: int, before: int) -> tuple[int, int]:
+    """Write the staged scores that differ from the store's ``before`` scores; (inserted, updated).
 
     One read-only pass finds what changed; only those rows are written. On a re-sync of an unchanged
     gradebook that pass is all the work, and nothing is written."""
     fields = ", ".join(_SCORE_FIELDS)
-    staged = conn.execute("SELECT count(*) FROM temp.incoming_scores").fetchone()[0]
-    before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
     if before == 0:
         conn.execute(f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT * FROM temp.incoming_scores")
-        return staged, 0, 0, 0
+        return staged, 0
     differs = " OR ".join(f"s.{f} IS NOT i.{f}" for f in _SCORE_FIELDS)
     conn.execute(
         f"INSERT INTO temp.changed_scores SELECT i.*, s.rep_id IS NULL FROM temp.incoming_scores i "
@@ -326,6 +456,15 @@ def _sync_scores(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
             f"INSERT INTO scores (rep_id, item_id, {fields}) SELECT rep_id, item_id, {fields} "
             f"FROM temp.changed_scores WHERE true ON CONFLICT(rep_id, item_id) DO UPDATE SET "
             + ", ".join(f"{f} = excluded.{f}" for f in _SCORE_FIELDS))
+    return inserted, updated
+
+
+def _sync_scores(conn: sqlite3.Connection) -> tuple[int, int, int, int]:
+    """Write the staged scores of known reps that differ from the store; remove scores the
+    gradebook no longer has. Returns (inserted, updated, unchanged, removed)."""
+    staged = conn.execute("SELECT count(*) FROM temp.incoming_scores").fetchone()[0]
+    before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+    inserted, updated = _write_staged_scores(conn, staged, before)
     # Every staged key is in the store now, and staged keys are unique (one grade per cell and
     # submission), so anything beyond them is a score the gradebook no longer has.
     removed = 0
@@ -400,10 +539,7 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
                     _stage_cells_attached(conn)
                 else:
                     _stage_remote(conn, url)
-                before = conn.total_changes
-                _sync_skills(conn, skills, kpis)
-                catalog_changes = conn.total_changes - before
-                items_changed, without_source, unknown_skills = _sync_items(conn, course_dir, skills)
+                written, without_source = _sync_items(conn, course_dir, skills, kpis)
                 grades, unknown = (_stage_scores_attached(conn) if path is not None else _stage_scores_staged(conn))
                 inserted, updated, unchanged, removed = _sync_scores(conn)
                 staged = inserted + updated + unchanged
@@ -413,12 +549,12 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
         finally:
             _drop_staging(conn)
     return SyncResult(
-        gradebook=display_url(url), assignments=counts[0], items=counts[1], items_changed=items_changed,
+        gradebook=display_url(url), assignments=counts[0], items=counts[1], items_changed=written.items_changed,
         grades=grades, inserted=inserted, updated=updated, unchanged=unchanged, removed=removed,
         needs_manual_grade=counts[2], unknown_students=unknown,
         # every grade belongs to a graded or task cell, so the ones not staged are the unknown students'
         unknown_grades=grades - staged, cells_without_source=tuple(without_source),
-        unknown_skills=tuple(unknown_skills), catalog_changes=catalog_changes)
+        unknown_skills=written.unknown_skills, catalog_changes=written.catalog_changes)
 
 
 def summary_lines(result: SyncResult) -> list[str]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from ..text import plural
+
 MISSING = "—"
 
 
@@ -86,11 +88,6 @@ def fmt_date(value: str | None) -> str:
     if not value:
         return MISSING
     return str(value)[:10]
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """'1 item', '3 items'."""
-    return f"{count} {word if count == 1 else many or word + 's'}"
 
 
 FILTERS: dict[str, Callable] = {

@@ -14,8 +14,8 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from ..catalog import Kpi, load_kpis
-from ..project import kpi_catalog_path
 from ..errors import SpmError
+from ..project import kpi_catalog_path
 
 logger = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
 from ..catalog import Skill, load_kpis, load_skills
-from ..project import skills_path
 from ..course import Item, read_items
 from ..errors import SpmError
+from ..project import skills_path
 from ..text import plural
 from .kpi_catalog import kpi_label
 

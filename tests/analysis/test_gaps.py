@@ -11,16 +11,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from spm_training.analysis.attainment import attainment
 from spm_training.analysis.facade import analyse
+from spm_training.analysis.readiness import readiness, readiness_index
 from spm_training.catalog import CatalogError, load_kpis, load_skills
 from spm_training.cli.main import cli
-from spm_training.analysis.attainment import attainment
-from spm_training.analysis.readiness import readiness, readiness_index
-from spm_training.settings import load_weights
+from spm_training.demo.store import write_store
+from spm_training.ingest.sync import ItemRow, ScoreRow
 from spm_training.project import Project
 from spm_training.reports.links import BookLinks
+from spm_training.settings import load_weights
 from spm_training.store import open_store
-from spm_training.ingest.sync import _sync_skills
 
 SKILLS_YML = """\
 skills:
@@ -66,39 +67,39 @@ KPI_VALUES = [  # rep, period, kpi, value, target
 
 
 def build(folder: Path) -> tuple[Path, dict, dict]:
-    """The store above, written directly; returns its path and the catalogs."""
+    """The store above, written by the package's store builder; returns its path and the catalogs."""
     course = folder / "course"
     course.mkdir(parents=True, exist_ok=True)
     (course / "skills.yml").write_text(SKILLS_YML)
     kpis = load_kpis(None)
     skills = load_skills(course, kpis)
-    with open_store(folder / "spm.db") as store, store.transaction() as conn:
-        conn.executemany("INSERT INTO teams VALUES (?, ?)", [("East", "Mia Roth"), ("West", "Jo Park")])
-        conn.executemany("INSERT INTO reps VALUES (?, ?, ?, ?, ?, ?, NULL)",
-                         [(r, n, f"{r}@example.com", t, role, h) for r, n, t, role, h in REPS])
-        _sync_skills(conn, skills, kpis)
-        conn.executemany("INSERT INTO kpi_values VALUES (?, ?, ?, ?, ?, 'test')", KPI_VALUES)
-        _write_scores(conn)
+    managers = {"East": "Mia Roth", "West": "Jo Park"}
+    reps = [{"id": r, "name": n, "email": f"{r}@example.com", "team_id": t, "manager": managers[t], "role": role,
+             "hire_date": h} for r, n, t, role, h in REPS]
+    items, scores = _items_and_scores()
+    with open_store(folder / "spm.db") as store:
+        write_store(store, reps=reps, kpi_values=KPI_VALUES, kpi_source="test", skills=skills, kpis=kpis,
+                    items=items, scores=scores)
     return folder / "spm.db", skills, kpis
 
 
-def _write_scores(conn) -> None:
+def _items_and_scores() -> tuple[list[ItemRow], list[ScoreRow]]:
     # Items: a1 holds each skill's first two attempts, a2 the rest; 10 points each, so x = points / 10.
-    item_ids: dict[tuple[str, int], int] = {}
+    items = []
     for skill_id in ("discovery_questioning", "qualification", "crm_hygiene"):
         for n in range(4):
             assignment = "a1" if n < 2 else "a2"
-            item_ids[(skill_id, n)] = conn.execute(
-                "INSERT INTO items (assignment, notebook, cell, max_score, kind) VALUES (?, ?, ?, 10, 'manual')",
-                (assignment, assignment, f"{skill_id}-{n}")).lastrowid
-            conn.execute("INSERT INTO item_skills VALUES (?, ?)", (item_ids[(skill_id, n)], skill_id))
+            items.append(ItemRow(assignment, assignment, f"{skill_id}-{n}", 10, "manual", (skill_id,)))
+    scores = []
     for rep, by_skill in SCORES.items():
         for skill_id, xs in by_skill.items():
             for n, x in enumerate(xs):
-                conn.execute("INSERT INTO scores VALUES (?, ?, NULL, ?, NULL, ?, ?, ?)",
-                             (rep, item_ids[(skill_id, n)], None if x is None else x * 10, int(x is None),
-                              "Open with the impact question." if rep == "ann" and n == 0 else None,
-                              f"2026-0{n + 4}-01 10:00:00.000000"))
+                assignment = "a1" if n < 2 else "a2"
+                scores.append(ScoreRow(rep, assignment, assignment, f"{skill_id}-{n}", None,
+                                       None if x is None else x * 10, None, int(x is None),
+                                       "Open with the impact question." if rep == "ann" and n == 0 else None,
+                                       f"2026-0{n + 4}-01 10:00:00.000000"))
+    return items, scores
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ analysis's frames, and the severity of a linked gap as published."""
 from __future__ import annotations
 
 import pytest
-
 from analysis_data import populated
+
 from spm_training.analysis import views
 from spm_training.analysis.facade import Analysis, analyse
 from spm_training.analysis.gaps import GAP_KINDS, severity

@@ -399,8 +399,8 @@ def test_dashboard_reads_the_store_named_by_spm_db(dash: dict, tmp_path: Path) -
 
 
 def test_dashboard_page_is_the_reports_charts_gaps_and_plan(dash: dict, demo_dashboard: tuple) -> None:
-    from spm_training.analysis.evidence import CAVEAT
     from spm_training import BookLinks, Project, rep_context, team_context, template_environment
+    from spm_training.analysis.evidence import CAVEAT
 
     board, _ = demo_dashboard
     page = board.html("Closers", "jade.abbott")

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import grading_course as gc
 import pytest
 from click.testing import CliRunner
 
-import grading_course as gc
 from spm_training.cli.main import cli
 from spm_training.grading.sandbox import SandboxUnavailable, find_sandbox
 

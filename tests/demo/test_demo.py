@@ -36,10 +36,13 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.Com
 
 
 def gradebook_totals(directory: Path) -> dict[tuple[str, str], float]:
-    """Per rep and assignment, nbgrader's score: manual else auto else 0, plus extra credit."""
+    """Per rep and assignment, nbgrader's score (``Grade.score``): manual else auto, plus extra credit; 0
+    when neither is set. Written out here rather than taken from the package (spm_training.store's
+    CELL_SCORE_SQL), so that the package's definition is checked against nbgrader's."""
     db = sqlite3.connect(directory / "course" / "gradebook.db")
     rows = db.execute(
-        "SELECT sa.student_id, a.name, SUM(COALESCE(g.manual_score, g.auto_score, 0) + COALESCE(g.extra_credit, 0)) "
+        "SELECT sa.student_id, a.name, SUM(CASE WHEN COALESCE(g.manual_score, g.auto_score) IS NULL THEN 0 "
+        "ELSE COALESCE(g.manual_score, g.auto_score) + COALESCE(g.extra_credit, 0) END) "
         "FROM grade g JOIN submitted_notebook sn ON sn.id = g.notebook_id "
         "JOIN submitted_assignment sa ON sa.id = sn.assignment_id JOIN assignment a ON a.id = sa.assignment_id "
         "GROUP BY sa.student_id, a.name").fetchall()

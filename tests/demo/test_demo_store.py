@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from spm_training.demo import store as demo_store
 from spm_training.analysis.facade import analyse
 from spm_training.catalog import load_kpis, load_skills
 from spm_training.course import read_items
+from spm_training.demo import store as demo_store
 from spm_training.demo.data import generate
 from spm_training.demo.store import DEMO_TODAY, PENDING_DAYS, build_demo_store
 from spm_training.errors import StoreError

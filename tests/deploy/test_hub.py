@@ -27,8 +27,7 @@ from sqlalchemy.engine import make_url
 pytest.importorskip("jupyterhub", reason="JupyterHub is not installed (pip install -e '.[test]')")
 
 from hub import answers, flows  # noqa: E402
-from hub.deployment import (  # noqa: E402
-    COURSE, OTHER_COURSE, TRAINERS_GROUP, Deployment, deployed, spm_hub, why_unavailable)
+from hub.deployment import COURSE, OTHER_COURSE, TRAINERS_GROUP, Deployment, deployed, spm_hub, why_unavailable  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 REPS = 3

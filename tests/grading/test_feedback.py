@@ -18,6 +18,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grading_course as gc
 import nbformat
 import pytest
 from nbconvert.filters import strip_ansi
@@ -27,7 +28,6 @@ from traitlets.config import Config
 from traitlets.config.loader import PyFileConfigLoader
 from traitlets.utils.importstring import import_item
 
-import grading_course as gc
 from spm_training.grading.feedback import HIDDEN_FAILURE, HIDDEN_NOTE, HideHiddenTests
 
 ROOT = Path(__file__).resolve().parents[2]

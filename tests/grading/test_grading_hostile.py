@@ -13,10 +13,10 @@ import socket
 import sqlite3
 from pathlib import Path
 
+import grading_course as gc
 import pytest
 from click.testing import CliRunner
 
-import grading_course as gc
 import spm_training.grading.autograde as grading
 from spm_training.cli.main import cli
 from spm_training.grading.sandbox import Limits, SandboxUnavailable, find_sandbox

@@ -7,9 +7,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import grading_course as gc
 import pytest
 
-import grading_course as gc
 from spm_training.grading.autograde import grade
 from spm_training.grading.sandbox import SandboxUnavailable, find_sandbox
 

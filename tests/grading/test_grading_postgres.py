@@ -14,9 +14,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+import grading_course as gc
 import pytest
 
-import grading_course as gc
 from spm_training.grading.autograde import grade
 from spm_training.grading.sandbox import SandboxUnavailable, find_sandbox
 

@@ -14,11 +14,10 @@ from sqlalchemy import select
 import spm_training.grading.autograde as grading
 from spm_training.errors import NotFoundError
 from spm_training.grading.gradebook import CellInfo, engine_for, merge_submission, read_submission, tables
-from spm_training.grading.worker import Outcome, Task
 from spm_training.grading.sandbox import ENV_ALLOWLIST, Limits, Sandbox, SandboxUnavailable, find_sandbox
 from spm_training.grading.sandbox_kernel import mirror_regular_tree
 from spm_training.grading.tampering import check_notebook, released_source
-
+from spm_training.grading.worker import Outcome, Task
 
 # --- the sandbox's command line --------------------------------------------------------------------
 

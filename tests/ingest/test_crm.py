@@ -14,14 +14,14 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from spm_training.catalog import load_kpis
-from spm_training.project import packaged_kpi_catalog
-from spm_training.cli.main import cli
-from spm_training.cli.crm import crm_import
-from spm_training.ingest.crm import import_crm, load_mapping, preset_names
-from spm_training.errors import InputError, SpmError
 from spm_training.analysis.attainment import kpi_rows
+from spm_training.catalog import load_kpis
+from spm_training.cli.crm import crm_import
+from spm_training.cli.main import cli
+from spm_training.errors import InputError, SpmError
+from spm_training.ingest.crm import import_crm, load_mapping, preset_names
 from spm_training.ingest.kpis import import_kpis
+from spm_training.project import packaged_kpi_catalog
 from spm_training.store import Store, open_store
 
 # id, name, email, team, role, crm_owner

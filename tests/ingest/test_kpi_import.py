@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from spm_training.analysis.attainment import attainment, kpi_rows
 from spm_training.catalog import load_kpis
 from spm_training.cli.main import cli
-from spm_training.analysis.attainment import attainment, kpi_rows
 from spm_training.ingest.kpis import import_kpis
 from spm_training.store import open_store
 

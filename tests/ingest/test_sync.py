@@ -14,17 +14,19 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from gradebooks import Grade, build_gradebook, roster_csv, set_grades, write_source
-from spm_training.ingest import sync as sync_module
+
+from spm_training.analysis.export import export_rows
 from spm_training.catalog import load_kpis, load_skills
 from spm_training.cli.main import cli
-from spm_training.analysis.export import export_rows
-from spm_training.nbgrader_io import ensure_env_bin_on_path
+from spm_training.course import read_items
+from spm_training.errors import SpmError
+from spm_training.ingest import sync as sync_module
 from spm_training.ingest.roster import import_roster
+from spm_training.ingest.sync import CatalogWrite, ItemRow, ScoreRow, sync_gradebook, write_catalog, write_scores
+from spm_training.nbgrader_io import ensure_env_bin_on_path
 from spm_training.project import Project
 from spm_training.store import open_store
-from spm_training.ingest.sync import sync_gradebook
 
 SKILLS_YML = """\
 skills:
@@ -397,3 +399,52 @@ def test_spm_sync_does_not_import_pandas_or_sqlalchemy_for_a_sqlite_gradebook(ws
     assert done.returncode == 0, done.stderr
     assert "scores " in done.stdout and " new," in done.stdout      # the sync ran and wrote scores
     assert done.stdout.splitlines()[-1].split() == ["LOADED"]
+
+
+# --- the public writers under the sync (the store builder of the demo, the tests and the benchmarks) ---
+
+def test_write_catalog_is_what_a_sync_writes(ws: Path) -> None:
+    """The items a sync wrote, given again to write_catalog with their source tags, change nothing."""
+    run_sync(ws)
+    course = ws / "course"
+    kpis = load_kpis(None)
+    skills = load_skills(course, kpis)
+    tags = {item.key: item.skills for item in read_items(course)}
+    before = store_dump(ws / "spm.db")
+    with open_store(ws / "spm.db") as store:
+        items = [ItemRow(r["assignment"], r["notebook"], r["cell"], r["max_score"], r["kind"],
+                         tags[(r["assignment"], r["notebook"], r["cell"])])
+                 for r in store.query("SELECT * FROM items ORDER BY id")]
+        written = write_catalog(store, skills, kpis, items)
+    assert written == CatalogWrite(catalog_changes=0, items_changed=0, unknown_skills=("no_such_skill",))
+    assert store_dump(ws / "spm.db") == before
+    with open_store(ws / "spm.db") as store:       # an item left out goes, with its scores
+        written = write_catalog(store, skills, kpis, [i for i in items if i.cell != "plan"])
+        assert store.query("SELECT count(*) AS n FROM scores s JOIN items i ON i.id = s.item_id "
+                           "WHERE i.cell = 'plan'") == [{"n": 0}]
+    assert written.items_changed == 4               # the item, and by cascade its skill link and two scores
+
+
+def test_write_scores_upserts_by_item_key_and_keeps_the_rest(ws: Path) -> None:
+    course = ws / "course"
+    kpis = load_kpis(None)
+    with open_store(ws / "spm.db") as store:
+        write_catalog(store, load_skills(course, kpis), kpis, read_items(course))
+        first = write_scores(store, [ScoreRow("ann", "a1", "nb", "q1", auto_score=2.0),
+                                     ScoreRow("bob", "a1", "nb", "essay", needs_manual_grade=True)])
+        again = write_scores(store, [ScoreRow("ann", "a1", "nb", "q1", auto_score=2.0),
+                                     ScoreRow("bob", "a1", "nb", "essay", manual_score=3.0, comment="Good."),
+                                     ScoreRow("bob", "a2", "nb", "q1", auto_score=1.0)])
+        assert (first.rows, first.inserted, first.updated, first.unchanged) == (2, 2, 0, 0)
+        assert (again.rows, again.inserted, again.updated, again.unchanged) == (3, 1, 1, 1)
+        assert write_scores(store, [ScoreRow("ann", "a2", "nb", "q2", auto_score=5.0)]).inserted == 1
+        assert [tuple(r) for r in store.conn.execute(
+            "SELECT s.rep_id, i.cell, s.auto_score, s.manual_score, s.needs_manual_grade, s.comment FROM scores s "
+            "JOIN items i ON i.id = s.item_id ORDER BY s.rep_id, i.id")] == [
+            ("ann", "q1", 2.0, None, 0, None), ("ann", "q2", 5.0, None, 0, None),
+            ("bob", "essay", None, 3.0, 0, "Good."), ("bob", "q1", 1.0, None, 0, None)]
+        with pytest.raises(SpmError, match=r"^no item a1/nb/q9 in the store; write the items first"):
+            write_scores(store, [ScoreRow("ann", "a1", "nb", "q9", auto_score=1.0)])
+        with pytest.raises(SpmError, match=r"^no rep 'zed' in the store; write the roster first"):
+            write_scores(store, [ScoreRow("zed", "a1", "nb", "q1", auto_score=1.0)])
+        assert store.query("SELECT count(*) AS n FROM scores") == [{"n": 4}]      # a refused write wrote nothing

@@ -11,17 +11,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from analysis_data import ROOT, populated
 from click.testing import CliRunner
 
-from analysis_data import ROOT, populated
 from spm_training.analysis.facade import Analysis, analyse
 from spm_training.analysis.gaps import severity
 from spm_training.analysis.items import item_analysis
 from spm_training.cli.main import cli
 from spm_training.project import Project
 from spm_training.reports import filters
-from spm_training.reports.build import (REPORT_KINDS, items_context, rep_context, team_context, write_report,
-                                        write_reports)
+from spm_training.reports.build import (
+    REPORT_KINDS,
+    items_context,
+    rep_context,
+    team_context,
+    write_report,
+    write_reports,
+)
 from spm_training.reports.links import BookLinks, default_book_url
 from spm_training.store import open_store
 

@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from analysis_data import ROOT, catalogs, populated
+
 from spm_training.reports.build import write_reports
 from spm_training.store import open_store
 
