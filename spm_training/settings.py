@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .catalog import read_yaml
 from .errors import CatalogError
+from .yamlio import LINE, read_yaml
 
 DEFAULT_WEIGHTS = {"mastery": 0.5, "kpi": 0.3, "progress": 0.2}
 
@@ -27,13 +27,13 @@ def load_weights(path: Path | None) -> dict[str, float]:
     section = data.get("readiness")
     if section is None:
         return dict(DEFAULT_WEIGHTS)
-    line = section.get("__line__") if isinstance(section, dict) else None
+    line = section.get(LINE) if isinstance(section, dict) else None
     weights = section.get("weights") if isinstance(section, dict) else None
     if not isinstance(weights, dict):
         raise CatalogError(path, "readiness needs a 'weights:' mapping", line=line,
                            fix="write readiness: {weights: {mastery: 0.5, kpi: 0.3, progress: 0.2}}")
-    line = weights.get("__line__", line)
-    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS) - {"__line__"})
+    line = weights.get(LINE, line)
+    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS) - {LINE})
     if unknown:
         raise CatalogError(path, f"unknown readiness weight '{unknown[0]}'", line=line,
                            fix="use mastery, kpi and progress")

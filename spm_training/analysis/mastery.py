@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import DEFAULT_MASTERY_METHOD, Skill
+from ..store import cell_score
 
 W = 0.65                 # weight of the newest score in the weighted and decaying averages
 N_TIMES = 3              # scores at or above the threshold that n_times needs
@@ -31,13 +32,8 @@ N_TIMES = 3              # scores at or above the threshold that n_times needs
 EPS = 1e-9
 
 
-def item_score(auto: float | None, manual: float | None, extra: float | None) -> float:
-    """The points a rep earned on an item, as nbgrader counts them (in SQL: :data:`.queries.SCORE_SQL`)."""
-    if manual is not None:
-        return manual + (extra or 0.0)
-    if auto is not None:
-        return auto + (extra or 0.0)
-    return 0.0
+#: The points a rep earned on an item, as nbgrader counts them (the store's one definition, also in SQL).
+item_score = cell_score
 
 
 # --- the six methods on one sequence of normalised scores ----------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from ..catalog import Kpi
 from ..errors import NotFoundError
 from ..periods import sort_key
-from ..store import Store
+from ..store import CELL_SCORE_SQL, Store
 
 # numpy and pandas are imported by the functions that build frames, so that the commands that only
 # export rows (spm export reps, kpis, scores) start without them.
@@ -106,10 +106,8 @@ def tampering_rows(store: Store, rep_ids: Sequence[str]) -> list[dict]:
 
 # --- scores ------------------------------------------------------------------------------------------
 
-# nbgrader's own definition of a cell's score (Grade.score in nbgrader.api), as SQL over the store;
-# the same as mastery.item_score.
-SCORE_SQL = ("CASE WHEN s.manual_score IS NOT NULL THEN s.manual_score + COALESCE(s.extra_credit, 0) "
-             "WHEN s.auto_score IS NOT NULL THEN s.auto_score + COALESCE(s.extra_credit, 0) ELSE 0 END")
+# nbgrader's own definition of a cell's score (Grade.score in nbgrader.api): the store's one copy.
+SCORE_SQL = CELL_SCORE_SQL
 
 SCORE_COLUMNS = ["rep_id", "item_id", "assignment", "notebook", "cell", "kind", "max_score", "score", "x", "pending",
                  "comment", "submitted_at"]

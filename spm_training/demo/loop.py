@@ -25,16 +25,17 @@ from pathlib import Path
 
 from ..analysis.attainment import attainment_summary
 from ..analysis.export import COLUMNS, EXPORTS, export_rows
-from ..catalog import Kpi, Skill
+from ..catalog import Kpi
 from ..errors import SpmError
 from ..fileio import write_text_atomic
 from ..ingest.kpis import import_kpis
 from ..ingest.roster import import_roster
 from ..nbgrader_io import ensure_env_bin_on_path
 from ..output import render, to_table
+from ..plan import load_plan
 from ..progressbar import on_terminal
 from ..project import Project
-from ..store import Store, open_store
+from ..store import Store
 from .course import copy_course, generate_assignments, release_assignments, simulate_trainer, write_submissions
 from .data import DemoData, generate
 
@@ -67,9 +68,8 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
     copy_course(root / "assessments", course)
     # The checkout's book (page titles, the built book's links) with the workspace's course and store.
     project = Project.at(root, course_dir=course, db_path=directory / "spm.db")
-    kpis, skills, plan = project.kpis, project.skills, project.plan
-    if plan is None:
-        raise SpmError(f"{project.plan_path}: the demo needs the course's onboarding plan; restore plan.yml")
+    kpis, skills = project.kpis, project.skills
+    plan = load_plan(project.course_dir, project.plan_path)     # the demo needs one: a missing plan is an error
     data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
     url = project.gradebook_url()
     store = project.open_store()

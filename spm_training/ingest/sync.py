@@ -22,7 +22,6 @@ write.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, nullcontext
@@ -35,7 +34,9 @@ from urllib.parse import quote
 from ..catalog import Kpi, Skill
 from ..course import read_items
 from ..errors import SpmError
+from ..nbgrader_io import display_url, sqlite_database
 from ..store import Store, sync_kpi_definitions
+from ..text import first_line
 
 CHUNK = 20_000
 
@@ -125,33 +126,15 @@ class SyncResult:
         return bool(self.items_changed or self.inserted or self.updated or self.removed or self.catalog_changes)
 
 
-_SQLITE_URL = re.compile(r"^sqlite(?:\+\w+)?://(?P<rest>[^?]*)(?:\?.*)?$")
-
-
-def display_url(url: str) -> str:
-    """The URL as it may be printed: with any password masked."""
-    if _SQLITE_URL.match(url):
-        return url
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is reported later, by the connect
-        return url
-
-
 def sqlite_path(url: str) -> Path | None:
-    """The file of a ``sqlite:///`` URL; None for any other backend.
-
-    Parsed here rather than by SQLAlchemy, the way SQLAlchemy reads it (``sqlite:///relative.db``,
-    ``sqlite:////absolute.db``), so that the common case does not pay SQLAlchemy's import."""
-    match = _SQLITE_URL.match(url)
-    if match is None:
+    """The file of a ``sqlite:///`` URL (as :func:`~spm_training.nbgrader_io.sqlite_database` reads
+    it); None for any other backend. A text that is no URL, or an in-memory database, is an error."""
+    database = sqlite_database(url)
+    if database is None:
         if "://" not in url:
             raise SpmError(f"{url}: not a database URL; write it as sqlite:///path/gradebook.db or "
                            "postgresql://user@host/db")
         return None
-    database = match.group("rest")[1:] if match.group("rest").startswith("/") else match.group("rest")
     if not database or database == ":memory:":
         raise SpmError(f"{url}: an in-memory SQLite gradebook cannot be synced; give the gradebook's file")
     return Path(database)
@@ -235,8 +218,7 @@ def _plain_row(row: Iterable[object]) -> tuple:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else exc.__class__.__name__
+    return first_line(exc) or exc.__class__.__name__
 
 
 # --- the store side: the public writers, and the sync's use of them ----------------------------
