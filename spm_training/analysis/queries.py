@@ -205,13 +205,17 @@ def attainment_sql(value: str = "v.value", target: str = "v.target", direction: 
 #: parameter, id -> direction), else, for a KPI the catalog no longer has, the one the store recorded.
 KPI_DIRECTIONS = ("SELECT k.id, COALESCE(c.value, k.direction) AS direction FROM kpis k "
                   "LEFT JOIN json_each(?) c ON c.key = k.id")
-KPI_VALUES = f"FROM kpi_values v JOIN ({KPI_DIRECTIONS}) d ON d.id = v.kpi_id"
+# The directions are a materialised table (one row per KPI) that each value looks up, and the values
+# stay the outer loop (CROSS JOIN): as a plain subquery SQLite flattens it and scans the JSON once per
+# KPI value (on 183,000 values 0.64 s instead of 0.39 s), and another join order changes the row order.
+WITH_DIRECTIONS = f"WITH d AS MATERIALIZED ({KPI_DIRECTIONS}) "
+KPI_VALUES = "FROM kpi_values v CROSS JOIN d ON d.id = v.kpi_id"
 
 HISTORY_COLUMNS = ["rep_id", "team", "kpi", "period", "value", "target", "direction", "attainment"]
 
 
 def directions(kpis: dict[str, Kpi]) -> str:
-    """The catalog's directions as the JSON parameter :data:`KPI_VALUES` takes."""
+    """The catalog's directions as the JSON parameter :data:`WITH_DIRECTIONS` takes."""
     return json.dumps({k.id: k.direction for k in kpis.values()})
 
 
@@ -226,7 +230,7 @@ def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None
         params += (json.dumps(list(teams)),)
     # Per value only what varies; the rep's team and the KPI's direction come from their own small
     # tables, since every column read per row costs a Python object per row.
-    rows = tuples(store, f"SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
+    rows = tuples(store, f"{WITH_DIRECTIONS}SELECT v.rep_id, v.kpi_id, v.period, v.value, v.target, {attainment_sql()} "
                          f"{KPI_VALUES} {where}", params)
     frame = records_frame(rows, {"rep_id": object, "kpi": object, "period": object, "value": np.float64,
                                  "target": np.float64, "attainment": np.float64})
@@ -256,7 +260,7 @@ def kpi_periods(store: Store) -> list[str]:
 def kpi_rows(store: Store, kpis: dict[str, Kpi]) -> list[dict]:
     """Every KPI value with its target and attainment: the shape of ``spm export kpis``."""
     return store.query(
-        "SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
+        f"{WITH_DIRECTIONS}SELECT v.rep_id, v.period, v.kpi_id AS kpi, v.value, v.target, "
         f"{attainment_sql()} AS attainment "
         f"{KPI_VALUES} ORDER BY v.rep_id, v.period, v.kpi_id", (directions(kpis),))
 
@@ -264,6 +268,6 @@ def kpi_rows(store: Store, kpis: dict[str, Kpi]) -> list[dict]:
 def team_attainments(store: Store, kpis: dict[str, Kpi], period: str) -> list[dict]:
     """team, rep_id, kpi and attainment of every KPI value of ``period``."""
     return store.query(
-        f"SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
+        f"{WITH_DIRECTIONS}SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
         f"{KPI_VALUES} JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
         (directions(kpis), period))

@@ -110,3 +110,22 @@ def test_kpi_queries(tmp_path: Path) -> None:
         exported = {(r["rep_id"], r["cell"]): r for r in queries.score_rows(store)}
         assert exported[("ann", "c1")]["score"] == 3.0 and exported[("bob", "c2")]["needs_manual_grade"] is True
         assert queries.tampering_rows(store, ["ann"]) == []
+
+
+def test_kpi_directions_come_from_the_catalog_else_from_the_store(tmp_path: Path) -> None:
+    """One catalog per analysis (Project.catalogs): a kpis.yml that turns win_rate around takes effect
+    without a re-import; a KPI the catalog no longer has keeps the direction the store recorded."""
+    import dataclasses
+
+    win_rate = load_kpis()["win_rate"]
+    turned = {"win_rate": dataclasses.replace(win_rate, direction="lower")}
+    with _store(tmp_path) as store:
+        as_stored = queries.kpi_rows(store, {})                    # no catalog entry: the store's 'higher'
+        as_catalog = queries.kpi_rows(store, turned)
+        history = queries.load_history(store, turned)
+        (west,) = queries.team_attainments(store, turned, "2026-08")
+    assert [r["attainment"] for r in as_stored] == pytest.approx([0.8, 1.2, 2.0])       # value ÷ target
+    assert [r["attainment"] for r in as_catalog] == pytest.approx([1.25, 0.25 / 0.3, 0.5])  # target ÷ value
+    assert set(history["direction"]) == {"lower"}
+    assert sorted(history["attainment"]) == pytest.approx(sorted([1.25, 0.25 / 0.3, 0.5]))
+    assert west["attainment"] == pytest.approx(0.5)
