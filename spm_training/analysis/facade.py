@@ -131,6 +131,8 @@ class Analysis:
     # role -> the assignments the onboarding plan (plan.yml) gives that role; empty: no plan, every
     # assignment is given to everyone
     role_assignments: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # assignment id -> its title in the onboarding plan (plan.yml); empty without a plan
+    assignment_titles: dict[str, str] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
     _index: _Index | None = field(default=None, repr=False)
@@ -167,7 +169,7 @@ class Analysis:
                         scores=only(self.scores), mastery=only(self.mastery), history=only(self.history),
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
                         tampering=[t for t in self.tampering if t["rep_id"] in keep],
-                        role_assignments=self.role_assignments,
+                        role_assignments=self.role_assignments, assignment_titles=self.assignment_titles,
                         weights=self.weights, today=self.today, _index=self.index)
 
     def team_ids(self) -> list[str]:
@@ -304,6 +306,7 @@ def analyse(store: Store, project: Project, *, team: str | None = None, rep: str
     return Analysis(skills=skills, kpis=kpis, reps=reps, items=items, tags=tags, scores=scores, mastery=mastery,
                     history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
                     role_assignments=project.role_assignments(), weights=dict(project.weights),
+                    assignment_titles={p.id: p.title for p in project.plan.assignments} if project.plan else {},
                     today=today or date.today())
 
 

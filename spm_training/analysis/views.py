@@ -11,6 +11,7 @@ formatted fields to.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import date
 
@@ -83,6 +84,21 @@ def attainment_lookup(a: Analysis) -> dict[tuple[str, str], dict]:
                             "rank": rank, "team_size": size, "percentile": percentile, "trend": trend,
                             "change": change}
             for rep_id, kpi, period, value, target, att, rank, size, percentile, trend, change in columns}
+
+
+def assignment_title(a: Analysis, assignment: str) -> str:
+    """The assignment's title in the onboarding plan, else one made from its folder name
+    (``06_objection_handling`` -> "Objection handling")."""
+    found = a.assignment_titles.get(assignment)
+    if found:
+        return found
+    words = re.sub(r"^\d+[_-]*", "", assignment).replace("_", " ").replace("-", " ").strip()
+    return words[:1].upper() + words[1:] if words else assignment
+
+
+def assignment_titles(a: Analysis) -> dict[str, str]:
+    """assignment id -> :func:`assignment_title`, for every assignment of the course, in course order."""
+    return {x: assignment_title(a, x) for x in a.assignments}
 
 
 def pending_answers(a: Analysis) -> tuple[int, int]:
