@@ -74,6 +74,23 @@ _EXPORTS: dict[str, str] = {
     "write_reports": "reports.build",
     "template_environment": "reports.build:environment",
     "plural": "text",
+    # numbers for people (reports, dashboard, CLI)
+    "format_percent": "formatting:percent",
+    "format_mastery": "formatting:mastery",
+    "format_attainment": "formatting:attainment",
+    "format_points": "formatting:points",
+    "format_whole": "formatting:whole",
+    "format_number": "formatting:number",
+    "format_count": "formatting:count",
+    "format_money": "formatting:money",
+    "format_kpi_value": "formatting:kpi_value",
+    "format_correlation": "formatting:correlation",
+    "format_interval": "formatting:interval",
+    "shown_percent": "formatting:shown",
+    "tone": "formatting",
+    "attainment_tone": "formatting",
+    "mastery_tone": "formatting",
+    "half_up": "formatting",
     # the demo
     "run_demo": "demo.loop",
     "project_template": "demo.loop",
@@ -109,6 +126,19 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .demo.loop import project_template, run_demo
     from .demo.store import DEMO_TODAY, build_demo_store, write_store
     from .errors import CatalogError, InputError, NotFoundError, SpmError, StoreError
+    from .formatting import attainment as format_attainment
+    from .formatting import attainment_tone, half_up, mastery_tone, tone
+    from .formatting import correlation as format_correlation
+    from .formatting import count as format_count
+    from .formatting import interval as format_interval
+    from .formatting import kpi_value as format_kpi_value
+    from .formatting import mastery as format_mastery
+    from .formatting import money as format_money
+    from .formatting import number as format_number
+    from .formatting import percent as format_percent
+    from .formatting import points as format_points
+    from .formatting import shown as shown_percent
+    from .formatting import whole as format_whole
     from .grading.autograde import grade
     from .grading.sandbox import Limits, Sandbox, SandboxUnavailable, find_sandbox
     from .ingest.crm import import_crm

@@ -27,6 +27,10 @@ PUBLIC = [
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",
+    # numbers for people
+    "format_percent", "format_mastery", "format_attainment", "format_points", "format_whole", "format_number",
+    "format_count", "format_money", "format_kpi_value", "format_correlation", "format_interval", "shown_percent",
+    "tone", "attainment_tone", "mastery_tone", "half_up",
     # the demo
     "run_demo", "project_template", "build_demo_store", "DEMO_TODAY",
 ]
@@ -45,6 +49,7 @@ def test_every_public_name_resolves_to_what_its_module_defines() -> None:
         assert getattr(spm_training, name) is not None, name
     assert spm_training.analyse is analyse
     assert spm_training.template_environment is environment
+    assert spm_training.format_percent(0.2634) == "26%" and spm_training.shown_percent(0.9988) == 100.0
     assert spm_training.__version__ == "0.1.0"
 
 

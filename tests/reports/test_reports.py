@@ -216,18 +216,23 @@ def test_item_analysis_by_hand() -> None:
 # --- filters --------------------------------------------------------------------------------------
 
 def test_filters_format_every_figure_the_same_way() -> None:
+    """The templates' filters are spm_training.formatting's functions (tests/test_formatting.py)."""
+    from spm_training import formatting
+
+    assert filters.FILTERS["percent"] is formatting.percent and filters.FILTERS["points"] is formatting.points
     assert filters.fmt_percent(0.724) == "72%" and filters.fmt_percent(None) == "—"
-    assert filters.fmt_share(0.825) == "0.83" and filters.fmt_share(float("nan")) == "—"
+    assert filters.fmt_share(0.825) == "83%" and filters.fmt_share(float("nan")) == "—"
     assert filters.fmt_signed(0.05) == "+0.05" and filters.fmt_signed(-0.1) == "−0.10"
-    assert filters.fmt_signed(0.0001) == "±0.00"
-    assert filters.fmt_share(4.125) == "4.13" and filters.fmt_percent(0.0125, 1) == "1.3%"
-    assert filters.fmt_mastery(0.695, 0.7) == "0.695" and filters.fmt_mastery(0.684, 0.7) == "0.68"
-    assert filters.fmt_mastery(0.7, 0.7) == "0.70" and filters.fmt_mastery(None, 0.7) == "—"
+    assert filters.fmt_signed(0.0001) == "0.00"
+    assert filters.fmt_percent(0.0125, 1) == "1.3%"
+    assert filters.fmt_mastery(0.695, 0.7) == "69.5%" and filters.fmt_mastery(0.684, 0.7) == "68%"
+    assert filters.fmt_mastery(0.7, 0.7) == "70%" and filters.fmt_mastery(None, 0.7) == "—"
     assert filters.fmt_value(26400, "EUR") == "EUR 26,400" and filters.fmt_value(41, "days") == "41 days"
-    assert filters.fmt_value(0.18, "ratio") == "0.18" and filters.fmt_value(948, "count") == "948"
+    assert filters.fmt_value(0.18, "ratio") == "18%" and filters.fmt_value(948, "count") == "948"
     assert filters.fmt_score(3.5, 4) == "3.5 / 4" and filters.fmt_score(1.0333, 2) == "1.03 / 2"
     assert filters.fmt_date("2026-03-01 09:00:00.000000") == "2026-03-01"
     assert filters.plural(1, "item") == "1 item" and filters.plural(3, "answer") == "3 answers"
+    assert filters.FILTERS["points"](-0.18) == "−18 pp" and filters.FILTERS["whole"](56.8) == "57"
 
 
 # --- the commands ---------------------------------------------------------------------------------
