@@ -36,7 +36,7 @@ from ..course import read_items
 from ..errors import SpmError
 from ..nbgrader_io import display_url, sqlite_database
 from ..store import Store, sync_kpi_definitions
-from ..text import first_line
+from ..text import first_line, plural
 
 CHUNK = 20_000
 
@@ -120,6 +120,9 @@ class SyncResult:
     cells_without_source: tuple[str, ...] = ()   # gradebook cells missing from source/ (no skills)
     unknown_skills: tuple[str, ...] = ()     # skill tags in source/ that skills.yml does not define
     catalog_changes: int = 0             # rows of the store's copy of skills.yml and the KPI catalog
+    #: assignments the store had and the gradebook no longer has (deleted or renamed there), each with
+    #: the number of scores that went with it; their scores are part of ``removed``
+    assignments_removed: tuple[tuple[str, int], ...] = ()
 
     @property
     def changed(self) -> bool:
@@ -492,7 +495,15 @@ def _attached(conn: sqlite3.Connection, path: Path) -> Iterator[None]:
         raise SpmError(f"{path}: no gradebook here; run nbgrader (generate_assignment, autograde) in the course "
                        "first, or pass --gradebook URL")
     # ATTACH is refused inside a transaction, so it brackets the sync's transaction.
-    conn.execute("ATTACH DATABASE ? AS gb", (f"file:{quote(str(path.resolve()))}?mode=ro",))
+    try:
+        conn.execute("ATTACH DATABASE ? AS gb", (f"file:{quote(str(path.resolve()))}?mode=ro",))
+    except sqlite3.DatabaseError as exc:
+        # SQLite reads a file's header when it attaches it: a CSV, a zip or a half-copied file ends here.
+        if "not a database" in str(exc):
+            raise SpmError(f"{path}: not a SQLite database, so not an nbgrader gradebook; pass the course's "
+                           "gradebook.db (or its URL) with --gradebook") from None
+        raise SpmError(f"{path}: cannot open the gradebook ({_first_line(exc)}); check that the file is "
+                       "readable") from None
     try:
         try:
             tables = {r[0] for r in conn.execute("SELECT name FROM gb.sqlite_master WHERE type = 'table'")}
@@ -521,9 +532,14 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
                     _stage_cells_attached(conn)
                 else:
                     _stage_remote(conn, url)
+                scores_before = conn.execute("SELECT count(*) FROM scores").fetchone()[0]
+                gone = _assignments_gone(conn)
                 written, without_source = _sync_items(conn, course_dir, skills, kpis)
                 grades, unknown = (_stage_scores_attached(conn) if path is not None else _stage_scores_staged(conn))
-                inserted, updated, unchanged, removed = _sync_scores(conn)
+                inserted, updated, unchanged, _ = _sync_scores(conn)
+                # The items the gradebook no longer has took their scores with them (ON DELETE CASCADE)
+                # before _sync_scores looked, so the count of what went is taken over the whole sync.
+                removed = scores_before + inserted - conn.execute("SELECT count(*) FROM scores").fetchone()[0]
                 staged = inserted + updated + unchanged
                 counts = conn.execute(
                     "SELECT (SELECT count(DISTINCT assignment) FROM temp.gb_cells), (SELECT count(*) FROM items), "
@@ -536,7 +552,15 @@ def sync_gradebook(store: Store, url: str, course_dir: Path, skills: dict[str, S
         needs_manual_grade=counts[2], unknown_students=unknown,
         # every grade belongs to a graded or task cell, so the ones not staged are the unknown students'
         unknown_grades=grades - staged, cells_without_source=tuple(without_source),
-        unknown_skills=written.unknown_skills, catalog_changes=written.catalog_changes)
+        unknown_skills=written.unknown_skills, catalog_changes=written.catalog_changes, assignments_removed=gone)
+
+
+def _assignments_gone(conn: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
+    """The store's assignments that the staged gradebook cells no longer name, with their scores."""
+    return tuple((a, n) for a, n in conn.execute(
+        "SELECT i.assignment, count(s.item_id) FROM items i LEFT JOIN scores s ON s.item_id = i.id "
+        "WHERE i.assignment NOT IN (SELECT assignment FROM temp.gb_cells) GROUP BY i.assignment "
+        "ORDER BY i.assignment"))
 
 
 def summary_lines(result: SyncResult) -> list[str]:
@@ -544,6 +568,11 @@ def summary_lines(result: SyncResult) -> list[str]:
     lines = [f"{result.gradebook}: {result.grades} grades in {result.assignments} assignments, {result.items} items; "
              f"scores {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged, "
              f"{result.removed} removed; {result.needs_manual_grade} awaiting a manual grade"]
+    if result.assignments_removed:
+        gone = ", ".join(f"{a} ({plural(n, 'score')})" for a, n in result.assignments_removed)
+        lines.append(f"no longer in the gradebook, removed from the store with their scores: "
+                     f"{plural(len(result.assignments_removed), 'assignment')}: {gone}; an assignment renamed in "
+                     "nbgrader is synced under its new name")
     if result.unknown_students:
         shown = ", ".join(result.unknown_students[:10]) + (" ..." if len(result.unknown_students) > 10 else "")
         lines.append(f"not in the roster, not synced: {len(result.unknown_students)} students with "
