@@ -159,6 +159,7 @@ class Skill:
     pages: tuple[str, ...]
     threshold: float
     method: str
+    modules: tuple[str, ...] = ()       # the book's interactive notebooks that practise the skill
     line: int = 0
 
     @property
@@ -206,5 +207,6 @@ def load_skills(course_dir: Path, kpis: dict[str, Kpi] | None = None,
             description=_text(path, entry, "description", required=False),
             kpis=tuple(links), pages=tuple(str(p) for p in entry.get("pages") or []),
             threshold=threshold, method=method, line=line,
+            modules=tuple(str(m) for m in entry.get("modules") or []),
         )
     return skills

@@ -51,8 +51,8 @@ def check_plan(course_dir: Path) -> list[str]:
 def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path | None,
                  course_dir: Path | None = None) -> list[str]:
     """Problems, one line each: graded cells without points or skills, unknown skills, skills no
-    item measures, pages that are missing from the book or its TOC, and, with ``course_dir``, the
-    onboarding plan's disagreements with the course (:func:`check_plan`)."""
+    item measures, pages and interactive modules that are missing from the book or its TOC, and,
+    with ``course_dir``, the onboarding plan's disagreements with the course (:func:`check_plan`)."""
     problems: list[str] = []
     per_skill: Counter[str] = Counter()
     for item in items:
@@ -76,6 +76,12 @@ def check_skills(skills: dict[str, Skill], items: list[Item], project_root: Path
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which does not exist")
                 elif in_toc and page not in in_toc:
                     problems.append(f"skill '{skill.id}' points to book page '{page}', which is not in _toc.yml")
+            for module in skill.modules:
+                if not (project_root / f"{module}.ipynb").is_file():
+                    problems.append(f"skill '{skill.id}' names interactive module '{module}', which does not exist "
+                                    "(modules are notebooks, named without .ipynb)")
+                elif in_toc and module not in in_toc:
+                    problems.append(f"skill '{skill.id}' names interactive module '{module}', which is not in _toc.yml")
     if course_dir is not None:
         problems += check_plan(course_dir)
     return problems

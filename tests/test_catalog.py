@@ -42,6 +42,28 @@ def test_skills_link_to_known_kpis_and_real_pages() -> None:
         assert skill.pages, skill.id
 
 
+def test_skills_name_their_interactive_modules_and_skills_check_finds_a_missing_one(tmp_path: Path) -> None:
+    from spm_training.checks import check_skills
+    from spm_training.course import read_items
+
+    skills = load_skills(ROOT / "assessments", load_kpis())
+    assert skills["objection_handling"].modules == ("notebooks/objection_practice",)
+    assert skills["funnel_analysis"].modules == ("notebooks/kpi_calculator", "notebooks/funnel_explorer")
+    assert skills["qualification"].modules == ()
+    items = read_items(ROOT / "assessments")
+    assert check_skills(skills, items, ROOT) == []
+    course = tmp_path / "course"
+    shutil.copytree(ROOT / "assessments", course, ignore=shutil.ignore_patterns("release", "submitted",
+                                                                                 "autograded", "feedback"))
+    text = (course / "skills.yml").read_text(encoding="utf-8")
+    (course / "skills.yml").write_text(text.replace("modules: [notebooks/objection_practice]",
+                                                    "modules: [notebooks/objection_drill]", 1), encoding="utf-8")
+    moved = load_skills(course, load_kpis())
+    assert check_skills(moved, items, ROOT) == [
+        "skill 'objection_handling' names interactive module 'notebooks/objection_drill', which does not exist "
+        "(modules are notebooks, named without .ipynb)"]
+
+
 def test_kpis_check_names_each_kpi_that_is_not_smart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "_config.yml").write_text("title: t\n")
     (tmp_path / "kpis.yml").write_text(
