@@ -19,3 +19,17 @@ def first_line(exc: BaseException) -> str:
     """The first line of an exception's message, trimmed; "" when it has none."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""
+
+
+#: How much of a value from the user's file an error message quotes.
+ECHO_LIMIT = 40
+
+
+def shown(value: object, limit: int = ECHO_LIMIT) -> str:
+    """A value from a user's file as an error message quotes it: ``repr``, so control characters show as
+    escapes, and cut after ``limit`` characters with "…" and the full length, so that a 3 MB cell still
+    makes a one-line message."""
+    text = str(value)
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit] + '…'!r} ({len(text):,} characters)"

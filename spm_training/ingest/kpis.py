@@ -11,9 +11,10 @@ import pandas as pd
 
 from ..catalog import Kpi
 from ..errors import InputError
-from ..periods import PERIOD_HELP, PERIOD_RE
+from ..periods import PERIOD_HELP, PERIOD_RE, DateWindow
 from ..progressbar import chunks, progress
 from ..store import Store, sync_kpi_definitions
+from ..text import shown
 from .tabular import first_bad, read_csv, read_header, to_number
 
 LONG_REQUIRED = ("rep_id", "period", "kpi", "value")
@@ -39,6 +40,9 @@ def _wide_to_long(path: Path, frame: pd.DataFrame, kpis: dict[str, Kpi]) -> pd.D
         if column not in WIDE_ID_COLUMNS and kpi_id not in kpis:
             raise InputError(path, f"unknown KPI column '{column}'", line=1, column=column,
                              fix="name columns after KPI ids from `spm kpis list` (targets as target_<kpi>)")
+        if column.startswith(TARGET_PREFIX) and kpi_id not in frame.columns:
+            raise InputError(path, f"'{column}' has no '{kpi_id}' column beside it", line=1, column=column,
+                             fix=f"add a '{kpi_id}' column with the values the targets are for")
     if not value_columns:
         raise InputError(path, "no KPI columns", line=1,
                          fix="add one column per KPI id, or use the long format rep_id,period,kpi,value")
@@ -51,20 +55,22 @@ def _wide_to_long(path: Path, frame: pd.DataFrame, kpis: dict[str, Kpi]) -> pd.D
             "rep_id": frame["rep_id"], "period": frame["period"], "kpi": kpi_id, "value": frame[kpi_id],
             "target": frame.get(TARGET_PREFIX + kpi_id, pd.Series("", index=frame.index)),
         })
-        part = part[part["value"] != ""]
         if (line := first_bad(part["target"].ne("") & part["value"].eq(""))) is not None:
-            raise InputError(path, f"target_{kpi_id} given without a value", line=line)
-        parts.append(part)
+            raise InputError(path, f"target_{kpi_id} given without a value", line=line, column=kpi_id,
+                             fix=f"give the {kpi_id} value of that row, or leave its target empty too")
+        parts.append(part[part["value"] != ""])
     return pd.concat(parts)
 
 
 def parse_kpi_file(path: str | Path, kpis: dict[str, Kpi], rep_roles: dict[str, str],
-                   fmt: str = "auto") -> pd.DataFrame:
+                   fmt: str = "auto", *, window: DateWindow | None = None) -> pd.DataFrame:
     """Read and validate a KPI file. Returns rep_id, period, kpi_id, value, target (one row per key).
 
-    ``rep_roles`` maps every rep in the store to their role, which picks the default target.
+    ``rep_roles`` maps every rep in the store to their role, which picks the default target. A period
+    outside ``window`` (default: :meth:`DateWindow.default`) is refused.
     """
     path = Path(path)
+    window = window or DateWindow.default()
     if fmt not in FORMATS:
         raise ValueError(fmt)
     if fmt == "auto":
@@ -82,16 +88,23 @@ def parse_kpi_file(path: str | Path, kpis: dict[str, Kpi], rep_roles: dict[str, 
             raise InputError(path, f"'{column}' is empty", line=line, column=column)
     known_rep = frame["rep_id"].isin(rep_roles.keys())
     if (line := first_bad(~known_rep)) is not None:
-        raise InputError(path, f"unknown rep {frame.loc[~known_rep, 'rep_id'].iloc[0]!r}", line=line, column="rep_id",
+        raise InputError(path, f"unknown rep {shown(frame.loc[~known_rep, 'rep_id'].iloc[0])}", line=line,
+                         column="rep_id",
                          fix="add the rep to the roster first (spm roster import) or correct the id")
     known_kpi = frame["kpi"].isin(kpis.keys())
     if (line := first_bad(~known_kpi)) is not None:
-        raise InputError(path, f"unknown KPI {frame.loc[~known_kpi, 'kpi'].iloc[0]!r}", line=line, column="kpi",
+        raise InputError(path, f"unknown KPI {shown(frame.loc[~known_kpi, 'kpi'].iloc[0])}", line=line, column="kpi",
                          fix="use an id from `spm kpis list`")
     good_period = frame["period"].str.match(PERIOD_RE)
     if (line := first_bad(~good_period)) is not None:
-        raise InputError(path, f"bad period {frame.loc[~good_period, 'period'].iloc[0]!r}", line=line,
+        raise InputError(path, f"bad period {shown(frame.loc[~good_period, 'period'].iloc[0])}", line=line,
                          column="period", fix=PERIOD_HELP)
+    # a handful of distinct periods, however long the file
+    plausible = frame["period"].map({p: window.holds_period(p) for p in frame["period"].unique()}).astype(bool)
+    if (line := first_bad(~plausible)) is not None:
+        period = frame.loc[~plausible, "period"].iloc[0]
+        raise InputError(path, f"period {period!r} is outside the date window {window}", line=line, column="period",
+                         fix="correct the period, or widen the window under dates: in spm.yml")
     values = to_number(path, frame, "value")
     targets = to_number(path, frame, "target", allow_empty=True)
     if (line := first_bad(targets == 0)) is not None:
@@ -111,7 +124,9 @@ def _fill_default_targets(frame: pd.DataFrame, kpis: dict[str, Kpi], rep_roles: 
         keys = pd.DataFrame({"kpi": frame["kpi_id"], "role": roles, "kind": kinds})[missing]
         lookup = {key: kpis[key[0]].target_for(key[1], key[2])
                   for key in set(map(tuple, keys.itertuples(index=False)))}
-        frame.loc[missing, "target"] = [lookup[tuple(k)] for k in keys.itertuples(index=False)]
+        # None where the rep's role has no default target (an AM's meetings booked): stored without one
+        frame.loc[missing, "target"] = np.array([lookup[tuple(k)] for k in keys.itertuples(index=False)],
+                                                dtype=float)
     frame["target"] = frame["target"].astype(float)
     return frame
 
@@ -134,11 +149,12 @@ def _drop_exact_duplicates(path: Path, frame: pd.DataFrame) -> pd.DataFrame:
     return frame.drop(index=same[same].index)
 
 
-def import_kpis(store: Store, path: str | Path, kpis: dict[str, Kpi], fmt: str = "auto") -> ImportResult:
+def import_kpis(store: Store, path: str | Path, kpis: dict[str, Kpi], fmt: str = "auto", *,
+                window: DateWindow | None = None) -> ImportResult:
     """Validate the whole file, then upsert its values in one transaction."""
     path = Path(path)
     rep_roles = dict(store.conn.execute("SELECT id, role FROM reps").fetchall())
-    frame = parse_kpi_file(path, kpis, rep_roles, fmt)
+    frame = parse_kpi_file(path, kpis, rep_roles, fmt, window=window)
     return write_kpi_values(store, frame, kpis, source=path.name)
 
 

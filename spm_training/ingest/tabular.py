@@ -1,6 +1,13 @@
 """Reading the CSV files users give us, with one-line errors that name the file, line and column.
 
 Line numbers are file lines: the header is line 1, the first data row line 2.
+
+What is accepted beyond plain comma-separated UTF-8: a byte-order mark, Windows (CR LF) and old Mac
+(CR only) line endings, and a file separated by semicolons (Excel's CSV where the decimal mark is a
+comma, as in German or Polish settings) when its header has semicolons and no comma. What is refused:
+control characters in a value (NUL, escape, line breaks inside a quoted value, ...; a tab is allowed),
+which would otherwise reach the store and then the terminal, CSV and HTML raw. An error message quotes
+at most 40 characters of a value (:func:`spm_training.text.shown`).
 """
 
 from __future__ import annotations
@@ -15,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..text import normalise_header
+from ..text import normalise_header, shown
+
+# Control characters anywhere in a file's text (line breaks and tabs aside), and in a single value
+# (where a line break means a quoted value spanning lines). C1 controls (U+0080–U+009F) count too:
+# terminals act on some of them as they do on escape.
+FILE_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+VALUE_CONTROL_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
 
 
 def _decode(path: Path) -> str:
@@ -26,11 +39,23 @@ def _decode(path: Path) -> str:
     except OSError as exc:
         raise InputError(path, f"cannot read the file ({exc.strerror})") from None
     try:
-        return raw.decode("utf-8-sig")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line,
                          fix="save the file as UTF-8 (CSV UTF-8 in Excel)") from None
+    if "\r" in text and "\n" not in text:
+        # old Mac line endings (some Excel for Mac exports): one CR per line
+        text = text.replace("\r", "\n")
+    return text
+
+
+def _delimiter(first_line: str) -> str:
+    """``;`` for a header separated by semicolons and holding no comma (Excel's CSV in locales whose
+    decimal mark is a comma); ``,`` otherwise."""
+    if len(next(csv.reader([first_line]))) == 1 and len(next(csv.reader([first_line], delimiter=";"))) > 1:
+        return ";"
+    return ","
 
 
 def read_header(path: str | Path) -> list[str]:
@@ -43,14 +68,16 @@ def read_header(path: str | Path) -> list[str]:
 
 def _header(text: str) -> list[str]:
     """The normalised column names of the first line of a file's text."""
-    return [normalise_header(h) for h in next(csv.reader([text.split("\n", 1)[0].rstrip("\r")]))]
+    first = text.split("\n", 1)[0].rstrip("\r")
+    return [normalise_header(h) for h in next(csv.reader([first], delimiter=_delimiter(first)))]
 
 
 def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[str] = (),
-             allow_extra: bool = False, what: str = "rows") -> pd.DataFrame:
+             allow_extra: bool = False, what: str = "rows", text_columns: Iterable[str] | None = None) -> pd.DataFrame:
     """Read a CSV as strings (stripped), check its columns, and keep the file line of each row.
 
-    The frame's index is the file line number of each row.
+    The frame's index is the file line number of each row. ``text_columns`` are the columns whose values
+    are checked for control characters (default: every column; a CRM export names the ones it reads).
     """
     path = Path(path)
     text = _decode(path)
@@ -58,6 +85,7 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
         raise InputError(path, "the file is empty", line=1,
                          fix=f"start with a header row: {','.join(required)}")
     header = _header(text)
+    sep = _delimiter(text.split("\n", 1)[0].rstrip("\r"))
     missing = [c for c in required if c not in header]
     if missing:
         raise InputError(path, f"missing column '{missing[0]}'", line=1,
@@ -74,7 +102,7 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
                              fix=f"the columns are {','.join([*required, *optional])}")
     try:
         frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=True, engine="c")
+                            skip_blank_lines=True, engine="c", sep=sep)
     except pd.errors.ParserError as exc:
         match = re.search(r"line (\d+)", str(exc))
         raise InputError(path, "a row has more fields than the header",
@@ -82,27 +110,46 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
                          fix="quote values that contain commas") from None
     if not isinstance(frame.index, pd.RangeIndex):
         # pandas takes a surplus first column as the index when every row has one field too many
-        raise InputError(path, "a row has more fields than the header", line=_first_long_line(text, len(header)),
-                         fix="quote values that contain commas")
+        raise InputError(path, "a row has more fields than the header",
+                         line=_first_long_line(text, len(header), sep), fix="quote values that contain commas")
     frame.columns = header
     if frame.empty:
         raise InputError(path, f"no {what} after the header", line=2, fix="add at least one data row")
-    frame.index = _file_lines(text, len(frame))
+    frame.index, spanning = _file_lines(text, len(frame), sep)
     for column in frame.columns:
         frame[column] = frame[column].str.strip()
+    if spanning or FILE_CONTROL_RE.search(text):
+        _refuse_control(path, frame, header if text_columns is None else
+                        [c for c in header if c in set(text_columns)])
     return frame
 
 
-def _first_long_line(text: str, n_fields: int) -> int | None:
-    reader = csv.reader(io.StringIO(text))
+def _refuse_control(path: Path, frame: pd.DataFrame, columns: Sequence[str]) -> None:
+    """A one-line error for the first value (in file order) that holds a control character."""
+    found: list[tuple[int, int, str]] = []
+    for position, column in enumerate(dict.fromkeys(columns)):
+        if column and (line := first_bad(frame[column].str.contains(VALUE_CONTROL_RE))) is not None:
+            found.append((line, position, column))
+    if found:
+        line, _, column = min(found)
+        value = str(frame.at[line, column])
+        char = match.group() if (match := VALUE_CONTROL_RE.search(value)) else ""
+        raise InputError(path, f"'{column}' holds the control character {char!r}: {shown(value)}", line=line,
+                         column=column, fix="remove it (a value may hold tabs, but no other control character "
+                                            "and no line break)")
+
+
+def _first_long_line(text: str, n_fields: int, sep: str = ",") -> int | None:
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
     for record in reader:
         if len(record) > n_fields:
             return reader.line_num
     return None
 
 
-def _file_lines(text: str, n_rows: int) -> np.ndarray:
-    """File line numbers of the data rows; blank lines are skipped as pandas skips them.
+def _file_lines(text: str, n_rows: int, sep: str = ",") -> tuple[np.ndarray, bool]:
+    """File line numbers of the data rows, and whether a quoted value spans lines; blank lines are
+    skipped as pandas skips them.
 
     When the file has one non-blank physical line per record, no quoted value spans lines and the
     physical line numbers are the answer. Otherwise we count records with the csv module, which
@@ -110,8 +157,8 @@ def _file_lines(text: str, n_rows: int) -> np.ndarray:
     """
     lines = np.flatnonzero(np.array([bool(ln.strip()) for ln in text.split("\n")])) + 1
     if len(lines) == n_rows + 1:
-        return lines[1:]
-    reader = csv.reader(io.StringIO(text))
+        return lines[1:], False
+    reader = csv.reader(io.StringIO(text), delimiter=sep)
     starts = []
     next(reader)
     line = reader.line_num + 1
@@ -119,7 +166,7 @@ def _file_lines(text: str, n_rows: int) -> np.ndarray:
         if any(field.strip() for field in record):
             starts.append(line)
         line = reader.line_num + 1
-    return np.array(starts[:n_rows])
+    return np.array(starts[:n_rows]), True
 
 
 def first_bad(mask: pd.Series) -> int | None:
@@ -139,13 +186,13 @@ def to_number(path: Path, frame: pd.DataFrame, column: str, *, allow_empty: bool
     numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
     bad = numbers.isna() & ~empty
     if (line := first_bad(bad)) is not None:
-        raise InputError(path, f"'{column}' is not a number: {values[bad].iloc[0]!r}", line=line, column=column,
+        raise InputError(path, f"'{column}' is not a number: {shown(values[bad].iloc[0])}", line=line, column=column,
                          fix="write plain numbers such as 1200.5, without units or thousands separators")
     infinite = ~np.isfinite(numbers.fillna(0))
     if (line := first_bad(infinite)) is not None:
-        raise InputError(path, f"'{column}' is not a finite number: {values[infinite].iloc[0]!r}", line=line,
+        raise InputError(path, f"'{column}' is not a finite number: {shown(values[infinite].iloc[0])}", line=line,
                          column=column, fix="write a finite number")
     if not allow_negative and (line := first_bad(numbers < 0)) is not None:
-        raise InputError(path, f"'{column}' is negative: {values[numbers < 0].iloc[0]!r}", line=line, column=column,
-                         fix="KPI values and targets cannot be negative; correct the value")
+        raise InputError(path, f"'{column}' is negative: {shown(values[numbers < 0].iloc[0])}", line=line,
+                         column=column, fix="KPI values and targets cannot be negative; correct the value")
     return numbers.astype(float)
