@@ -12,7 +12,7 @@ store                  ``--db PATH``, else ``$SPM_DB``, else ``spm.db`` in the r
 KPI catalog            ``kpis.yml`` in the root, else the catalog shipped in the package
 skills catalog         ``skills.yml`` in the course
 onboarding plan        ``plan.yml`` in the course (optional: without it every assignment is for every role)
-settings               ``spm.yml`` in the root (optional: readiness weights)
+settings               ``spm.yml`` in the root (optional: readiness weights, the date window)
 gradebook              ``--gradebook URL``, else the course config's ``CourseDirectory.db_url``, else
                        ``gradebook.db`` in the course
 book pages             ``<root>/<page>.md``; the built book in ``<root>/_build/html``
@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .catalog import Kpi, Skill
+    from .periods import DateWindow
     from .plan import Plan
     from .store import Store
 
@@ -194,6 +195,14 @@ class Project:
         from .settings import load_weights
 
         return load_weights(self.settings_path)
+
+    @functools.cached_property
+    def date_window(self) -> DateWindow:
+        """The plausible dates and periods (``dates`` in ``spm.yml``), else 2000-01-01 to 31 December five
+        years ahead."""
+        from .settings import load_date_window
+
+        return load_date_window(self.settings_path)
 
     def role_assignments(self) -> dict[str, tuple[str, ...]]:
         """role -> the assignment ids the onboarding plan gives it; empty without a plan."""

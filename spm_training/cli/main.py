@@ -111,7 +111,7 @@ def kpis_import(project: Project, file: str, fmt: str) -> None:
 
     catalog = project.kpis
     with project.open_store() as store:
-        result = import_kpis(store, file, catalog, fmt)
+        result = import_kpis(store, file, catalog, fmt, window=project.date_window)
     click.echo(f"{file}: {result.rows} values: {result.inserted} new, {result.updated} updated, "
                f"{result.unchanged} unchanged")
 
