@@ -52,9 +52,11 @@ def roster_import(project: Project, file: str, gradebook: str | None) -> None:
     from ..ingest.roster import import_roster
 
     with project.open_store() as store:
-        result = import_roster(store, file, project.gradebook_url(gradebook))
+        result = import_roster(store, file, project.gradebook_url(gradebook), window=project.date_window)
     click.echo(f"{file}: {result.reps_added} reps added, {result.reps_updated} updated, "
                f"{result.reps_unchanged} unchanged, {result.teams} teams; store {project.db_path}")
+    for team, before, now in result.managers_changed:
+        click.echo(f"team {team}: manager changed from {before} to {now}")
 
 
 # --- kpis ---------------------------------------------------------------------------------------

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from ..catalog import ROLES
 from ..errors import InputError
 from ..nbgrader_io import register_students
+from ..periods import DateWindow, parse_day
 from ..store import Store
+from ..text import shown
 from .tabular import first_bad, read_csv
 
 REQUIRED = ("id", "name", "email", "team", "manager", "role", "hire_date")
@@ -28,11 +29,16 @@ class RosterResult:
     reps_updated: int
     reps_unchanged: int
     teams: int
+    # (team, manager before, manager now) for every team of the store whose manager the import changed
+    managers_changed: tuple[tuple[str, str, str], ...] = ()
 
 
-def parse_roster(path: str | Path) -> list[dict]:
-    """Read and validate a roster file; returns one dict per rep, in file order."""
+def parse_roster(path: str | Path, *, window: DateWindow | None = None) -> list[dict]:
+    """Read and validate a roster file; returns one dict per rep, in file order.
+
+    Hire dates are ISO dates (YYYY-MM-DD) inside ``window`` (default: :meth:`DateWindow.default`)."""
     path = Path(path)
+    window = window or DateWindow.default()
     frame = read_csv(path, required=REQUIRED, optional=OPTIONAL, what="reps")
     if "crm_owner" not in frame.columns:
         frame["crm_owner"] = ""
@@ -40,32 +46,35 @@ def parse_roster(path: str | Path) -> list[dict]:
         if (line := first_bad(frame[column] == "")) is not None:
             raise InputError(path, f"'{column}' is empty", line=line, column=column, fix=f"give each rep a {column}")
     if (line := first_bad(~frame["id"].str.match(ID_RE))) is not None:
-        raise InputError(path, f"rep id {frame['id'][line]!r} has characters nbgrader cannot use", line=line,
+        raise InputError(path, f"rep id {shown(frame['id'][line])} has characters nbgrader cannot use", line=line,
                          column="id", fix="use letters, digits, '.', '_' and '-' only")
     if (line := first_bad(frame["id"].duplicated())) is not None:
         raise InputError(path, f"rep id {frame['id'][line]!r} appears twice", line=line, column="id",
                          fix="give each rep one row")
     if (line := first_bad(~frame["email"].str.match(EMAIL_RE))) is not None:
-        raise InputError(path, f"{frame['email'][line]!r} is not an email address", line=line, column="email",
+        raise InputError(path, f"{shown(frame['email'][line])} is not an email address", line=line, column="email",
                          fix="write it as name@company.com")
     lowered = frame["email"].str.lower()
     if (line := first_bad(lowered.duplicated())) is not None:
         raise InputError(path, f"email {frame['email'][line]!r} appears twice", line=line, column="email",
                          fix="give each rep their own email")
     if (line := first_bad(~frame["role"].isin(ROLES))) is not None:
-        raise InputError(path, f"unknown role {frame['role'][line]!r}", line=line, column="role",
+        raise InputError(path, f"unknown role {shown(frame['role'][line])}", line=line, column="role",
                          fix=f"use one of {', '.join(ROLES)}")
     for line, value in frame["hire_date"].items():
-        try:
-            date.fromisoformat(value)
-        except ValueError:
-            raise InputError(path, f"hire_date {value!r} is not a date", line=int(line), column="hire_date",
-                             fix="write dates as YYYY-MM-DD") from None
+        day = parse_day(value)
+        if day is None:
+            raise InputError(path, f"hire_date {shown(value)} is not a date", line=int(line), column="hire_date",
+                             fix="write dates as YYYY-MM-DD")
+        if not window.holds(day):
+            raise InputError(path, f"hire_date {value} is outside the date window {window}", line=int(line),
+                             column="hire_date", fix="correct the date, or widen the window under dates: in spm.yml")
     managers: dict[str, tuple[str, int]] = {}
     for line, team, manager in zip(frame.index, frame["team"], frame["manager"]):
         seen = managers.setdefault(team, (manager, int(line)))
         if seen[0] != manager:
-            raise InputError(path, f"team {team!r} has manager {manager!r} here but {seen[0]!r} on line {seen[1]}",
+            raise InputError(path, f"team {shown(team)} has manager {shown(manager)} here but {shown(seen[0])} "
+                             f"on line {seen[1]}",
                              line=int(line), column="manager", fix="give each team one manager")
     return [
         {"id": r.id, "name": r.name, "email": r.email, "team_id": r.team, "manager": r.manager,
@@ -74,13 +83,14 @@ def parse_roster(path: str | Path) -> list[dict]:
     ]
 
 
-def import_roster(store: Store, path: str | Path, gradebook_url: str | None = None) -> RosterResult:
+def import_roster(store: Store, path: str | Path, gradebook_url: str | None = None, *,
+                  window: DateWindow | None = None) -> RosterResult:
     """Upsert the roster's teams and reps, and register the reps as nbgrader students.
 
     Validation happens before any write. The store's transaction stays open until the gradebook
     has the students too, so a gradebook failure leaves the store unchanged.
     """
-    return write_roster(store, parse_roster(path), gradebook_url, source=path)
+    return write_roster(store, parse_roster(path, window=window), gradebook_url, source=path)
 
 
 def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url: str | None = None, *,
@@ -110,6 +120,9 @@ def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url:
         else:
             updated += 1
     teams = {rep["team_id"]: rep["manager"] for rep in reps}
+    before = dict(store.conn.execute("SELECT id, manager FROM teams").fetchall())
+    changed = tuple((team, before[team], manager) for team, manager in sorted(teams.items())
+                    if team in before and before[team] != manager)
     with store.transaction() as conn:
         conn.executemany(
             "INSERT INTO teams (id, manager) VALUES (?, ?) "
@@ -126,4 +139,4 @@ def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url:
             reps)
         if gradebook_url is not None:
             register_students(gradebook_url, reps)
-    return RosterResult(added, updated, unchanged, len(teams))
+    return RosterResult(added, updated, unchanged, len(teams), changed)
