@@ -221,7 +221,17 @@ class Project:
 
         return stored_catalogs(store)
 
-    def open_store(self, *, create: bool = True) -> Store:
+    @functools.cached_property
+    def busy_timeout(self) -> float:
+        """Seconds a write waits for another writer: ``$SPM_BUSY_TIMEOUT``, else ``store.busy_timeout`` in
+        ``spm.yml``, else 30."""
+        from .settings import load_busy_timeout
+
+        return load_busy_timeout(self.settings_path)
+
+    def open_store(self, *, create: bool = True, write: bool = True) -> Store:
+        """The project's store, for a command that writes (the default) or, with ``write=False``, only
+        reads (opened read-only: it works on a read-only file or mount, and never creates a store)."""
         from .store import open_store
 
-        return open_store(self.db_path, create=create)
+        return open_store(self.db_path, create=create and write, write=write, busy_timeout=self.busy_timeout)

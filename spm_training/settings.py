@@ -116,3 +116,32 @@ def _day(path: Path, section: dict, name: str, default: date, line: int | None) 
         raise CatalogError(path, f"dates {name} must be a date written YYYY-MM-DD, not {value!r}", line=line,
                            fix=DATES_FIX)
     return day
+
+
+STORE_FIX = "write store: {busy_timeout: 30} (seconds, the default), or set SPM_BUSY_TIMEOUT"
+
+
+def load_busy_timeout(path: Path | None) -> float:
+    """How long a write waits for another command that holds the store's write lock, in seconds:
+    ``$SPM_BUSY_TIMEOUT``, else ``store: {busy_timeout: ...}`` in ``spm.yml`` at ``path``, else
+    :data:`spm_training.store.DEFAULT_BUSY_TIMEOUT` (30 seconds)."""
+    from .store import DEFAULT_BUSY_TIMEOUT, busy_timeout_from_env
+
+    from_env = busy_timeout_from_env()
+    if from_env is not None:
+        return from_env
+    section = _settings(path).get("store")
+    if section is None:
+        return DEFAULT_BUSY_TIMEOUT
+    assert path is not None         # a section was read from the file
+    if not isinstance(section, dict):
+        raise CatalogError(path, "store needs a mapping", fix=STORE_FIX)
+    line = section.get(LINE)
+    unknown = sorted(set(section) - {"busy_timeout", LINE})
+    if unknown:
+        raise CatalogError(path, f"unknown store setting '{unknown[0]}'", line=line, fix=STORE_FIX)
+    value = section.get("busy_timeout", DEFAULT_BUSY_TIMEOUT)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 86_400:
+        raise CatalogError(path, f"store busy_timeout must be a number of seconds from 0 to 86400, not {value!r}",
+                           line=line, fix=STORE_FIX)
+    return float(value)

@@ -129,12 +129,31 @@ MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrat
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-class Store:
-    """An open store. Use :meth:`transaction` around every write."""
+#: Tables every spm store has: what tells an spm store from another SQLite file.
+CORE_TABLES = frozenset({"teams", "reps", "kpis", "kpi_values", "skills", "items", "scores"})
+#: nbgrader's gradebook tables (nbgrader.api): a file with these is a gradebook, for ``--gradebook``.
+GRADEBOOK_TABLES = frozenset({"assignment", "student", "submitted_assignment", "grade", "base_cell"})
+#: How long a write waits for another writer to finish, in seconds, unless told otherwise
+#: (``$SPM_BUSY_TIMEOUT``, or ``store: {busy_timeout: ...}`` in spm.yml).
+DEFAULT_BUSY_TIMEOUT = 30.0
+BUSY_ENV = "SPM_BUSY_TIMEOUT"
 
-    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+
+class Store:
+    """An open store. Use :meth:`transaction` around every write.
+
+    ``readonly`` stores (opened for a command that only reads) refuse :meth:`transaction`."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection, *, readonly: bool = False,
+                 busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = path
         self.conn = conn
+        self.readonly = readonly
+        self.busy_timeout = busy_timeout
+        # A store this open created (or found as an empty file) is taken away again when the work on
+        # it fails before anything was committed: a refused import leaves no empty store behind.
+        self._fresh: bool | None = None     # None: not fresh; False: the path did not exist; True: a 0-byte file
+        self._committed = False
 
     @functools.cached_property
     def db(self) -> "sqlite_utils.Database":  # noqa: F821 - imported when first used
@@ -146,14 +165,29 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing.
+
+        A store another process is writing to is waited for up to :attr:`busy_timeout` seconds, then
+        refused with a StoreError that says so; so is a write to a read-only store."""
+        if self.readonly:
+            raise read_only_error(self.path, "this command opened it for reading only")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise explain(self.path, exc, self.busy_timeout) from None
         try:
             yield self.conn
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise explain(self.path, exc, self.busy_timeout) from None
+        self._committed = True
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
@@ -161,43 +195,226 @@ class Store:
     def close(self) -> None:
         self.conn.close()
 
+    def discard_if_fresh(self) -> None:
+        """Close, and undo the creation of a store that this open created and nothing committed to."""
+        self.close()
+        if self._fresh is None or self._committed:
+            return
+        for suffix in ("-wal", "-shm", "-journal"):
+            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        if self._fresh:
+            self.path.write_bytes(b"")         # it was an empty file: leave it one
+        else:
+            self.path.unlink(missing_ok=True)
+
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.discard_if_fresh()
+        else:
+            self.close()
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("PRAGMA user_version").fetchone()[0]
 
 
-def open_store(path: str | os.PathLike | Path, *, create: bool = True) -> Store:
-    """Open (and if needed create or migrate) the store at ``path``."""
+def read_only_error(path: Path, why: str) -> StoreError:
+    return StoreError(f"{path}: the store is read-only ({why}); commands that read it work, this one writes: "
+                      "run it where the store is writable, or on a copy (spm backup COPY.db, then --db COPY.db)")
+
+
+def busy_error(path: Path, timeout: float) -> StoreError:
+    return StoreError(f"{path}: the store is busy: another command has been writing to it for more than "
+                      f"{timeout:g} seconds; run this again when it has finished, or let commands wait longer "
+                      f"({BUSY_ENV}=SECONDS, or store: {{busy_timeout: SECONDS}} in spm.yml)")
+
+
+def explain(path: Path, exc: sqlite3.Error, timeout: float) -> StoreError:
+    """The one-line StoreError for what SQLite said while opening, reading or writing the store."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    text = str(exc)
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in text:
+        return busy_error(path, timeout)
+    if name.startswith("SQLITE_READONLY") or "readonly database" in text:
+        return read_only_error(path, "SQLite may not write to it")
+    first = text.splitlines()[0] if text else exc.__class__.__name__
+    return StoreError(f"{path}: cannot use the store ({first})")
+
+
+def busy_timeout_from_env() -> float | None:
+    """``$SPM_BUSY_TIMEOUT`` in seconds, None when unset; a StoreError when it is not a number of seconds."""
+    raw = os.environ.get(BUSY_ENV, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 86_400:
+        raise StoreError(f"{BUSY_ENV}={raw[:40]!r}: expected a number of seconds from 0 to 86400, such as 30")
+    return value
+
+
+def _writable(path: Path) -> str | None:
+    """Why ``path`` (an existing store) cannot be written, or None when it can."""
+    folder = path.parent
+    for target, what in ((path, "the file"), (folder, f"its folder {folder}")):
+        if not os.access(target, os.W_OK):
+            try:
+                read_only_fs = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+            except OSError:
+                read_only_fs = False
+            return "it is on a read-only file system" if read_only_fs else f"{what} is not writable"
+    return None
+
+
+def _connect(uri: str, timeout: float, *, readonly: bool) -> sqlite3.Connection:
+    # Autocommit mode: transactions are ours, explicit, and never committed behind our back.
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout)
+    conn.row_factory = sqlite3.Row
+    if readonly:
+        conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _uri(path: Path, **params: str) -> str:
+    from urllib.parse import quote
+
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"file:{quote(str(path.resolve()))}" + (f"?{query}" if query else "")
+
+
+def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that reads ``path`` without changing it or the files beside it.
+
+    A writable store is opened as usual with ``query_only`` on: the last connection to close then
+    folds and deletes the -wal and -shm files, as after any command. A store we may not write is
+    opened with ``mode=ro``; a WAL store there needs its -shm file, which SQLite cannot create in a
+    read-only folder (it says "unable to open database file"). Since SQLite 3.22 such a store can be
+    read as ``immutable`` instead, which is right only when its -wal holds nothing the file lacks:
+    a read-only folder with a non-empty -wal is refused, since reading the file alone would miss
+    the last writes."""
+    if _writable(path) is None:
+        return _connect(_uri(path), timeout, readonly=True)
+    try:
+        conn = _connect(_uri(path, mode="ro"), timeout, readonly=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError as exc:
+        name = getattr(exc, "sqlite_errorname", "") or ""
+        if not (name.startswith(("SQLITE_CANTOPEN", "SQLITE_READONLY")) or "unable to open" in str(exc)):
+            raise
+    wal = Path(f"{path}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise StoreError(f"{path}: the store is read-only and its write-ahead log ({wal.name}) holds changes "
+                         "the file does not have yet; open it once where it is writable (any spm command "
+                         "folds them in), or copy it with spm backup there")
+    return _connect(_uri(path, mode="ro", immutable="1"), timeout, readonly=True)
+
+
+def describe_foreign(path: Path, conn: sqlite3.Connection) -> str | None:
+    """What an SQLite file that is not an spm store looks like, or None when it is one (or is blank)."""
+    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    tables = {t for t in tables if not t.startswith("sqlite_")}
+    if not tables or CORE_TABLES <= tables:
+        return None
+    if GRADEBOOK_TABLES <= tables:
+        return "it looks like an nbgrader gradebook; pass it to --gradebook instead, and --db the spm store"
+    names = sorted(tables)
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return f"it is an SQLite database with other tables ({shown}); pass the spm store to --db"
+
+
+def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bool = True,
+               busy_timeout: float | None = None) -> Store:
+    """Open the store at ``path``: for a command that writes (``write``, the default), else read-only.
+
+    A writing open creates a missing store (unless ``create`` is false) and migrates an older one.
+    A store it created is removed again when the ``with`` block around it fails before a commit, so a
+    refused import leaves no store behind; an empty (0-byte) file counts as a new store, and is left
+    empty. The journal mode of an existing store is never changed (a new store starts in WAL).
+
+    Refused, each in one line and with the file left as it was: an SQLite file that is not an spm
+    store (an nbgrader gradebook, say), a file that is not SQLite, a store newer than this spm, a
+    write to a read-only file, folder or file system. ``busy_timeout`` (seconds; default
+    ``$SPM_BUSY_TIMEOUT``, else :data:`DEFAULT_BUSY_TIMEOUT`) is how long to wait for another writer.
+    """
     path = Path(path)
-    if not path.exists() and not create:
+    timeout = busy_timeout if busy_timeout is not None else busy_timeout_from_env()
+    timeout = DEFAULT_BUSY_TIMEOUT if timeout is None else timeout
+    exists = path.exists()
+    if path.is_dir():
+        raise StoreError(f"{path}: is a folder, not a store; pass the store's file to --db")
+    empty = exists and path.stat().st_size == 0
+    if (not exists or empty) and (not create or not write):
         raise StoreError(f"{path}: no store here; import a roster first (spm roster import FILE.csv)")
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: the folder {path.parent} does not exist; create it or pass another --db")
+    if write:
+        why = _writable(path) if exists else (None if os.access(path.parent, os.W_OK)
+                                              else f"its folder {path.parent} is not writable")
+        if why:
+            raise read_only_error(path, why)
     try:
-        # Autocommit mode: transactions are ours, explicit, and never committed behind our back.
-        conn = sqlite3.connect(path, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
+        if write:
+            conn = _connect(_uri(path), timeout, readonly=False)
+        else:
+            conn = _open_readonly(path, timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the store ({exc})") from None
+    try:
         version = schema_version(conn)
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-    except sqlite3.DatabaseError as exc:
+        foreign = describe_foreign(path, conn)
+        conn.execute("PRAGMA foreign_keys = ON")
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if "locked" in str(exc) or str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY"):
+            raise busy_error(path, timeout) from None
         raise StoreError(f"{path}: not an spm store ({exc}); pass another --db") from None
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"{path}: not an spm store ({exc}); pass another --db") from None
+    if foreign:
+        conn.close()
+        raise StoreError(f"{path}: not an spm store: {foreign}")
     if version > SCHEMA_VERSION:
         conn.close()
         raise StoreError(f"{path}: store schema version {version} is newer than this spm ({SCHEMA_VERSION}); "
                          "upgrade spm-training")
-    store = Store(path, conn)
-    for target in range(version + 1, SCHEMA_VERSION + 1):
-        with store.transaction():
-            MIGRATIONS[target - 1](conn)
-            conn.execute(f"PRAGMA user_version = {target}")
+    blank = version == 0
+    if blank and not write:
+        conn.close()
+        raise StoreError(f"{path}: no store here; import a roster first (spm roster import FILE.csv)")
+    if version < SCHEMA_VERSION and not write:
+        # A read must not write, and a migration does: read through a writable open when we may, else say so.
+        conn.close()
+        if _writable(path) is not None:
+            raise read_only_error(path, f"its schema version {version} needs the upgrade to {SCHEMA_VERSION} "
+                                        "that only a writable store can take")
+        open_store(path, write=True, busy_timeout=timeout).close()
+        return open_store(path, write=False, busy_timeout=timeout)
+    store = Store(path, conn, readonly=not write, busy_timeout=timeout)
+    if blank:
+        # discard_if_fresh undoes this creation; a non-empty file without tables is left to the admin
+        store._fresh = None if exists and not empty else empty
+        try:
+            # Only a new store gets WAL: an existing store keeps the journal mode its admin chose.
+            conn.execute("PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as exc:
+            store.discard_if_fresh()
+            raise explain(path, exc, timeout) from None
+    try:
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            with store.transaction():
+                MIGRATIONS[target - 1](conn)
+                conn.execute(f"PRAGMA user_version = {target}")
+    except BaseException:
+        store.discard_if_fresh()
+        raise
+    store._committed = False    # the schema alone is no reason to keep a store the command then fails to fill
     return store
 
 

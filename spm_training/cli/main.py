@@ -169,7 +169,7 @@ def export(project: Project, what: str, fmt: str, output: str | None) -> None:
     """Export the store's data as CSV or JSON for BI tools and scripts."""
     from ..fileio import write_text_atomic
 
-    with project.open_store(create=False) as store:
+    with project.open_store(write=False) as store:
         text = render(export_rows(store, what, project), fmt, COLUMNS[what]) + "\n"
     if output:
         write_text_atomic(Path(output), text)

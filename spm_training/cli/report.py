@@ -55,7 +55,7 @@ def gaps(project: Project, team: str | None, rep: str | None, fmt: str) -> None:
 
     if team and rep:
         raise click.UsageError("give --team or --rep, not both")
-    with project.open_store(create=False) as store:
+    with project.open_store(write=False) as store:
         rows = analyse(store, project, team=team, rep=rep, detail=False).gap_rows()
     if fmt == "table" and not rows:
         click.echo(f"no gaps{' for ' + (rep or team) if rep or team else ''}")
@@ -83,7 +83,7 @@ def _write(project: Project, kind: str, key: str, output: str | None, book_url: 
 
     path = Path(output) if output else default_output(project, kind, key)
     links = BookLinks(project, book_url if book_url is not None else default_book_url(project, path))
-    with project.open_store(create=False) as store:
+    with project.open_store(write=False) as store:
         scope = {"team": key} if kind == "team" else {"rep": key} if kind == "rep" else {}
         # Only a rep's report shows each answer's cell and the trainer's comment.
         analysis = analyse(store, project, detail=kind == "rep", **scope)
