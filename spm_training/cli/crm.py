@@ -54,7 +54,8 @@ def crm_import(project: Project, opportunities: str, activities: str | None, lea
     catalog = project.kpis
     with project.open_store(create=False) as store:
         result = import_crm(store, opportunities, catalog, activities=activities, leads=leads,
-                            period_kind=period_kind, mapping=mapping, skip_unmatched=skip_unmatched)
+                            period_kind=period_kind, mapping=mapping, skip_unmatched=skip_unmatched,
+                            window=project.date_window)
     for line in summary(opportunities, result):
         click.echo(line)
 

@@ -6,6 +6,11 @@ The rules the derivation follows (the KPI catalog states each formula):
 - An export is a snapshot: each opportunity counts with the status it has in the file. A deal that was
   won and then re-opened is open in the export, so it counts in no closed-deal KPI until it closes
   again; the close date of an open deal is only its expected close and is ignored.
+- Dates must lie in the project's date window (:class:`~spm_training.periods.DateWindow`, by default
+  2000-01-01 to 31 December five years ahead), or the export is refused, naming the line. The one
+  exception is the close date of an open deal: CRMs fill in placeholders such as 9999-12-31 there, so
+  one outside the window means "no expected close date". The deal still counts as pipeline on its
+  created date, and the placeholder does not stretch the periods the import speaks for.
 - With an id column, the last row of each id wins (a later row is a later state of the same deal).
   Without one, exact duplicate rows are dropped, and two rows with the same owner, account and created
   date that differ otherwise are refused, naming both lines. Activities and leads without an id column
@@ -29,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Kpi
-from ..periods import PERIOD_KINDS
+from ..periods import PERIOD_KINDS, DateWindow
 from ..store import Store
 from .crm_mapping import Mapping, load_mapping, preset_names
 from .crm_read import CrmData, OwnerIndex, read_exports
@@ -220,11 +225,14 @@ def _kept_targets(store: Store) -> pd.DataFrame:
 def import_crm(store: Store, opportunities: str | Path, kpis: dict[str, Kpi], *,
                activities: str | Path | None = None, leads: str | Path | None = None,
                period_kind: str = "quarter", mapping: Mapping | None = None,
-               skip_unmatched: bool = False) -> CrmImportResult:
-    """Read and validate the exports, derive the KPIs, then upsert them in one transaction."""
+               skip_unmatched: bool = False, window: DateWindow | None = None) -> CrmImportResult:
+    """Read and validate the exports, derive the KPIs, then upsert them in one transaction.
+
+    Dates outside ``window`` are refused, but for an open opportunity's close date (see the module's
+    docstring)."""
     mapping = mapping or load_mapping()
     data = read_exports(opportunities, OwnerIndex.from_store(store), mapping, activities=activities, leads=leads,
-                        skip_unmatched=skip_unmatched)
+                        skip_unmatched=skip_unmatched, window=window)
     derived = derive_kpis(data, period_kind)
     rep_roles = dict(store.conn.execute("SELECT id, role FROM reps").fetchall())
     frame = with_targets(derived, kpis, rep_roles, period_kind, _kept_targets(store))

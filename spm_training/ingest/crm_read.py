@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..periods import DateWindow
 from ..store import Store
-from ..text import plural
+from ..text import plural, shown
 from .crm_mapping import _GROUPED, FIELDS, OPTIONAL_FIELDS, STATUSES, Mapping
 from .tabular import read_csv, read_header
 
@@ -49,7 +50,9 @@ def _read_export(path: Path, mapping: Mapping, kind: str) -> pd.DataFrame:
         raise InputError(path, f"no column '{spec[missing[0]]}' (the {kind}' {missing[0]})", line=1,
                          fix=f"the {mapping.name} mapping reads {', '.join(spec[f] for f in wanted)}; "
                              "choose another --preset or name your columns in a --mapping file")
-    frame = _drop_footer(read_csv(path, required=[spec[f] for f in wanted], allow_extra=True, what=kind))
+    read = [spec[f] for f in [*wanted, *OPTIONAL_FIELDS[kind]] if f in spec]      # the columns we use
+    frame = _drop_footer(read_csv(path, required=[spec[f] for f in wanted], allow_extra=True, what=kind,
+                                  text_columns=read))
     fields = wanted + [f for f in OPTIONAL_FIELDS[kind] if f in spec and spec[f] in frame.columns
                        and f not in wanted]
     return frame[[spec[f] for f in fields]].set_axis(fields, axis=1)
@@ -96,7 +99,7 @@ def _match_owners(path: Path, frame: pd.DataFrame, column: str, owners: OwnerInd
     keys = _owner_key(names)
     if (used := [k for k in keys if k in owners.ambiguous]):
         reps = owners.ambiguous[used[0]]
-        raise InputError(path, f"owner {used[0]!r} is the crm_owner of reps {', '.join(reps)}",
+        raise InputError(path, f"owner {shown(used[0])} is the crm_owner of reps {', '.join(reps)}",
                          line=_line(frame, keys.to_numpy()[codes] == used[0]), column=column,
                          fix="give each rep their own crm_owner in the roster and import it again")
     rep_of_name = keys.map(owners.reps).to_numpy(dtype=object)
@@ -106,7 +109,7 @@ def _match_owners(path: Path, frame: pd.DataFrame, column: str, owners: OwnerInd
         counts = np.bincount(codes[row_unmatched], minlength=len(names))
         if not skip_unmatched:
             first_rows = pd.Series(frame.index[row_unmatched]).groupby(codes[row_unmatched]).min()
-            listed = [f"{names[c] or '(empty)'!r} (line {first_rows[c]}, {plural(counts[c], 'row')})"
+            listed = [f"{shown(names[c] or '(empty)')} (line {first_rows[c]}, {plural(counts[c], 'row')})"
                       for c in first_rows.sort_values().index]
             more = f" and {len(listed) - 5} more" if len(listed) > 5 else ""
             raise InputError(path, f"{plural(len(listed), 'owner')} match no rep: {', '.join(listed[:5])}{more}",
@@ -140,12 +143,29 @@ def _dates(path: Path, frame: pd.DataFrame, field_name: str, column: str, date_f
     bad = (parsed.isna().to_numpy() & ~empty)[codes]
     if bad.any():
         line = _line(frame, bad)
-        raise InputError(path, f"'{column}' is not a date: {frame.at[line, field_name]!r}", line=line, column=column,
+        raise InputError(path, f"'{column}' is not a date: {shown(frame.at[line, field_name])}", line=line, column=column,
                          fix=_date_fix(date_format))
     if not allow_empty and empty[codes].any():
         raise InputError(path, f"'{column}' is empty", line=_line(frame, empty[codes]), column=column,
                          fix="give every row a date")
     return parsed.to_numpy().astype("datetime64[D]")[codes]
+
+
+def _inside(days: np.ndarray, window: DateWindow) -> np.ndarray:
+    return (days >= np.datetime64(window.earliest)) & (days <= np.datetime64(window.latest))
+
+
+def _refuse_outside(path: Path, frame: pd.DataFrame, days: np.ndarray, mask: np.ndarray | None, field_name: str,
+                    column: str, window: DateWindow, what: str) -> None:
+    """Refuse the first date (where ``mask`` holds, if given) outside the window; NaT passes."""
+    outside = ~np.isnat(days) & ~_inside(days, window)
+    if mask is not None:
+        outside &= mask
+    if outside.any():
+        line = _line(frame, outside)
+        raise InputError(path, f"{what} {frame.at[line, field_name]} is outside the date window {window}",
+                         line=line, column=column,
+                         fix="correct it in the CRM and export again, or widen the window under dates: in spm.yml")
 
 
 def _amounts(path: Path, frame: pd.DataFrame, column: str, decimal: str) -> np.ndarray:
@@ -178,11 +198,11 @@ def _amounts(path: Path, frame: pd.DataFrame, column: str, decimal: str) -> np.n
         line = _line(frame, bad)
         fix = ("write amounts such as 1,200.50 or EUR 1200; if the export writes 1.200,50, set decimal: ',' "
                "in a --mapping file" if decimal == "." else "write amounts such as 1.200,50 or EUR 1200")
-        raise InputError(path, f"'{column}' is not an amount: {frame.at[line, 'amount']!r}", line=line,
+        raise InputError(path, f"'{column}' is not an amount: {shown(frame.at[line, 'amount'])}", line=line,
                          column=column, fix=fix)
     if (row_negative := negative[codes]).any():
         line = _line(frame, row_negative)
-        raise InputError(path, f"'{column}' is negative: {frame.at[line, 'amount']!r}", line=line, column=column,
+        raise InputError(path, f"'{column}' is negative: {shown(frame.at[line, 'amount'])}", line=line, column=column,
                          fix="an opportunity's amount cannot be negative; correct it in the CRM and export again")
     if not np.isfinite(numbers.fillna(0).to_numpy()).all():
         line = _line(frame, ~np.isfinite(numbers.fillna(0).to_numpy())[codes])
@@ -218,7 +238,7 @@ def _meaning(path: Path, frame: pd.DataFrame, field_name: str, column: str, mean
     unknown = meant.isna().to_numpy()[codes]
     if unknown.any():
         line = _line(frame, unknown)
-        raise InputError(path, f"unknown {what} {frame.at[line, field_name]!r}", line=line, column=column, fix=fix)
+        raise InputError(path, f"unknown {what} {shown(frame.at[line, field_name])}", line=line, column=column, fix=fix)
     return meant.to_numpy(dtype=object)[codes]
 
 
@@ -231,7 +251,8 @@ def _last_per_id(path: Path, frame: pd.DataFrame, column: str) -> tuple[pd.DataF
     return frame[~later], int(later.sum())
 
 
-def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, int]:
+def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping,
+                         window: DateWindow) -> tuple[pd.DataFrame, int]:
     spec = mapping.columns["opportunities"]
     meanings = mapping.status_values
     listed = "; ".join(f"{s}: " + ", ".join(repr(v) for v, m in meanings.items() if m == s) for s in STATUSES)
@@ -242,6 +263,12 @@ def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> t
     closed = _dates(path, frame, "close_date", spec["close_date"], mapping.date_format, allow_empty=True)
     amount = _amounts(path, frame, spec["amount"], mapping.decimal)
     is_closed = status != "open"
+    _refuse_outside(path, frame, created, None, "created_date", spec["created_date"], window, "created date")
+    _refuse_outside(path, frame, closed, is_closed, "close_date", spec["close_date"], window,
+                    "a closed opportunity's close date")
+    # On an open deal a close date outside the window is a placeholder (9999-12-31, 1900-01-01): the
+    # deal has no expected close date. It still counts as pipeline, on its created date.
+    closed = np.where(is_closed | _inside(closed, window), closed, np.datetime64("NaT"))
     if (no_close := is_closed & np.isnat(closed)).any():
         line = _line(frame, no_close)
         raise InputError(path, f"a {frame.loc[line, mapping.status_from]} opportunity has no close date", line=line,
@@ -273,11 +300,13 @@ def _parse_opportunities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> t
     return opps, int(exact.sum())
 
 
-def _parse_activities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, int]:
+def _parse_activities(path: Path, frame: pd.DataFrame, mapping: Mapping,
+                      window: DateWindow) -> tuple[pd.DataFrame, int]:
     spec = mapping.columns["activities"]
     kind = _meaning(path, frame, "type", spec["type"], mapping.activity_types, None, "activity type",
                     "list it under activity types in a --mapping file (under other to read it without counting it)")
     date = _dates(path, frame, "date", spec["date"], mapping.date_format)
+    _refuse_outside(path, frame, date, None, "date", spec["date"], window, "activity date")
     codes, outcomes = _per_value(frame["outcome"])
     held = outcomes.str.casefold().isin(mapping.held_outcomes).to_numpy()[codes]
     acts = pd.DataFrame({"rep_id": frame["rep_id"].to_numpy(), "date": date, "type": kind,
@@ -285,10 +314,12 @@ def _parse_activities(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tupl
     return acts, 0
 
 
-def _parse_leads(path: Path, frame: pd.DataFrame, mapping: Mapping) -> tuple[pd.DataFrame, int]:
+def _parse_leads(path: Path, frame: pd.DataFrame, mapping: Mapping, window: DateWindow) -> tuple[pd.DataFrame, int]:
     spec = mapping.columns["leads"]
     created = _dates(path, frame, "created_date", spec["created_date"], mapping.date_format)
     converted = _dates(path, frame, "converted_date", spec["converted_date"], mapping.date_format, allow_empty=True)
+    _refuse_outside(path, frame, created, None, "created_date", spec["created_date"], window, "created date")
+    _refuse_outside(path, frame, converted, None, "converted_date", spec["converted_date"], window, "converted date")
     if (early := converted < created).any():
         raise InputError(path, "the converted date is before the created date", line=_line(frame, early),
                          column=spec["converted_date"], fix="correct the dates in the CRM and export again")
@@ -314,8 +345,12 @@ class CrmData:
 
 def read_exports(opportunities: str | Path, owners: OwnerIndex, mapping: Mapping, *,
                  activities: str | Path | None = None, leads: str | Path | None = None,
-                 skip_unmatched: bool = False) -> CrmData:
-    """Read and validate every export; nothing is derived or written until all of them pass."""
+                 skip_unmatched: bool = False, window: DateWindow | None = None) -> CrmData:
+    """Read and validate every export; nothing is derived or written until all of them pass.
+
+    Dates outside ``window`` (default: :meth:`DateWindow.default`) are refused, except the close date of
+    an open opportunity, which is then read as "no expected close date"."""
+    window = window or DateWindow.default()
     data = CrmData(opportunities=pd.DataFrame())
     for kind, given in (("opportunities", opportunities), ("activities", activities), ("leads", leads)):
         if given is None:
@@ -328,7 +363,7 @@ def read_exports(opportunities: str | Path, owners: OwnerIndex, mapping: Mapping
         if "id" in frame.columns:   # first, so that a deal's last owner decides whether it is skipped
             frame, superseded = _last_per_id(path, frame, columns["id"])
         frame = _match_owners(path, frame, columns["owner"], owners, skip_unmatched, data.skipped)
-        parsed, duplicates = _PARSERS[kind](path, frame, mapping)
+        parsed, duplicates = _PARSERS[kind](path, frame, mapping, window)
         data.duplicates[kind] = superseded + duplicates
         setattr(data, kind, parsed)
     return data
