@@ -228,7 +228,7 @@ def read_only_error(path: Path, why: str) -> StoreError:
 
 def busy_error(path: Path, timeout: float) -> StoreError:
     return StoreError(f"{path}: the store is busy: another command has been writing to it for more than "
-                      f"{timeout:g} seconds; run this again when it has finished, or let commands wait longer "
+                      f"{timeout:g} second{'' if timeout == 1 else 's'}; run this again when it has finished, or let commands wait longer "
                       f"({BUSY_ENV}=SECONDS, or store: {{busy_timeout: SECONDS}} in spm.yml)")
 
 

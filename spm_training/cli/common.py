@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,15 @@ class SpmGroup(click.Group):
             return super().invoke(ctx)
         except SpmError as exc:
             raise click.ClickException(str(exc)) from None
+        except sqlite3.OperationalError as exc:
+            # A lock or a read-only file met by a query outside Store.transaction (which explains its own).
+            message = str(exc)
+            project = ctx.find_object(Project)
+            if project is None or not ("locked" in message or "readonly" in message):
+                raise
+            from ..store import explain
+
+            raise click.ClickException(str(explain(project.db_path, exc, project.busy_timeout))) from None
 
 
 def format_option(default: str = "table", choices: tuple[str, ...] = FORMATS) -> Callable:
