@@ -3,6 +3,7 @@
 - ``knowledge-check``: self-grading multiple-choice questions (:mod:`.knowledge_check`)
 - ``kpi-catalog``: the KPI catalog rendered at build time (:mod:`.kpi_catalog`)
 - ``skills-map``: skills to KPIs, pages and assignments, rendered at build time (:mod:`.skills_map`)
+- "Practise this" at the end of every chapter that teaches a skill (:mod:`.practise`)
 - offline assets: scripts, styles and vendored libraries served by the site (:mod:`.assets`)
 
 Enable it with ``sphinx: extra_extensions: [spm_training.sphinxext]`` in the book's ``_config.yml``.
@@ -15,7 +16,7 @@ from typing import Any
 from sphinx.application import Sphinx
 
 from .. import __version__
-from . import assets, knowledge_check, kpi_catalog, skills_map
+from . import assets, knowledge_check, kpi_catalog, practise, skills_map
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -23,4 +24,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     knowledge_check.setup(app)
     kpi_catalog.setup(app)
     skills_map.setup(app)
+    practise.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

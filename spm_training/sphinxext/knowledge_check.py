@@ -122,7 +122,8 @@ def visit_kc_quiz(self: Any, node: kc_quiz) -> None:
 
 
 def depart_kc_quiz(self: Any, node: kc_quiz) -> None:
-    self.body.append("</div>\n")
+    # Filled in by knowledge-check.js once every question has been checked: the score and the next step.
+    self.body.append('<p class="spm-kc-score" role="status" aria-live="polite" hidden></p>\n</div>\n')
 
 
 def visit_kc_question(self: Any, node: kc_question) -> None:

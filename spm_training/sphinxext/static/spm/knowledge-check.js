@@ -3,6 +3,10 @@
  * The page holds, for every answer, its feedback in a hidden element marked data-correct="true" or
  * "false" (written at build time by spm_training.sphinxext.knowledge_check). Checking an answer copies
  * the chosen answer's feedback into the question's live region, so screen readers announce it.
+ *
+ * Once every question of a knowledge check has been checked, its score appears below it ("4 of 5 right
+ * on the first try", counting each question's first checked answer) with the reader's next step: the
+ * page's "Practise this" section where the chapter has one, else the next page of the book.
  */
 (function () {
   "use strict";
@@ -47,6 +51,58 @@
     }
     feedback.classList.add(correct ? "spm-kc-is-correct" : "spm-kc-is-incorrect");
     option.classList.add(correct ? MARKS[0] : MARKS[1]);
+    if (!question.hasAttribute("data-first-try")) {
+      question.setAttribute("data-first-try", correct ? "right" : "wrong");
+      score(question.closest(".spm-kc"));
+    }
+  }
+
+  function nextStep() {
+    var practise = document.getElementById("practise-this");
+    if (practise) {
+      return { href: "#practise-this", text: "Practise this",
+               after: ": the interactive module and the graded assignment for this chapter." };
+    }
+    var next = document.querySelector("a.right-next");
+    if (next) {
+      var title = next.querySelector(".prev-next-title");
+      return { href: next.getAttribute("href"), text: (title || next).textContent.trim(),
+               after: ", the next chapter." };
+    }
+    return null;
+  }
+
+  function score(quiz) {
+    var box = quiz ? quiz.querySelector(".spm-kc-score") : null;
+    if (!box) {
+      return;
+    }
+    var questions = quiz.querySelectorAll(".spm-kc-question");
+    var answered = quiz.querySelectorAll(".spm-kc-question[data-first-try]");
+    if (answered.length < questions.length) {
+      return;
+    }
+    var right = quiz.querySelectorAll('.spm-kc-question[data-first-try="right"]').length;
+    box.textContent = "";
+    var result = document.createElement("strong");
+    result.className = "spm-kc-result";
+    result.textContent = right + " of " + questions.length + " right on the first try.";
+    box.appendChild(result);
+    box.appendChild(document.createTextNode(right === questions.length ? " Well done." :
+      " Reread the sections behind the questions you missed."));
+    var step = nextStep();
+    if (step) {
+      var line = document.createElement("span");
+      line.className = "spm-kc-next";
+      line.appendChild(document.createTextNode(" Next step: "));
+      var link = document.createElement("a");
+      link.href = step.href;
+      link.textContent = step.text;
+      line.appendChild(link);
+      line.appendChild(document.createTextNode(step.after));
+      box.appendChild(line);
+    }
+    box.hidden = false;
   }
 
   document.addEventListener("click", function (event) {
