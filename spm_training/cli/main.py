@@ -118,6 +118,55 @@ def kpis_import(project: Project, file: str, fmt: str) -> None:
                f"{result.unchanged} unchanged")
 
 
+@kpis.command("remove")
+@click.option("--rep", "reps", multiple=True, metavar="REP", help="Only these reps (repeat, or a comma list).")
+@click.option("--period", "periods", multiple=True, metavar="PERIOD",
+              help="Only these periods: 2026-Q3, 2026-09, or a range such as 2027-Q1..9999-Q4 (an end may be "
+                   "left open: 2031-01..).")
+@click.option("--kpi", "kpi_ids", multiple=True, metavar="KPI", help="Only these KPIs (repeat, or a comma list).")
+@click.option("--source", "sources", multiple=True, metavar="SOURCE",
+              help="file (values from KPI files), crm (from CRM imports), or a stored source such as kpis.csv.")
+@click.option("--outside-window", is_flag=True,
+              help="Only values whose period lies outside the date window (dates: in spm.yml).")
+@click.option("--all", "everything", is_flag=True, help="Every KPI value in the store (only on its own).")
+@click.option("--dry-run", is_flag=True, help="List what would be removed, and remove nothing.")
+@format_option()
+@pass_project
+def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...], kpi_ids: tuple[str, ...],
+                sources: tuple[str, ...], outside_window: bool, everything: bool, dry_run: bool, fmt: str) -> None:
+    """Remove the KPI values that match every selector given, in one transaction.
+
+    Give at least one of --rep, --period, --kpi, --source and --outside-window (or --all). Each takes
+    several values, repeated or as a comma list; a value goes when it matches one of each. --dry-run
+    lists the values (as a table, CSV or JSON with --format) without removing them.
+    """
+    from ..ingest.remove import COLUMNS, Selection, remove_kpi_values, select_kpi_values, split_values
+    from ..text import plural
+
+    selection = Selection(reps=split_values(reps), periods=split_values(periods), kpis=split_values(kpi_ids),
+                          sources=split_values(sources), everything=everything,
+                          outside_window=project.date_window if outside_window else None)
+    with project.open_store(write=not dry_run) as store:
+        if dry_run:
+            rows = select_kpi_values(store, selection)
+        else:
+            result = remove_kpi_values(store, selection)
+    if dry_run:
+        if fmt == "table" and not rows:
+            click.echo("no KPI values match: nothing would be removed")
+        elif fmt == "table":
+            click.echo(render(rows, fmt, COLUMNS))
+            click.echo(f"{plural(len(rows), 'KPI value')} would be removed (dry run: nothing was)")
+        else:
+            click.echo(render(rows, fmt, COLUMNS))
+        return
+    if not result.removed:
+        click.echo("no KPI values match: nothing removed")
+        return
+    click.echo(f"removed {plural(result.removed, 'KPI value')} ({plural(result.reps, 'rep')}, "
+               f"{plural(result.periods, 'period')}) from {project.db_path}")
+
+
 # --- skills -------------------------------------------------------------------------------------
 
 @cli.group(cls=SpmGroup)
