@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
+from ..periods import DateWindow
 from ..project import Project
 from ..settings import DEFAULT_WEIGHTS
 from ..store import Store
@@ -135,6 +136,8 @@ class Analysis:
     assignment_titles: dict[str, str] = field(default_factory=dict)
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
     today: date = field(default_factory=date.today)
+    # the plausible dates: a stored hire date outside it (or not ISO) counts as unknown
+    window: DateWindow = field(default_factory=DateWindow.default)
     _index: _Index | None = field(default=None, repr=False)
     _status: pd.DataFrame | None = field(default=None, repr=False)
 
@@ -170,7 +173,7 @@ class Analysis:
                         current=only(self.current), gaps=only(self.gaps), assignments=self.assignments,
                         tampering=[t for t in self.tampering if t["rep_id"] in keep],
                         role_assignments=self.role_assignments, assignment_titles=self.assignment_titles,
-                        weights=self.weights, today=self.today, _index=self.index)
+                        weights=self.weights, today=self.today, window=self.window, _index=self.index)
 
     def team_ids(self) -> list[str]:
         return list(dict.fromkeys(self.reps["team"]))
@@ -233,17 +236,22 @@ class Analysis:
         calling the function returned, so that a report builds its other sections meanwhile."""
         return evidence_later(self.mastery, self.current, self.skills, **options)
 
+    def hire_date(self, rep_id: str) -> date | None:
+        """The rep's hire date; None when the store holds no plausible one (not YYYY-MM-DD, or outside
+        the date window: a store written before imports checked hire dates may hold 9999-12-31)."""
+        return self.window.hire_date(self.index.reps[rep_id]["hire_date"])
+
     def ramp(self, rep_id: str) -> list[dict]:
-        hired = date.fromisoformat(self.index.reps[rep_id]["hire_date"])
-        return ramp(self.index.history.get(rep_id, []), hired)
+        hired = self.hire_date(rep_id)
+        return [] if hired is None else ramp(self.index.history.get(rep_id, []), hired)
 
     def onboarding(self) -> list[dict]:
         """Onboarding progress of every new hire in the scope."""
         rows = []
         for rep_id in self.rep_ids:
             rep = self.index.reps[rep_id]
-            hired = date.fromisoformat(rep["hire_date"])
-            if not is_new_hire(hired, self.today):
+            hired = self.hire_date(rep_id)
+            if hired is None or not is_new_hire(hired, self.today):
                 continue
             mine = self.index.mastery.get(rep_id, {}).values()
             rows.append({"rep_id": rep_id, "name": rep["name"], "role": rep["role"], "hire_date": rep["hire_date"],
@@ -295,8 +303,8 @@ def analyse(store: Store, project: Project, *, team: str | None = None, rep: str
     mastery = mastery_frame(scores, tags, skills)
     # Rank and percentile are within the team, so a rep's scope still reads the team's KPI values.
     teams = None if whole else sorted(set(reps["team"]))
-    history = load_history(store, kpis, teams)
-    current = current_attainment(history, current_periods(store))
+    history = load_history(store, kpis, teams, window=project.date_window)
+    current = current_attainment(history, current_periods(store, project.date_window))
     if not whole:
         history = history[history["rep_id"].isin(rep_ids)].reset_index(drop=True)
         current = current[current["rep_id"].isin(rep_ids)].reset_index(drop=True)
@@ -307,7 +315,7 @@ def analyse(store: Store, project: Project, *, team: str | None = None, rep: str
                     history=history, current=current, gaps=gaps, assignments=assignments, tampering=tampering,
                     role_assignments=project.role_assignments(), weights=dict(project.weights),
                     assignment_titles={p.id: p.title for p in project.plan.assignments} if project.plan else {},
-                    today=today or date.today())
+                    today=today or date.today(), window=project.date_window)
 
 
 # --- exports (spm export scores|mastery|gaps) ---------------------------------------------------------

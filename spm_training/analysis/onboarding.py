@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..catalog import Kpi, Skill
-from ..periods import period_bounds
+from ..periods import safe_bounds
 
 NEW_HIRE_DAYS = 90
 TOP = 3
@@ -54,7 +54,9 @@ def ramp(history: list[tuple[str, float]], hire_date: date) -> list[dict]:
         by_period.setdefault(period, []).append(value)
     out = []
     for period, values in by_period.items():
-        start, end = period_bounds(period)
+        if (bounds := safe_bounds(period)) is None:
+            continue            # not a period a calendar holds (the analysis filters these out before)
+        start, end = bounds
         if end >= hire_date:
             out.append((start, period, {"period": period, "attainment": sum(values) / len(values),
                                         "kpis": len(values)}))

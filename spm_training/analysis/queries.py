@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..catalog import Kpi
 from ..errors import NotFoundError
-from ..periods import sort_key
+from ..periods import DateWindow, sort_key
 from ..store import CELL_SCORE_SQL, Store
 
 # numpy and pandas are imported by the functions that build frames, so that the commands that only
@@ -219,8 +219,18 @@ def directions(kpis: dict[str, Kpi]) -> str:
     return json.dumps({k.id: k.direction for k in kpis.values()})
 
 
-def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None = None) -> pd.DataFrame:
-    """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment."""
+def plausible_periods(periods: Sequence[object], window: DateWindow | None = None) -> set[str]:
+    """The periods among ``periods`` that the analysis reads: well-formed and inside ``window`` (default:
+    :meth:`DateWindow.default`). A store written before the window existed can hold 9999-Q4 (a CRM's
+    placeholder close date) or 0000-01; such values are left out rather than crash a report."""
+    window = window or DateWindow.default()
+    return {p for p in set(periods) if isinstance(p, str) and window.holds_period(p)}
+
+
+def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None = None, *,
+                 window: DateWindow | None = None) -> pd.DataFrame:
+    """Every KPI value of the reps in ``teams`` (all teams when None), with its attainment; values of a
+    period outside ``window`` are left out (:func:`plausible_periods`)."""
     import numpy as np
 
     where = ""
@@ -234,6 +244,9 @@ def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None
                          f"{KPI_VALUES} {where}", params)
     frame = records_frame(rows, {"rep_id": object, "kpi": object, "period": object, "value": np.float64,
                                  "target": np.float64, "attainment": np.float64})
+    distinct = frame["period"].unique()
+    if len(kept := plausible_periods(distinct.tolist(), window)) < len(distinct):
+        frame = frame[frame["period"].isin(kept)].reset_index(drop=True)
     team_of = dict(store.conn.execute("SELECT id, team_id FROM reps").fetchall())
     direction_of = dict(store.conn.execute(KPI_DIRECTIONS, (directions(kpis),)).fetchall())
     frame["team"] = frame["rep_id"].map(team_of)
@@ -243,18 +256,22 @@ def load_history(store: Store, kpis: dict[str, Kpi], teams: Sequence[str] | None
     return frame[HISTORY_COLUMNS]
 
 
-def current_periods(store: Store) -> dict[str, str]:
-    """KPI id -> the latest period with any value for it, across the whole store."""
+def current_periods(store: Store, window: DateWindow | None = None) -> dict[str, str]:
+    """KPI id -> the latest period with any value for it, across the whole store (periods outside
+    ``window`` left out: :func:`plausible_periods`)."""
+    pairs = store.conn.execute("SELECT DISTINCT kpi_id, period FROM kpi_values").fetchall()
+    kept = plausible_periods([period for _, period in pairs], window)
     latest: dict[str, str] = {}
-    for kpi_id, period in store.conn.execute("SELECT DISTINCT kpi_id, period FROM kpi_values"):
-        if kpi_id not in latest or sort_key(period) > sort_key(latest[kpi_id]):
+    for kpi_id, period in pairs:
+        if period in kept and (kpi_id not in latest or sort_key(period) > sort_key(latest[kpi_id])):
             latest[kpi_id] = period
     return latest
 
 
-def kpi_periods(store: Store) -> list[str]:
-    """Every period that has any KPI value, in no particular order."""
-    return [r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")]
+def kpi_periods(store: Store, window: DateWindow | None = None) -> list[str]:
+    """Every period that has any KPI value (outside ``window`` left out), in no particular order."""
+    return sorted(plausible_periods([r["period"] for r in store.query("SELECT DISTINCT period FROM kpi_values")],
+                                    window))
 
 
 def kpi_rows(store: Store, kpis: dict[str, Kpi]) -> list[dict]:

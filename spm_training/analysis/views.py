@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import date
 
 from ..catalog import Kpi, Skill
 from .evidence import Evidence
@@ -243,22 +242,32 @@ def comments(scores: list[dict]) -> list[dict]:
 
 
 def tenure(a: Analysis, rep_id: str) -> dict:
-    """Days since the rep's hire date, and whether that makes them a new hire."""
-    hired = date.fromisoformat(a.rep(rep_id)["hire_date"])
+    """Days since the rep's hire date, and whether that makes them a new hire; days is None when the
+    store holds no plausible hire date (see :meth:`Analysis.hire_date`)."""
+    a.rep(rep_id)
+    hired = a.hire_date(rep_id)
+    if hired is None:
+        return {"days": None, "new_hire": False}
     return {"days": (a.today - hired).days, "new_hire": is_new_hire(hired, a.today)}
 
 
 def assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
-    """Per assignment: submitted when, answers pending, and the points so far (the gradebook's total:
-    manual score, else auto score, else 0, plus extra credit, over the graded cells)."""
+    """The rep's assignments: those given to them (their role's in the onboarding plan, every one
+    without a plan; ``in_plan``), in course order, then any other they submitted as extra practice.
+    Per assignment: its title, submitted when, answers pending, and the points so far (the
+    gradebook's total: manual score, else auto score, else 0, plus extra credit, over the graded
+    cells). The rows in the plan are the ones :meth:`~.facade.Analysis.progress` counts."""
     status = a.index.status.get(rep_id, {})
     mine = a.scores[a.scores["rep_id"] == rep_id]
     points = mine.groupby("assignment")[["score", "max_score"]].sum()
+    given = set(a.given(rep_id))
+    shown = [x for x in a.assignments if x in given] + [x for x in a.assignments if x not in given and x in status]
     rows = []
-    for assignment in a.assignments:
+    for assignment in shown:
         st = status.get(assignment)
         got = points.loc[assignment] if assignment in points.index else None
-        rows.append({"assignment": assignment, "submitted": st is not None,
+        rows.append({"assignment": assignment, "title": assignment_title(a, assignment), "in_plan": assignment in given,
+                     "submitted": st is not None,
                      "submitted_at": st["submitted_at"] if st else None, "pending": int(st["pending"]) if st else 0,
                      "graded": bool(st["graded"]) if st else False,
                      "score": float(got["score"]) if got is not None else None,
