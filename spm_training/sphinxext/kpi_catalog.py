@@ -1,7 +1,9 @@
-"""The ``kpi-catalog`` directive: every KPI of the catalog in use, rendered at build time.
+"""The ``kpi-catalog`` and ``kpi-summary`` directives: the KPI catalog in use, rendered at build time.
 
-Each KPI becomes a section labelled ``kpi-<id>`` (for example ``kpi-win_rate``), so any chapter can
-link to it with ``{ref}`kpi-win_rate``` and the link text is the KPI's name.
+``kpi-catalog`` makes each KPI a section labelled ``kpi-<id>`` (for example ``kpi-win_rate``), so any
+chapter can link to it with ``{ref}`kpi-win_rate``` and the link text is the KPI's name.
+``kpi-summary`` is one table with a row per KPI (what it measures, unit, direction, target by role),
+each row linking to the KPI's section.
 """
 
 from __future__ import annotations
@@ -95,6 +97,58 @@ def kpi_section(kpi: Kpi, document: nodes.document) -> nodes.section:
     return section
 
 
+SUMMARY_HEADERS = ("KPI", "What it measures", "Unit", "Better", "Target by role")
+SUMMARY_DIRECTION = {"higher": "Higher", "lower": "Lower"}
+UNIT_TEXT = {"ratio": "%", "count": "count"}
+
+
+def first_sentence(text: str) -> str:
+    """The definition's first sentence: what the KPI counts, before the fine print."""
+    text = " ".join(text.split())
+    cut = text.find(". ")
+    return text if cut < 0 else text[: cut + 1]
+
+
+def target_by_role(kpi: Kpi) -> list[str]:
+    """One line per role, as the summary shows it ("SDR 12 per month"), or one target and the roles it is for."""
+    target = kpi.default_target
+    if target is None:
+        return ["None set"]
+    per = f" per {kpi.period}" if kpi.period and kpi.aggregation == "sum" else ""
+    if isinstance(target, dict):
+        return [f"{role} {format_number(value, kpi.unit)}{per}" for role, value in target.items()]
+    return [f"{format_number(target, kpi.unit)}{per} for {', '.join(kpi.roles)}"]
+
+
+def _entry(*children: nodes.Node) -> nodes.entry:
+    return nodes.entry("", *children)
+
+
+def kpi_summary_table(kpis: list[Kpi]) -> nodes.table:
+    """The summary table: a row per KPI, the KPI's name a link to its section of the reference."""
+    table = nodes.table(classes=["spm-kpi-summary"])
+    group = nodes.tgroup(cols=len(SUMMARY_HEADERS))
+    table += group
+    for width in (18, 42, 8, 8, 24):
+        group += nodes.colspec(colwidth=width)
+    head = nodes.row()
+    for header in SUMMARY_HEADERS:
+        head += _entry(nodes.paragraph("", header))
+    group += nodes.thead("", head)
+    body = nodes.tbody()
+    for kpi in kpis:
+        name = nodes.reference("", kpi.name, internal=True, refid=nodes.make_id(kpi_label(kpi.id)))
+        row = nodes.row()
+        row += _entry(nodes.paragraph("", "", name))
+        row += _entry(nodes.paragraph("", first_sentence(kpi.definition) or "Not stated"))
+        row += _entry(nodes.paragraph("", UNIT_TEXT.get(kpi.unit, kpi.unit or "none")))
+        row += _entry(nodes.paragraph("", SUMMARY_DIRECTION.get(kpi.direction, kpi.direction)))
+        row += _entry(*(nodes.paragraph("", line) for line in target_by_role(kpi)))
+        body += row
+    group += body
+    return table
+
+
 class KpiCatalogDirective(SphinxDirective):
     """```{kpi-catalog}```: no arguments; reads the project's kpis.yml or the packaged catalog."""
 
@@ -117,5 +171,23 @@ class KpiCatalogDirective(SphinxDirective):
         return [kpi_section(kpi, self.state.document) for kpi in kpis.values()]
 
 
+class KpiSummaryDirective(SphinxDirective):
+    """```{kpi-summary}```: the catalog as one table; the page must also hold the ``kpi-catalog``."""
+
+    has_content = False
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.app.confdir)
+        self.env.note_dependency(str(kpi_catalog_path(root)))
+        try:
+            kpis = load_kpis(root)
+        except SpmError as exc:
+            logger.warning("kpi-summary: %s", exc, location=(self.env.docname, self.lineno),
+                           type="spm", subtype="kpi_catalog")
+            return []
+        return [kpi_summary_table(list(kpis.values()))]
+
+
 def setup(app: Sphinx) -> None:
     app.add_directive("kpi-catalog", KpiCatalogDirective)
+    app.add_directive("kpi-summary", KpiSummaryDirective)
