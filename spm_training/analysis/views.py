@@ -288,3 +288,50 @@ def item_table(a: Analysis, assignment: str) -> dict:
 def tampering(a: Analysis, assignment: str) -> list[dict]:
     """What ``spm grade`` found changed in the locked or test cells of the assignment's submissions."""
     return [t for t in a.tampering if t["assignment"] == assignment]
+
+
+# --- who to coach first, and the one way gaps are counted ---------------------------------------------
+
+COACH_FIRST_GAPS = 2      # the linked gaps a rep's line in "coach first" names
+
+
+def rep_gap_counts(a: Analysis) -> dict[str, dict[str, int]]:
+    """Per rep of the scope, the one count of their gaps every view shows: ``linked`` the skills
+    with a linked gap, ``skill_only`` the other skills below threshold, ``kpi`` the KPIs below
+    target that no weak skill explains, ``pairs`` the skill–KPI pairs behind the linked skills (the
+    detail), and ``skills`` every skill below threshold (``linked`` + ``skill_only``)."""
+    out = {}
+    for rep_id in a.rep_ids:
+        gaps = a.index.gaps.get(rep_id, [])
+        linked = {g["skill"] for g in gaps if g["kind"] == "linked"}
+        skill_only = {g["skill"] for g in gaps if g["kind"] == "skill"}
+        out[rep_id] = {"linked": len(linked), "skill_only": len(skill_only),
+                       "kpi": len({g["kpi"] for g in gaps if g["kind"] == "kpi"}),
+                       "pairs": sum(1 for g in gaps if g["kind"] == "linked"),
+                       "skills": len(linked | skill_only)}
+    return out
+
+
+def coach_first(a: Analysis, top: int = COACH_FIRST_GAPS) -> list[dict]:
+    """The reps with a linked gap, most urgent first: by the :func:`~.gaps.severity` of their worst
+    linked gap, then by name. Each carries their counts (:func:`rep_gap_counts`) and ``gaps``: the
+    ``top`` most severe linked gaps on different skills (the worst KPI of each skill), with names,
+    figures unrounded and the gap's ``severity``."""
+    names = {rep_id: a.index.reps[rep_id]["name"] for rep_id in a.rep_ids}
+    counts = rep_gap_counts(a)
+    out = []
+    for rep_id in a.rep_ids:
+        linked = [g for g in a.index.gaps.get(rep_id, []) if g["kind"] == "linked"]
+        if not linked:
+            continue
+        ranked = sorted(linked, key=lambda g: (-severity(g), g["skill"], g["kpi"]))
+        worst: dict[str, dict] = {}
+        for g in ranked:
+            worst.setdefault(g["skill"], g)
+        picked = [{**g, "severity": severity(g), "skill_name": a.skills[g["skill"]].name,
+                   "kpi_name": a.kpis[g["kpi"]].name if g["kpi"] in a.kpis else g["kpi"]}
+                  for g in list(worst.values())[:top]]
+        rep = a.index.reps[rep_id]
+        out.append({"rep_id": rep_id, "name": names[rep_id], "role": rep["role"], "team": rep["team"],
+                    "severity": picked[0]["severity"], "gaps": picked, "counts": counts[rep_id]})
+    return sorted(out, key=lambda r: (-r["severity"], r["name"], r["rep_id"]))

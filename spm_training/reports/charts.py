@@ -7,11 +7,15 @@ offline. Colour is never the only cue: every cell carries its value as text, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
 from markupsafe import Markup, escape
 
+from ..formatting import attainment, attainment_tone, mastery_tone
+from ..periods import period_bounds
 from .filters import fmt_percent, fmt_share
 
 # A palette that stays distinguishable with the common colour-vision deficiencies.
@@ -22,23 +26,9 @@ TONES = {
     "none": ("#eeeeee", "#555555"),
     "pending": ("#ffffff", "#555555"),
 }
+__all__ = ["TONES", "Cell", "attainment_tone", "facility_chart", "heatmap", "mastery_tone", "meter", "ramp_chart",
+           "readiness_bar", "sparkline"]
 FONT = "font-family:system-ui,-apple-system,'Segoe UI',sans-serif"
-
-
-def mastery_tone(value: float | None, threshold: float, graded: int) -> str:
-    if graded == 0 or value is None:
-        return "none" if graded == 0 else "gap"
-    if value >= threshold - 1e-9:
-        return "good"
-    return "near" if value >= threshold - 0.1 else "gap"
-
-
-def attainment_tone(value: float | None) -> str:
-    if value is None:
-        return "none"
-    if value >= 1:
-        return "good"
-    return "near" if value >= 0.9 else "gap"
 
 
 @dataclass(frozen=True)
@@ -202,31 +192,75 @@ def facility_chart(items: Sequence[dict], *, label: str, width: int = 560) -> Ma
     return Markup("".join(out))
 
 
-def ramp_chart(points: Sequence[dict], *, label: str, width: int = 360, height: int = 100) -> Markup:
-    """Mean attainment per period since the hire date, with the target line at 1."""
+def ramp_chart(points: Sequence[dict], *, label: str, hire_date: date | None = None, width: int = 480,
+               height: int = 250) -> Markup:
+    """Mean KPI attainment in each period since the hire date, as a line over labelled axes: the
+    y axis in steps of 20% from 0, the x axis one tick a period (with the month since hire when
+    ``hire_date`` is given), and the target (100%) as a dashed line. The SVG scales down to the
+    width of its box (a phone) and keeps its proportions."""
     if not points:
         return Markup("")
     values = [p["attainment"] for p in points]
-    high = max(values + [1.2])
-    left, right, bottom = 40, 30, height - 22
-    step = (width - left - right) / max(1, len(points) - 1)
-    if len(points) == 1:
-        left = (width - right + left) // 2
+    top = max(1.2, math.ceil(max(values) * 5 + 1e-9) / 5)          # a multiple of 20% above every value
+    left, right, above, below = 58, 16, 14, 58
+    plot_w, plot_h = width - left - right, height - above - below
+    step = plot_w / len(points)
+
+    def x(i: int) -> float:
+        return left + step * (i + 0.5)
 
     def y(v: float) -> float:
-        return round(bottom - v / high * (bottom - 10), 1)
+        return above + plot_h * (1 - min(max(v, 0.0), top) / top)
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart ramp" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">'
-           f"<title>{escape(label)}</title>",
-           f'<line x1="34" x2="{width - 8}" y1="{y(1)}" y2="{y(1)}" stroke="#999999" stroke-dasharray="4 3"/>',
-           f'<text x="30" y="{y(1) + 4}" font-size="10" text-anchor="end">100%</text>']
-    coords = [(left + i * step, y(v)) for i, v in enumerate(values)]
-    out.append(f'<polyline fill="none" stroke="#2c7bb6" stroke-width="2" '
-               f'points="{" ".join(f"{a:.1f},{b}" for a, b in coords)}"/>')
-    for (cx, cy), p in zip(coords, points):
-        out.append(f'<g><title>{escape(p["period"])}: {fmt_percent(p["attainment"])}</title>'
-                   f'<circle cx="{cx:.1f}" cy="{cy}" r="3" fill="#2c7bb6"/></g>'
-                   f'<text x="{cx:.1f}" y="{height - 6}" font-size="10" text-anchor="middle">{escape(p["period"])}</text>')
+           f"<title>{escape(label)}</title>"]
+    ticks = round(top * 5)
+    for t in range(ticks + 1):
+        v = t / 5
+        ty = y(v)
+        out.append(f'<line x1="{left}" x2="{width - right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e3e3e3"/>'
+                   f'<text x="{left - 6}" y="{ty + 5:.1f}" font-size="14" text-anchor="end">{t * 20}%</text>')
+    out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(1):.1f}" y2="{y(1):.1f}" stroke="#1a1a1a" '
+               f'stroke-width="1.5" stroke-dasharray="6 4"/>'
+               f'<text x="{width - right}" y="{y(1) - 5:.1f}" font-size="14" text-anchor="end">target</text>')
+    out.append(f'<line x1="{left}" x2="{left}" y1="{above}" y2="{above + plot_h}" stroke="#555555"/>'
+               f'<line x1="{left}" x2="{width - right}" y1="{above + plot_h}" y2="{above + plot_h}" stroke="#555555"/>')
+    out.append(f'<text transform="translate(14,{above + plot_h / 2:.1f}) rotate(-90)" font-size="14" '
+               f'text-anchor="middle">Mean KPI attainment</text>')
+    every = max(1, math.ceil(len(points) / 6))       # at most six period labels, so that they never overlap
+    for i, p in enumerate(points):
+        if i % every and i != len(points) - 1:
+            continue
+        month = _months_since(hire_date, p["period"])
+        out.append(f'<line x1="{x(i):.1f}" x2="{x(i):.1f}" y1="{above + plot_h}" y2="{above + plot_h + 5}" '
+                   f'stroke="#555555"/><text x="{x(i):.1f}" y="{above + plot_h + 20}" font-size="14" '
+                   f'text-anchor="middle">{escape(p["period"])}</text>'
+                   + (f'<text x="{x(i):.1f}" y="{above + plot_h + 36}" font-size="13" fill="#555555" '
+                      f'text-anchor="middle">month {month}</text>' if month is not None else ""))
+    out.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 4}" font-size="14" text-anchor="middle">'
+               f'{"Period (month since hire)" if hire_date is not None else "Period"}</text>')
+    if len(points) > 1:
+        out.append('<polyline fill="none" stroke="#1f5f99" stroke-width="2.5" points="'
+                   + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values)) + '"/>')
+    for i, (p, v) in enumerate(zip(points, values)):
+        text = attainment(v)
+        out.append(f'<g><title>{escape(p["period"])}: {text} of target on average over '
+                   f'{p.get("kpis", 0)} KPIs</title><circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4.5" '
+                   f'fill="#1f5f99"/></g>')
+        if len(points) <= 8:
+            out.append(f'<text x="{x(i):.1f}" y="{y(v) - 9:.1f}" font-size="13" text-anchor="middle" '
+                       f'font-weight="600">{text}</text>')
     out.append("</svg>")
     return Markup("".join(out))
+
+
+def _months_since(hire_date: date | None, period: str) -> int | None:
+    """The month of the rep's tenure a period starts in: 1 for the month of the hire date."""
+    if hire_date is None:
+        return None
+    try:
+        start, _ = period_bounds(period)
+    except ValueError:
+        return None
+    return max(1, (start.year - hire_date.year) * 12 + start.month - hire_date.month + 1)
