@@ -10,8 +10,10 @@ from __future__ import annotations
 import functools
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -227,8 +229,9 @@ def read_only_error(path: Path, why: str) -> StoreError:
 
 
 def busy_error(path: Path, timeout: float) -> StoreError:
-    return StoreError(f"{path}: the store is busy: another command has been writing to it for more than "
-                      f"{timeout:g} second{'' if timeout == 1 else 's'}; run this again when it has finished, or let commands wait longer "
+    seconds = f"{timeout:g} second{'' if timeout == 1 else 's'}"
+    return StoreError(f"{path}: the store is busy: another command has been writing to it for more than {seconds}; "
+                      "run this again when it has finished, or let commands wait longer "
                       f"({BUSY_ENV}=SECONDS, or store: {{busy_timeout: SECONDS}} in spm.yml)")
 
 
@@ -497,3 +500,145 @@ def checkpoint(store: Store) -> None:
     """Fold the write-ahead log into the store's file, so that the file alone is the whole store
     (to copy it, or to ship it)."""
     store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+# --- backups and restores --------------------------------------------------------------------------
+
+#: The tables whose row counts a backup and a restore report.
+COUNTED_TABLES = ("reps", "kpi_values", "scores")
+_BUSY_CODES = (5, 6)        # SQLITE_BUSY, SQLITE_LOCKED: what a backup step returns while another holds a lock
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    path: Path
+    size: int                       # bytes
+    schema_version: int
+    counts: dict[str, int]          # rows of COUNTED_TABLES
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    path: Path
+    source: Path
+    before: dict[str, int]          # rows of COUNTED_TABLES in the store before the restore
+    after: dict[str, int]
+    source_version: int
+
+
+def _counts(conn: sqlite3.Connection) -> dict[str, int]:
+    return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in COUNTED_TABLES}
+
+
+def _copy_pages(source: sqlite3.Connection, target: sqlite3.Connection, path: Path, timeout: float) -> None:
+    """SQLite's online backup of ``source`` into ``target``, in one step: a consistent snapshot taken
+    while others go on reading (and, in WAL mode, writing). A lock held longer than ``timeout`` seconds
+    is the store's busy error instead of the endless retry Python's backup() would make."""
+    started = time.monotonic()
+
+    def progress(status: int, remaining: int, total: int) -> None:
+        if status in _BUSY_CODES and time.monotonic() - started >= timeout:
+            raise busy_error(path, timeout)
+
+    source.backup(target, pages=-1, progress=progress)
+
+
+def _verify(conn: sqlite3.Connection, path: Path, what: str) -> int:
+    """The schema version of the spm store ``conn`` holds; a StoreError when it is damaged or not one."""
+    problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    if problems != ["ok"]:
+        raise StoreError(f"{path}: {what} fails SQLite's integrity check ({problems[0]}); it was not used")
+    foreign = describe_foreign(path, conn)
+    version = schema_version(conn)
+    if foreign or version == 0:
+        raise StoreError(f"{path}: {what} is not an spm store" + (f": {foreign}" if foreign else ""))
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"{path}: {what} has schema version {version}, newer than this spm ({SCHEMA_VERSION}); "
+                         "upgrade spm-training")
+    return version
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def backup_store(store: Store, target: str | os.PathLike | Path, *, force: bool = False) -> BackupResult:
+    """Copy the open ``store`` to ``target`` with SQLite's online backup, safe while others read and write.
+
+    All or nothing: the copy is written to a temporary file beside ``target``, checked (SQLite's
+    integrity check, an spm store of a known schema version) and only then renamed to ``target``. The
+    copy is one self-contained file in rollback-journal mode: no -wal or -shm files go with it. An
+    existing ``target`` is refused unless ``force``; the store itself always is."""
+    target = Path(target)
+    if target.is_dir():
+        raise StoreError(f"{target}: is a folder; name the backup file, such as {target / 'spm-backup.db'}")
+    if not target.parent.is_dir():
+        raise StoreError(f"{target}: the folder {target.parent} does not exist; create it first")
+    if target.exists() and target.resolve() == store.path.resolve():
+        raise StoreError(f"{target}: is the store itself; back it up to another file")
+    if target.exists() and not force:
+        raise StoreError(f"{target}: already exists; pass --force to replace it, or choose another file")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        copy = sqlite3.connect(temp, isolation_level=None)
+        try:
+            _copy_pages(store.conn, copy, store.path, store.busy_timeout)
+            copy.execute("PRAGMA journal_mode = DELETE")
+            version = _verify(copy, target, "the copy")
+            counts = _counts(copy)
+        finally:
+            copy.close()
+        _fsync(temp)
+        os.replace(temp, target)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{target}: the backup failed ({str(exc).splitlines()[0]}); nothing was written") from None
+    except OSError as exc:
+        raise StoreError(f"{target}: the backup could not be written ({exc.strerror or exc}); "
+                         "nothing was written") from None
+    finally:
+        temp.unlink(missing_ok=True)
+    return BackupResult(path=target, size=target.stat().st_size, schema_version=version, counts=counts)
+
+
+def inspect_backup(source: str | os.PathLike | Path) -> tuple[int, dict[str, int]]:
+    """The schema version and row counts of a backup file, after checking it as a restore would."""
+    source = Path(source)
+    if not source.is_file():
+        raise StoreError(f"{source}: no such backup file")
+    with open_store(source, write=False) as backup:
+        return _verify(backup.conn, source, "the backup"), _counts(backup.conn)
+
+
+def restore_store(path: str | os.PathLike | Path, source: str | os.PathLike | Path, *,
+                  busy_timeout: float | None = None) -> RestoreResult:
+    """Replace the contents of the store at ``path`` with the backup ``source``.
+
+    The backup is checked first (SQLite's integrity check; an spm store of this spm's schema version
+    or an older one, which is then migrated). The store is overwritten through SQLite's backup API on
+    a connection of its own, which takes the write lock (waiting ``busy_timeout`` seconds for another
+    writer) and replaces the pages in one step, so readers that have the store open see either the old
+    contents or the new ones, never a mix, and keep working; the store keeps its journal mode. A
+    missing store is created."""
+    path, source = Path(path), Path(source)
+    if not source.is_file():
+        raise StoreError(f"{source}: no such backup file")
+    if path.exists() and source.resolve() == path.resolve():
+        raise StoreError(f"{source}: is the store itself; name a backup file")
+    with open_store(source, write=False, busy_timeout=busy_timeout) as backup:
+        version = _verify(backup.conn, source, "the backup")
+        with open_store(path, write=True, busy_timeout=busy_timeout) as store:
+            before = _counts(store.conn)
+            try:
+                _copy_pages(backup.conn, store.conn, path, store.busy_timeout)
+            except sqlite3.Error as exc:
+                raise explain(path, exc, store.busy_timeout) from None
+            store._committed = True
+    # the migrations a backup from an older spm needs, and a check of what landed
+    with open_store(path, write=True, busy_timeout=busy_timeout) as store:
+        _verify(store.conn, path, "the restored store")
+        after = _counts(store.conn)
+    return RestoreResult(path=path, source=source, before=before, after=after, source_version=version)

@@ -146,12 +146,9 @@ def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...
     selection = Selection(reps=split_values(reps), periods=split_values(periods), kpis=split_values(kpi_ids),
                           sources=split_values(sources), everything=everything,
                           outside_window=project.date_window if outside_window else None)
-    with project.open_store(write=not dry_run) as store:
-        if dry_run:
-            rows = select_kpi_values(store, selection)
-        else:
-            result = remove_kpi_values(store, selection)
     if dry_run:
+        with project.open_store(write=False) as store:
+            rows = select_kpi_values(store, selection)
         if fmt == "table" and not rows:
             click.echo("no KPI values match: nothing would be removed")
         elif fmt == "table":
@@ -160,6 +157,8 @@ def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...
         else:
             click.echo(render(rows, fmt, COLUMNS))
         return
+    with project.open_store(create=False) as store:
+        result = remove_kpi_values(store, selection)
     if not result.removed:
         click.echo("no KPI values match: nothing removed")
         return
@@ -259,6 +258,10 @@ cli.add_command(report)
 from .grade import grade  # noqa: E402
 
 cli.add_command(grade)
+from .admin import backup, restore  # noqa: E402
+
+cli.add_command(backup)
+cli.add_command(restore)
 
 
 def main() -> None:
