@@ -47,11 +47,13 @@ def restore(project: Project, file: str, yes: bool) -> None:
     readers that have it open keep working and see the old contents or the new, never a mix. Asks
     first, unless --yes.
     """
-    from ..store import inspect_backup, restore_store
+    from ..store import SCHEMA_VERSION, inspect_backup, restore_store
 
     version, counts = inspect_backup(file)
+    older = f"; schema version {version}, upgraded to {SCHEMA_VERSION} after the restore" \
+        if version < SCHEMA_VERSION else ""
     if not yes:
-        click.confirm(f"Replace the contents of {project.db_path} with {file} ({_contents(counts)})?",
+        click.confirm(f"Replace the contents of {project.db_path} with {file} ({_contents(counts)}{older})?",
                       abort=True)
     result = restore_store(project.db_path, Path(file), busy_timeout=project.busy_timeout)
     click.echo(f"restored {result.source} into {result.path}: {_contents(result.after)} "
