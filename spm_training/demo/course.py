@@ -24,10 +24,25 @@ from ..plan import Plan, due_for
 
 MISSED_SHARE = 0.05           # some reps miss an assignment that is due
 COMMENTS = {
-    "high": "Clear and complete: this meets every point of the rubric. Keep doing it this way.",
-    "mid": "Good start: the core is there, but one rubric point is thin. Reread the chapter section on it.",
-    "low": "Not there yet: several rubric points are missing. Let's walk through the model answer in our 1:1.",
+    "full": "Clear and complete: this meets every point of the rubric. Keep doing it this way.",
+    "high": "Strong answer: nearly every rubric point is covered; tighten the one detail that is thin.",
+    "mid": "Good start: the core is there, but some rubric points are thin. Reread the chapter section on them.",
+    "low": "Not there yet: most rubric points are missing. Let's walk through the model answer in our 1:1.",
 }
+
+
+def comment_tier(score: float, max_score: float) -> str:
+    """Which of :data:`COMMENTS` a trainer writes beside ``score`` of ``max_score``: the comment
+    follows the score given, so "every point of the rubric" goes with full points only."""
+    if score >= max_score:
+        return "full"
+    share = score / max_score if max_score else 0.0
+    return "high" if share >= 0.75 else "mid" if share >= 0.5 else "low"
+
+
+def trainer_comment(score: float, max_score: float) -> str:
+    """The simulated trainer's comment on ``score`` of ``max_score`` (see :func:`comment_tier`)."""
+    return COMMENTS[comment_tier(score, max_score)]
 
 
 @dataclass(frozen=True)
@@ -184,10 +199,9 @@ def simulate_trainer(gradebook_url: str, course_dir: Path, latent: dict[str, dic
                 share = float(np.clip(level + rng.normal(0, 0.08), 0, 1))
                 grade.manual_score = round(share * item.max_score * 2) / 2
                 grade.needs_manual_grade = False   # as formgrader does when a trainer saves a score
-                tier = "high" if share >= 0.8 else "mid" if share >= 0.55 else "low"
                 try:
                     comment = gradebook.find_comment(item.cell, item.notebook, item.assignment, sub.rep_id)
-                    comment.manual_comment = COMMENTS[tier]
+                    comment.manual_comment = trainer_comment(grade.manual_score, item.max_score)
                 except MissingEntry:
                     pass
                 graded += 1
@@ -204,5 +218,5 @@ def copy_course(template: Path, course: Path) -> None:
                     ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
 
 
-__all__ = ["Submission", "assignments", "copy_course", "generate_assignments", "release_assignments",
-           "simulate_trainer", "write_submissions"]
+__all__ = ["COMMENTS", "Submission", "assignments", "comment_tier", "copy_course", "generate_assignments",
+           "release_assignments", "simulate_trainer", "trainer_comment", "write_submissions"]

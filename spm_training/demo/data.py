@@ -7,6 +7,17 @@ Each rep gets latent skill levels in [0, 1]. KPI attainment is drawn from the sk
 
 with rep form ~ N(0, 0.08) and noise ~ N(0, 0.10) per period. A value is target × attainment
 where higher is better and target ÷ attainment where lower is better.
+
+The data does not contradict itself:
+
+- a rep has KPI values only for the periods that end on or after their hire date; in the period
+  they were hired in, the targets of the KPIs that add up over time (``aggregation: sum``: revenue,
+  meetings, activities, pipeline) are prorated to the days from the hire date to the period's end,
+  and written into the file, as a sales team prorates a new hire's first quota;
+- KPIs that the catalog's formulas derive from others are derived, not drawn: quota attainment is
+  revenue ÷ the rep's revenue target (so the two attainments are equal), and the average deal size
+  is revenue ÷ a whole number of deals won. Revenue is drawn from the skills linked to revenue and
+  to quota attainment, so that both keep a relation to their skills.
 """
 
 from __future__ import annotations
@@ -19,7 +30,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from ..catalog import Kpi, Skill
-from ..periods import period_kind
+from ..periods import period_bounds, period_kind
 
 FIRST_NAMES = ("Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kira", "Liam",
                "Maya", "Noah", "Olga", "Pablo", "Quinn", "Rosa", "Sami", "Tara", "Umar", "Vera", "Wes", "Xenia",
@@ -117,25 +128,69 @@ def _round(kpi: Kpi, value: float) -> float:
     return round(value, 2)
 
 
+#: KPI -> the KPI it is derived from, as the catalog's formula says: quota attainment is revenue ÷ quota.
+RATIO_OF_TARGET = {"quota_attainment": "revenue"}
+#: KPI -> the KPI it divides by a whole number of deals: the average deal size is revenue ÷ deals won.
+PER_DEAL = {"avg_deal_size": "revenue"}
+
+
+def worked_share(period: str, hire_date: date) -> float:
+    """The share of the period's days from the hire date (or the period's start) to its end: 1 for a
+    period that starts on or after the hire date, 0 for one that ends before it."""
+    start, end = period_bounds(period)
+    if end < hire_date:
+        return 0.0
+    first = max(start, hire_date)
+    return ((end - first).days + 1) / ((end - start).days + 1)
+
+
+def _round_target(kpi: Kpi, target: float) -> float:
+    return float(max(1, round(target))) if kpi.unit in ("count", "EUR") else round(target, 2)
+
+
 def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str, dict[str, float]],
                   skills: dict[str, Skill], kpis: dict[str, Kpi], periods: list[str]) -> list[dict]:
     linked = {k: [s.id for s in skills.values() if k in s.kpi_ids] for k in kpis}
+    # A base KPI is drawn from its own skills and those of the KPIs derived from it.
+    drawn_from = {k: list(dict.fromkeys(linked[k] + [s for d, base in RATIO_OF_TARGET.items() if base == k
+                                                     for s in linked.get(d, [])]))
+                  for k in kpis}
     rows = []
     for rep in roster:
         form = rng.normal(0, FORM_SD)
+        hired = date.fromisoformat(rep["hire_date"])
         for period in periods:
+            share = worked_share(period, hired)
+            values: dict[str, tuple[float, float | None]] = {}      # KPI -> (value, explicit target)
             for kpi in kpis.values():
                 if rep["role"] not in kpi.roles or not linked[kpi.id]:
                     continue
                 target = kpi.target_for(rep["role"], period_kind(period))
                 if not target:
                     continue
-                skill_level = float(np.mean([latent[rep["id"]][s] for s in linked[kpi.id]]))
+                skill_level = float(np.mean([latent[rep["id"]][s] for s in drawn_from[kpi.id]]))
+                # Drawn for every period and KPI, kept or not, so that one rep's values never depend
+                # on another's hire date.
                 log_att = EFFECT * (skill_level - 0.6) * 2 + form + rng.normal(0, NOISE_SD)
+                if share == 0:
+                    continue        # hired after the period ended: no value
+                explicit = None
+                if share < 1 and kpi.aggregation == "sum":
+                    target = explicit = _round_target(kpi, target * share)
                 att = float(np.exp(log_att))
                 value = target * att if kpi.direction == "higher" else target / att
-                rows.append({"rep_id": rep["id"], "period": period, "kpi": kpi.id,
-                             "value": _round(kpi, value), "target": ""})
+                values[kpi.id] = (_round(kpi, value), explicit)
+            for kpi_id, base in RATIO_OF_TARGET.items():
+                if kpi_id in values and base in values:
+                    base_value, base_target = values[base]
+                    quota = base_target or kpis[base].target_for(rep["role"], period_kind(period))
+                    values[kpi_id] = (round(base_value / quota, 6), None)
+            for kpi_id, base in PER_DEAL.items():
+                if kpi_id in values and base in values:
+                    deals = max(1, round(values[base][0] / values[kpi_id][0]))
+                    values[kpi_id] = (round(values[base][0] / deals, 2), None)
+            rows += [{"rep_id": rep["id"], "period": period, "kpi": kpi_id, "value": value,
+                      "target": "" if target is None else target} for kpi_id, (value, target) in values.items()]
     return rows
 
 

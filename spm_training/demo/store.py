@@ -53,7 +53,7 @@ from ..ingest.roster import parse_roster, write_roster
 from ..ingest.sync import ItemLike, ScoreRow, write_catalog, write_scores
 from ..plan import Plan, due_for, load_plan
 from ..store import Store, checkpoint, open_store, table_counts
-from .course import COMMENTS, MISSED_SHARE
+from .course import COMMENTS, MISSED_SHARE, trainer_comment
 from .data import DemoData, generate
 
 #: The day the shipped dashboard and its tests are computed for, so that they never change with the calendar.
@@ -200,9 +200,9 @@ def simulate_scores(data: DemoData, course_dir: Path, today: date, seed: int, pl
                         pending += 1
                         rows.append(ScoreRow(rep["id"], *key, None, None, None, 1, None, stamp))
                         continue
-                    tier = "high" if share >= 0.8 else "mid" if share >= 0.55 else "low"
-                    rows.append(ScoreRow(rep["id"], *key, None, round(share * c.max_score * 2) / 2, None, 0,
-                                         COMMENTS[tier], stamp))
+                    given = round(share * c.max_score * 2) / 2
+                    rows.append(ScoreRow(rep["id"], *key, None, given, None, 0,
+                                         trainer_comment(given, c.max_score), stamp))
     return rows, submissions, pending
 
 
@@ -247,5 +247,5 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
                      submissions=submissions, scores=len(scores), pending=pending)
 
 
-__all__ = ["DEMO_TODAY", "PENDING_DAYS", "DemoStore", "build_demo_store", "default_course_dir", "simulate_scores",
-           "write_store"]
+__all__ = ["COMMENTS", "DEMO_TODAY", "PENDING_DAYS", "DemoStore", "build_demo_store", "default_course_dir",
+           "simulate_scores", "write_store"]
