@@ -87,8 +87,7 @@ def import_roster(store: Store, path: str | Path, gradebook_url: str | None = No
                   window: DateWindow | None = None) -> RosterResult:
     """Upsert the roster's teams and reps, and register the reps as nbgrader students.
 
-    Validation happens before any write. The store's transaction stays open until the gradebook
-    has the students too, so a gradebook failure leaves the store unchanged.
+    Validation happens before any write. See :func:`write_roster` for the order of the two commits.
     """
     return write_roster(store, parse_roster(path, window=window), gradebook_url, source=path)
 
@@ -97,7 +96,7 @@ def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url:
                  source: str | Path = "roster") -> RosterResult:
     """Upsert teams and reps, given as :func:`parse_roster` gives them (``id``, ``name``, ``email``,
     ``team_id``, ``manager``, ``role``, ``hire_date``, optionally ``crm_owner``), in one transaction;
-    with ``gradebook_url``, register the reps as nbgrader students before it commits.
+    with ``gradebook_url``, register the reps as nbgrader students, committed just before the store.
 
     An email that already belongs to another rep in the store is refused before any write, as a
     problem of ``source`` (the roster file)."""
@@ -138,5 +137,11 @@ def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url:
             "(excluded.name, excluded.email, excluded.team_id, excluded.role, excluded.hire_date, excluded.crm_owner)",
             reps)
         if gradebook_url is not None:
+            # Two databases, two commits, and no transaction spans both: the gradebook commits first, then
+            # the store. A gradebook failure rolls the store back (it stays as it was). A crash between the two
+            # commits leaves students in the gradebook that are not reps in the store yet: harmless, since
+            # nothing joins them to KPIs (spm sync lists them as not in the roster), and mended by importing
+            # the same roster again, which both sides take as an upsert. The other order could leave reps
+            # in the store that nbgrader does not know, whom reports would show as missing every assignment.
             register_students(gradebook_url, reps)
     return RosterResult(added, updated, unchanged, len(teams), changed)
