@@ -183,7 +183,8 @@ def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str
             for kpi_id, base in RATIO_OF_TARGET.items():
                 if kpi_id in values and base in values:
                     base_value, base_target = values[base]
-                    quota = base_target or kpis[base].target_for(rep["role"], period_kind(period))
+                    # the base has a value, so it has a target: the prorated one, else the catalog's
+                    quota = base_target or kpis[base].target_for(rep["role"], period_kind(period)) or 1.0
                     values[kpi_id] = (round(base_value / quota, 6), None)
             for kpi_id, base in PER_DEAL.items():
                 if kpi_id in values and base in values:
