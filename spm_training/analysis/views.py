@@ -160,21 +160,96 @@ def gaps_by_skill(a: Analysis, gaps: list[dict], skills: list[Skill]) -> list[di
 # --- the team's other sections ------------------------------------------------------------------------
 
 def evidence_rows(a: Analysis, rows: list[Evidence]) -> list[dict]:
-    """The evidence table's rows with the skill's and the KPI's names. A KPI that no role in the scope
-    is measured on has no data by design; listing it says nothing, so it is left out."""
+    """The evidence table's rows with the skill's and the KPI's names and a ``verdict`` in plain
+    words (:func:`evidence_verdict`). A KPI that no role in the scope is measured on has no data by
+    design; listing it says nothing, so it is left out."""
     scope_roles = roles(a)
-    return [{**e.as_row(), "skill_name": a.skills[e.skill].name,
-             "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi} for e in rows
-            if e.n or (e.kpi in a.kpis and scope_roles & set(a.kpis[e.kpi].roles))]
+    out = []
+    for e in rows:
+        if not (e.n or (e.kpi in a.kpis and scope_roles & set(a.kpis[e.kpi].roles))):
+            continue
+        row = {**e.as_row(), "skill_name": a.skills[e.skill].name,
+               "kpi_name": a.kpis[e.kpi].name if e.kpi in a.kpis else e.kpi}
+        row["verdict"], row["verdict_kind"] = evidence_verdict(row)
+        out.append(row)
+    return out
+
+
+def evidence_verdict(row: dict, digits: int = 2) -> tuple[str, str]:
+    """What one evidence row says, in plain words, and its kind ("none", "unclear", "expected",
+    "against"). Decided on the interval as printed (to ``digits`` decimals), so that a bound shown
+    as 0.00 counts as touching zero."""
+    if row["status"] != "ok" or row["ci_low"] is None or row["ci_high"] is None:
+        return "not enough data yet", "none"
+    low, high = round(row["ci_low"], digits), round(row["ci_high"], digits)
+    if low <= 0 <= high:
+        return "no clear link yet (the interval includes zero)", "unclear"
+    together = low > 0
+    if together == (row["expected"] == "positive"):
+        return (("skill and KPI move together, as expected" if together
+                 else "the KPI falls as the skill rises, as expected"), "expected")
+    return (("skill and KPI move together, against the expected direction" if together
+             else "the KPI falls as the skill rises, against the expected direction"), "against")
 
 
 def recognition(a: Analysis) -> dict:
-    """:meth:`~.facade.Analysis.recognition`, each rep named."""
-    found = a.recognition()
+    """Top performers per KPI (:meth:`~.facade.Analysis.recognition`) and, per skill, the reps who
+    improved most between two real measurements (:func:`improved`), each rep named."""
+    found = {"top": a.recognition()["top"], "improved": improved(a)}
     for group in found["top"] + found["improved"]:
         for rep in group["reps"]:
             rep["name"] = a.index.reps[rep["rep_id"]]["name"]
     return found
+
+
+def improved(a: Analysis, top: int = 3) -> list[dict]:
+    """Per skill (catalog order), up to ``top`` reps whose share of the skill's points rose most
+    from their first graded submission on it to their latest: two real measurements, never a first
+    one against nothing. Each rep: ``first`` and ``last`` (0–1 shares), ``rise``, and the
+    assignments ``first_assignment`` and ``last_assignment`` they come from."""
+    graded = a.scores[a.scores["x"].notna() & (a.scores["max_score"] > 0)]
+    if graded.empty or a.tags.empty:
+        return []
+    rows = graded[["rep_id", "item_id", "assignment", "submitted_at", "score", "max_score"]].merge(
+        a.tags[["item_id", "skill_id"]], on="item_id")
+    per = rows.groupby(["rep_id", "skill_id", "submitted_at", "assignment"], as_index=False)[
+        ["score", "max_score"]].sum().sort_values(["rep_id", "skill_id", "submitted_at", "assignment"])
+    per["share"] = (per["score"] / per["max_score"]).clip(0, 1)
+    ends = per.groupby(["rep_id", "skill_id"]).agg(
+        n=("share", "size"), first=("share", "first"), last=("share", "last"),
+        first_assignment=("assignment", "first"), last_assignment=("assignment", "last")).reset_index()
+    ends = ends[ends["n"] >= 2]
+    ends = ends.assign(rise=ends["last"] - ends["first"])
+    ends = ends[ends["rise"] > 1e-9]
+    out = []
+    for skill_id, skill in a.skills.items():
+        part = ends[ends["skill_id"] == skill_id]
+        if part.empty:
+            continue
+        best = part.sort_values(["rise", "rep_id"], ascending=[False, True]).head(top)
+        out.append({"skill": skill_id, "name": skill.name,
+                    "reps": [{"rep_id": r["rep_id"], "first": float(r["first"]), "last": float(r["last"]),
+                              "rise": float(r["rise"]), "first_assignment": r["first_assignment"],
+                              "last_assignment": r["last_assignment"]} for r in best.to_dict("records")]})
+    return out
+
+
+def new_hires(a: Analysis) -> list[dict]:
+    """:meth:`~.facade.Analysis.onboarding` with what has been measured of each new hire:
+    ``measured`` (skills with a graded item), ``strengths`` (the names of the mastered ones, highest
+    first), and ``ramping``: nothing graded or no KPI value yet, so that a report says "ramping"
+    or "not measured yet" rather than a low number."""
+    rows = a.onboarding()
+    for row in rows:
+        mine = a.index.mastery.get(row["rep_id"], {})
+        measured = {k: m for k, m in mine.items() if m["graded"]}
+        mastered = sorted((k for k, m in measured.items() if m["mastered"]),
+                          key=lambda k: (-(measured[k]["mastery"] or 0), k))
+        row["measured"] = len(measured)
+        row["strengths"] = [a.skills[k].name for k in mastered if k in a.skills]
+        row["has_kpis"] = bool(a.index.attainments.get(row["rep_id"]))
+        row["ramping"] = not measured or not row["has_kpis"] or row["graded"] == 0
+    return rows
 
 
 # --- one rep ------------------------------------------------------------------------------------------
