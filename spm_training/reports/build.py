@@ -17,6 +17,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from markupsafe import Markup
 
 from .. import __version__
+from .. import formatting as fmt
 from ..analysis import views
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..analysis.facade import Analysis, analyse
@@ -147,56 +148,160 @@ def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
 
 # --- team ----------------------------------------------------------------------------------------
 
-def team_context(a: Analysis, team: str, links: BookLinks) -> dict:
-    """Everything the manager's report shows for ``team``, from an analysis scoped to it."""
+COACH_FIRST_SHOWN = 10    # the reps "Coach first" lists; the rest are in the tables under it
+
+
+def team_context(a: Analysis, team: str, links: BookLinks, rep_pages: dict[str, str] | None = None) -> dict:
+    """Everything the manager's report shows for ``team``, from an analysis scoped to it.
+    ``rep_pages``: rep id -> the file name of the rep's report, for the links to it (by default the
+    name :func:`default_output` gives it)."""
     if set(a.team_ids()) - {team}:
         raise ValueError("team_context needs an analysis scoped to the team")
     if not a.rep_ids:
         raise NotFoundError(f"no reps in team '{team}'")
     evidence_rows = a.evidence_later()      # the bootstrap runs while the rest is built
     skills, kpis = views.skill_columns(a), views.kpi_columns(a)
-    reps = views.reps_in_order(a)
-    rows, heatmap = _team_rows(a, team, reps, skills, kpis, links)
+    pages = rep_pages if rep_pages is not None else {r: default_output(None, "rep", r).name for r in a.rep_ids}
+    first = coach_first_view(a, pages)
+    order = {r["rep_id"]: i for i, r in enumerate(first)}
+    # Coaching plans in the order of urgency, then the reps with no linked gap by name.
+    reps = sorted(views.reps_in_order(a), key=lambda r: order.get(r["rep_id"], len(order)))
+    counts = views.rep_gap_counts(a)
+    rows, heatmap = _team_rows(a, team, reps, skills, kpis, links, pages, counts)
     gaps = views.team_gaps(a)
     linked = views.by_severity(gaps)
-    onboarding = a.onboarding()
-    for row in onboarding:
-        row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire")
     pending, reps_pending = views.pending_answers(a)
+    totals = {k: sum(c[k] for c in counts.values()) for k in ("linked", "skill_only", "kpi", "pairs")}
     return {
-        **_common(links, f"Team {team}: skills next to KPIs"), "team": team, "manager": reps[0]["manager"],
+        **_common(links, f"Team {team}: who to coach first, skills next to KPIs"), "team": team,
+        "manager": reps[0]["manager"],
         "skills": [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
                     "pages": links.pages(s.pages)} for s in skills],
         "kpis": [{"id": k.id, "name": k.name, "unit": k.unit, "direction": k.direction} for k in kpis],
-        "periods": views.periods(a), "rows": rows, "heatmap": heatmap,
-        "gaps": gaps, "linked": linked[:LINKED_SHOWN], "linked_total": len(linked),
-        "counts": views.gap_counts(gaps), "by_skill": views.gaps_by_skill(a, gaps, skills),
-        "evidence": views.evidence_rows(a, evidence_rows()), "caveat": CAVEAT, "min_n": MIN_N,
-        "resamples": RESAMPLES, "recognition": views.recognition(a), "onboarding": onboarding, "pending": pending,
-        "reps_pending": reps_pending,
+        "periods": views.periods(a), "rows": rows, "heatmap": heatmap, "legend": charts.heatmap_legend(),
+        "heatmap_style": Markup(charts.heatmap_style()),
+        "coach_first": first[:COACH_FIRST_SHOWN], "coach_first_total": len(first),
+        "gaps": gaps, "linked": [_linked_row(g) for g in linked[:LINKED_SHOWN]], "linked_total": len(linked),
+        "counts": {"linked": totals["linked"], "skill": totals["skill_only"], "kpi": totals["kpi"],
+                   "pairs": totals["pairs"], "reps_linked": len(first), "reps": len(a.rep_ids)},
+        "by_skill": views.gaps_by_skill(a, gaps, skills),
+        "evidence": _evidence_view(views.evidence_rows(a, evidence_rows())), "caveat": CAVEAT, "min_n": MIN_N,
+        "resamples": RESAMPLES, "recognition": _recognition_view(views.recognition(a)),
+        "onboarding": _new_hire_view(a, pages), "pending": pending, "reps_pending": reps_pending,
     }
 
 
+def gap_phrase(gap: dict) -> str:
+    """A linked gap as the reports write it: 'Discovery questions (48%) → Win rate (71%)'."""
+    mastery = "not yet credited" if gap["mastery"] is None else fmt.mastery(gap["mastery"], gap["threshold"])
+    return f"{gap['skill_name']} ({mastery}) → {gap['kpi_name']} ({fmt.attainment(gap['attainment'])})"
+
+
+def gap_reason(gap: dict) -> str:
+    """Why a linked gap is urgent, in plain words: how far the skill is under its threshold and the
+    KPI under target."""
+    threshold = fmt.percent(gap["threshold"])
+    if gap["mastery"] is None:
+        skill = f"{gap['skill_name']} is not credited yet against its {threshold} threshold"
+    else:
+        skill = f"{gap['skill_name']} is {_points_under(gap['threshold'] - gap['mastery'])} under its {threshold} " \
+                "threshold"
+    return f"{skill}, and {gap['kpi_name']} is {_points_under(1 - gap['attainment'])} under target ({gap['period']})"
+
+
+def _points_under(shortfall: float) -> str:
+    """A shortfall of a share in percentage points, in words: '22 points', never '0 points'."""
+    text = fmt.whole(max(0.0, shortfall) * 100)
+    return "less than 1 point" if text == "0" else ("1 point" if text == "1" else f"{text} points")
+
+
+def counts_text(c: dict) -> str:
+    """A rep's gaps as every report counts them (:func:`~spm_training.analysis.views.rep_gap_counts`)."""
+    parts = [f"{plural(c['linked'], 'linked gap')} ({plural(c['pairs'], 'skill–KPI pair')})"]
+    if c["skill_only"]:
+        parts.append(plural(c["skill_only"], "other skill gap"))
+    if c["kpi"]:
+        parts.append(plural(c["kpi"], "KPI gap"))
+    return ", ".join(parts)
+
+
+def coach_first_view(a: Analysis, pages: dict[str, str]) -> list[dict]:
+    """:func:`~spm_training.analysis.views.coach_first` written out: rank, link, the one or two most
+    urgent linked gaps with the reason for each, and the rep's counts."""
+    out = []
+    for i, r in enumerate(views.coach_first(a), start=1):
+        out.append({**r, "rank": i, "href": pages.get(r["rep_id"], ""),
+                    "focus": [{"text": gap_phrase(g), "why": gap_reason(g), "skill": g["skill"], "kpi": g["kpi"]}
+                              for g in r["gaps"]],
+                    "counts_text": counts_text(r["counts"])})
+    return out
+
+
+def _linked_row(g: dict) -> dict:
+    return {**g, "mastery_text": "not yet credited" if g["mastery"] is None else fmt.mastery(g["mastery"],
+                                                                                              g["threshold"]),
+            "threshold_text": fmt.percent(g["threshold"]), "attainment_text": fmt.attainment(g["attainment"])}
+
+
+def _evidence_view(rows: list[dict]) -> list[dict]:
+    return [{**e, "rho_text": fmt.correlation(e["rho"]), "interval_text": fmt.interval(e["ci_low"], e["ci_high"])}
+            for e in rows]
+
+
+def _recognition_view(found: dict) -> dict:
+    for group in found["improved"]:
+        for r in group["reps"]:
+            r["text"] = (f"{r['name']} from {fmt.percent(r['first'])} to {fmt.percent(r['last'])} "
+                         f"({fmt.points(r['rise'])})")
+    for group in found["top"]:
+        for r in group["reps"]:
+            r["text"] = f"{r['name']} {fmt.attainment(r['attainment'])}"
+    return found
+
+
+def _new_hire_view(a: Analysis, pages: dict[str, str]) -> list[dict]:
+    rows = views.new_hires(a)
+    for row in rows:
+        row["href"] = pages.get(row["rep_id"], "")
+        row["mastery_text"] = fmt.percent(row["mastery"]) if row["measured"] else "not measured yet"
+        row["strengths_text"] = ", ".join(row["strengths"]) if row["strengths"] else (
+            "not measured yet" if not row["measured"] else "none mastered yet")
+        row["status"] = "ramping" if row["ramping"] else "measured"
+        row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire")
+    return rows
+
+
 def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kpis: list[Kpi],
-               links: BookLinks) -> tuple[list[dict], Markup]:
-    """One row per rep (skill cells, KPI figures, readiness, plan) and the heatmap of the same cells."""
+               links: BookLinks, pages: dict[str, str], counts: dict[str, dict]) -> tuple[list[dict], Markup]:
+    """One row per rep (skill cells, KPI figures, readiness, plan, gap counts) and the heatmap of
+    the same cells."""
     mastery, attained = views.mastery_lookup(a), _attainment_lookup(a)
     rows, cells = [], []
     for rep in reps:
         skill_cells = [_mastery_cell(mastery.get((rep["rep_id"], s.id)), s, rep["name"]) for s in skills]
-        kpi_cells = []
+        kpi_cells, kpi_rows = [], []
         for k in kpis:
             found = attained.get((rep["rep_id"], k.id))
             att = found["attainment"] if found else None
-            kpi_cells.append({"tone": charts.attainment_tone(att), "text": fmt_percent(att) if found else "·",
+            text = fmt.attainment(att) if found else "·"
+            kpi_cells.append({"tone": fmt.attainment_tone(att), "text": text,
                               "title": f"{rep['name']}, {k.name}: " + (
-                                  f"{fmt_percent(att)} of target in {found['period']}" if found else "no value")})
-        rows.append({**rep, "skills": skill_cells, "kpis": [attained.get((rep["rep_id"], k.id)) for k in kpis],
-                     "readiness": _readiness_view(a, rep["rep_id"]), "plan": _plan_view(a.plan(rep["rep_id"]), links)})
+                                  f"{text} of target in {found['period']}" if found else "no value")})
+            kpi_rows.append({**found, "tone": fmt.attainment_tone(att), "text": text,
+                             "change_text": fmt.points(found["change"])} if found else None)
+        readiness = _readiness_view(a, rep["rep_id"])
+        # a new hire with a part of the index not measured yet is ramping: the number says little yet
+        readiness.setdefault("ramping", bool(readiness["missing"]) and views.tenure(a, rep["rep_id"])["new_hire"])
+        readiness["text"] = "ramping" if readiness["ramping"] else fmt.whole(readiness["index"])
+        rows.append({**rep, "skills": skill_cells, "kpis": kpi_rows, "readiness": readiness,
+                     "href": pages.get(rep["rep_id"], ""), "counts": counts[rep["rep_id"]],
+                     "counts_text": counts_text(counts[rep["rep_id"]]),
+                     "plan": _plan_view(a.plan(rep["rep_id"]), links)})
         cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
-                             cells, label=f"Skill mastery and KPI attainment of team {team}")
+                             cells, label=f"Skill mastery and KPI attainment of team {team}",
+                             row_links=[pages.get(r["rep_id"], "") for r in reps])
     return rows, heatmap
 
 

@@ -40,50 +40,70 @@ class Cell:
     title: str
 
 
-HEATMAP_STYLE = (".heatmap rect{width:56px;height:20px;stroke:#cccccc}.heatmap text{font-size:11px}"
-                 ".heatmap .c{text-anchor:middle}.heatmap .r{text-anchor:end}"
-                 + "".join(f".heatmap .{tone}{{fill:{fill}}}.heatmap .{tone}+text{{fill:{ink}}}"
-                           for tone, (fill, ink) in TONES.items()))
+# The heatmap's palette: one hue per side, and three clearly different lightnesses, so that the
+# bands stay apart in greyscale print too (CIE L* about 95, 75 and 40); each cell prints its value.
+HEATMAP_TONES = {
+    "good": ("#e3eef8", "#0b2e4f"),
+    "near": ("#f5b16d", "#1a1a1a"),
+    "gap": ("#a3241a", "#ffffff"),
+    "none": ("#ffffff", "#6b6b6b"),
+}
+HEATMAP_LEGEND = (
+    ("good", "at or above the threshold / on target", "70%"),
+    ("near", "up to 10 points below", "64%"),
+    ("gap", "further below", "41%"),
+    ("none", "not measured yet", "·"),
+)
 
 
 def heatmap(row_labels: Sequence[str], groups: Sequence[tuple[str, Sequence[str]]],
-            cells: Sequence[Sequence[Cell]], *, label: str) -> Markup:
-    """A grid: one row per rep, columns in titled groups (skills, then KPIs), a gap between groups.
+            cells: Sequence[Sequence[Cell]], *, label: str, row_links: Sequence[str] | None = None) -> Markup:
+    """A grid as an HTML table: one row per rep, columns in titled groups (skills, then KPIs).
 
-    Cells are styled by class from one stylesheet in the SVG, so that a team of thousands of reps
-    stays a file a browser opens quickly."""
-    cell_w, cell_h, gap = 58, 22, 18
-    label_w = min(220, 14 + 7 * max((len(r) for r in row_labels), default=8))
-    longest = max((len(c) for _, cols in groups for c in cols), default=8)
-    # Column labels are rotated 60°: their height is sin 60° and their reach to the right cos 60° of
-    # their length (about 6.2 px a character at 11 px).
-    head_h = 30 + int(longest * 6.2 * 0.87)
-    n_cols = sum(len(cols) for _, cols in groups)
-    width = label_w + n_cols * cell_w + gap * (len(groups) - 1) + 10 + int(longest * 6.2 * 0.5)
-    height = head_h + len(row_labels) * cell_h + 10
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart heatmap" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">',
-           f"<title>{escape(label)}</title><style>{HEATMAP_STYLE}</style>"]
-    x = label_w
-    col_x: list[int] = []
-    for group_label, cols in groups:
-        out.append(f'<text x="{x}" y="14" font-weight="600">{escape(group_label)}</text>')
-        for col in cols:
-            out.append(f'<text transform="translate({x + cell_w // 2 + 4},{head_h - 6}) rotate(-60)">'
-                       f"{escape(col)}</text>")
-            col_x.append(x)
-            x += cell_w
-        x += gap
-    centre = cell_w // 2
+    A table rather than an image, so that it scrolls inside its own box with the reps' names
+    sticky on the left, keeps its text at the page's size and stays a file a browser opens quickly
+    for a team of thousands (cells are styled by class). ``row_links``: each rep's report."""
+    out = [f'<table class="heatmap" aria-label="{escape(label)}"><caption>{escape(label)}</caption><thead><tr>'
+           '<th scope="col" rowspan="2" class="hm-rep">Rep</th>']
+    for g, (group_label, cols) in enumerate(groups):
+        out.append(f'<th scope="colgroup" colspan="{len(cols)}" class="hm-group{" hm-start" if g else ""}">'
+                   f"{escape(group_label)}</th>")
+    out.append("</tr><tr>")
+    for g, (_, cols) in enumerate(groups):
+        for c, col in enumerate(cols):
+            start = " hm-start" if g and c == 0 else ""
+            out.append(f'<th scope="col" class="hm-col{start}"><span>{escape(col)}</span></th>')
+    out.append("</tr></thead><tbody>")
+    starts = set()
+    n = 0
+    for g, (_, cols) in enumerate(groups):
+        if g:
+            starts.add(n)
+        n += len(cols)
     for r, row_label in enumerate(row_labels):
-        y = head_h + r * cell_h
-        out.append(f'<text class="r" x="{label_w - 8}" y="{y + 15}">{escape(row_label)}</text>')
+        name = escape(row_label)
+        if row_links is not None and row_links[r]:
+            name = Markup(f'<a href="{escape(row_links[r])}">{name}</a>')
+        out.append(f'<tr><th scope="row" class="hm-rep">{name}</th>')
         for c, cell in enumerate(cells[r]):
-            cx = col_x[c]
-            out.append(f'<rect class="{cell.tone}" x="{cx + 1}" y="{y + 1}"><title>{escape(cell.title)}</title></rect>'
-                       f'<text class="c" x="{cx + centre}" y="{y + 15}">{escape(cell.text)}</text>')
-    out.append("</svg>")
+            start = " hm-start" if c in starts else ""
+            out.append(f'<td class="hm-{cell.tone}{start}" title="{escape(cell.title)}">{escape(cell.text)}</td>')
+        out.append("</tr>")
+    out.append("</tbody></table>")
     return Markup("".join(out))
+
+
+def heatmap_legend() -> Markup:
+    """What the heatmap's colours mean, each swatch a cell of the heatmap's own style."""
+    items = "".join(f'<li><span class="hm-swatch hm-{tone}">{escape(sample)}</span> {escape(text)}</li>'
+                    for tone, text, sample in HEATMAP_LEGEND)
+    return Markup(f'<ul class="legend" aria-label="Heatmap colours">{items}</ul>')
+
+
+def heatmap_style() -> str:
+    """The heatmap's colours as CSS rules (report.css has its layout)."""
+    return "".join(f".heatmap .hm-{t},.hm-swatch.hm-{t}{{background:{fill};color:{ink}}}"
+                   for t, (fill, ink) in HEATMAP_TONES.items())
 
 
 def sparkline(values: Sequence[float | None], *, label: str, reference: float = 1.0, width: int = 90,
