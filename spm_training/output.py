@@ -6,9 +6,12 @@ import csv
 import io
 import json
 import math
+import textwrap
 from collections.abc import Sequence
 
 FORMATS = ("table", "csv", "json")
+#: How wide the table format of a command written for people may be (a terminal's default).
+TABLE_WIDTH = 80
 
 
 def _plain(value: object) -> object:
@@ -94,18 +97,48 @@ def human_number(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-def to_table(rows: Sequence[dict], columns: Sequence[str] | None = None, max_width: int = 48) -> str:
+def to_table(rows: Sequence[dict], columns: Sequence[str] | None = None, max_width: int = 48, *,
+             width: int | None = None, wrap: Sequence[str] = (), headers: dict[str, str] | None = None,
+             right: Sequence[str] = ()) -> str:
+    """Rows as a plain-text table for people. Numbers are right-aligned (and the ``right`` columns);
+    text longer than ``max_width`` is cut with "…", except in the ``wrap`` columns: when ``width`` is
+    given and the table is wider, those are narrowed and their text wrapped onto further lines of the
+    row, so that every line fits ``width`` and nothing is cut. ``headers`` are the columns' titles."""
     columns = list(columns or (rows[0].keys() if rows else []))
     if not rows:
         return "(no rows)"
+    titles = [(headers or {}).get(c, c) for c in columns]
     body = [[_cell(r.get(c)) if r.get(c) is not None else "" for c in columns] for r in rows]
-    body = [[v if len(v) <= max_width else v[: max_width - 1] + "…" for v in line] for line in body]
-    widths = [max(len(c), *(len(line[i]) for line in body)) for i, c in enumerate(columns)]
-    numeric = [all(_is_number(r.get(c)) for r in rows if r.get(c) is not None) for c in columns]
+    wrapped = [c in wrap for c in columns]
+    body = [[v if w or len(v) <= max_width else v[: max_width - 1] + "…" for v, w in zip(line, wrapped)]
+            for line in body]
+    # a cell may hold several lines ("\n"): each is a line of the row, wrapped on its own
+    widths = [max(len(t), *(len(part) for line in body for part in line[i].split("\n"))) for i, t in enumerate(titles)]
+    if width is not None:
+        _fit(widths, titles, wrapped, width - 2 * (len(columns) - 1))
+    numeric = [c in right or all(_is_number(r.get(c)) for r in rows if r.get(c) is not None) for c in columns]
+
     def fmt(line: Sequence[str]) -> str:
         return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(line, widths, numeric)).rstrip()
-    rule = "  ".join("-" * w for w in widths)
-    return "\n".join([fmt(columns), rule, *(fmt(line) for line in body)])
+
+    out = [fmt(titles), "  ".join("-" * w for w in widths)]
+    for line in body:
+        cells = [[part for text in v.split("\n") for part in (textwrap.wrap(text, w, break_on_hyphens=False) or [""])]
+                 if wrap_it else v.split("\n") for v, w, wrap_it in zip(line, widths, wrapped)]
+        for k in range(max(len(c) for c in cells)):
+            out.append(fmt([c[k] if k < len(c) else "" for c in cells]))
+    return "\n".join(out)
+
+
+def _fit(widths: list[int], titles: list[str], wrapped: list[bool], room: int) -> None:
+    """Narrow the wrapped columns, the widest first, until the columns fit ``room`` characters (or
+    each is down to its title and 12 characters)."""
+    while sum(widths) > room:
+        candidates = [i for i, w in enumerate(wrapped) if w and widths[i] > max(12, len(titles[i]))]
+        if not candidates:
+            return
+        i = max(candidates, key=lambda k: widths[k])
+        widths[i] -= 1
 
 
 def _is_number(value: object) -> bool:

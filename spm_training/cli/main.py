@@ -181,7 +181,18 @@ def skills_list(project: Project, fmt: str) -> None:
     rows = [{"id": s.id, "name": s.name, "threshold": s.threshold, "method": s.method,
              "kpis": " ".join(s.kpi_ids), "pages": " ".join(s.pages), "description": s.description}
             for s in project.skills.values()]
-    click.echo(render(rows, fmt, ("id", "name", "threshold", "method", "kpis") if fmt == "table" else None))
+    if fmt != "table":
+        click.echo(render(rows, fmt))
+        return
+    from ..formatting import percent
+    from ..output import TABLE_WIDTH, to_table
+
+    # For people: each skill's id with its name under it, and every KPI whole, one a line, in 80 columns.
+    people = [{"skill": f"{s.id}\n  {s.name}", "threshold": percent(s.threshold), "method": s.method,
+               "kpis": "\n".join(s.kpi_ids) or "(none)"} for s in project.skills.values()]
+    click.echo(to_table(people, ("skill", "threshold", "method", "kpis"), width=TABLE_WIDTH, wrap=("kpis",),
+                        headers={"skill": "Skill", "threshold": "Threshold", "method": "Mastery method",
+                                 "kpis": "KPIs"}, right=("threshold",)))
 
 
 @skills.command("check")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import click
@@ -9,9 +10,6 @@ import click
 from ..output import render
 from ..project import Project
 from .common import SpmGroup, format_option, pass_project
-
-GAP_TABLE_COLUMNS = ("rep_id", "kind", "skill", "mastery", "threshold", "pending", "kpi", "period", "attainment")
-
 
 @click.command("sync")
 @click.option("--gradebook", metavar="URL",
@@ -36,8 +34,10 @@ def sync(project: Project, gradebook: str | None) -> None:
 
 
 def _scope_options(func):
-    func = click.option("--rep", metavar="REP", help="Only this rep.")(func)
-    return click.option("--team", metavar="TEAM", help="Only this team's reps.")(func)
+    func = click.option("--rep", metavar="REP",
+                        help="Only this rep: their id, or their name in any case (a first or last name "
+                             "will do when only one rep has it).")(func)
+    return click.option("--team", metavar="TEAM", help="Only this team's reps (its name, in any case).")(func)
 
 
 @click.command("gaps")
@@ -45,22 +45,35 @@ def _scope_options(func):
 @format_option()
 @pass_project
 def gaps(project: Project, team: str | None, rep: str | None, fmt: str) -> None:
-    """List skill gaps, KPI gaps and linked gaps, linked gaps first for each rep.
+    """List skill gaps, KPI gaps and linked gaps: the most urgent reps first, linked gaps first for each.
 
-    A skill gap is mastery below the skill's threshold, a KPI gap is attainment below 1 in the KPI's
-    latest period, and a linked gap is both for a skill and one of its KPIs in skills.yml.
+    A skill gap is mastery below the skill's threshold, a KPI gap is attainment below target in the
+    KPI's latest period, and a linked gap is both for a skill and one of its KPIs in skills.yml. The
+    table counts a rep's gaps as skills (a weak skill with two short KPIs is one linked gap, with both
+    KPIs beside it) and fits 80 columns; CSV and JSON give one row per skill and KPI, with exact figures.
     """
     from ..analysis.facade import analyse
     from ..analysis.gaps import GAP_EXPORT_COLUMNS
+    from ..analysis.views import team_gaps
+    from .common import resolve_scope
+    from .gap_table import table
 
     if team and rep:
         raise click.UsageError("give --team or --rep, not both")
     with project.open_store(write=False) as store:
-        rows = analyse(store, project, team=team, rep=rep, detail=False).gap_rows()
-    if fmt == "table" and not rows:
-        click.echo(f"no gaps{' for ' + (rep or team) if rep or team else ''}")
+        team, rep = resolve_scope(store, team, rep)
+        analysis = analyse(store, project, team=team, rep=rep, detail=False)
+    if fmt != "table":
+        click.echo(render(analysis.gap_rows(), fmt, GAP_EXPORT_COLUMNS))
         return
-    click.echo(render(rows, fmt, GAP_TABLE_COLUMNS if fmt == "table" else GAP_EXPORT_COLUMNS))
+    rows = team_gaps(analysis)
+    if not rows:
+        who = analysis.rep(rep)["name"] if rep else f"team {team}" if team else f"{len(analysis.rep_ids)} reps"
+        click.echo("\n".join(textwrap.wrap(f"no gaps for {who}: every measured skill is at its threshold and "
+                                           "every KPI on target", 80)))
+        return
+    teams = dict(zip(analysis.reps["rep_id"].tolist(), analysis.reps["team"].tolist(), strict=True))
+    click.echo(table(rows, len(analysis.rep_ids), teams, many_teams=len(set(teams.values())) > 1))
 
 
 @click.group("report", cls=SpmGroup)
