@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from analysis_data import ROOT, populated
 from click.testing import CliRunner
 
-from analysis_data import ROOT, populated
 from spm_training.cli.main import cli
 from spm_training.errors import CatalogError
 from spm_training.ingest.roster import write_roster
