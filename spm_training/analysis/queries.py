@@ -288,3 +288,13 @@ def team_attainments(store: Store, kpis: dict[str, Kpi], period: str) -> list[di
         f"{WITH_DIRECTIONS}SELECT r.team_id AS team, v.rep_id, v.kpi_id AS kpi, {attainment_sql()} AS attainment "
         f"{KPI_VALUES} JOIN reps r ON r.id = v.rep_id WHERE v.period = ?",
         (directions(kpis), period))
+
+
+_REPORT_KEYS = {"team": "SELECT DISTINCT team_id FROM reps ORDER BY 1", "rep": "SELECT id FROM reps ORDER BY 1",
+                "items": "SELECT DISTINCT assignment FROM items ORDER BY 1"}
+
+
+def report_keys(store: Store, kind: str) -> list[str]:
+    """Every key a report of ``kind`` (team, rep, items) can be written for: the teams that have reps,
+    the rep ids, the assignments. Reports' file names are unique among them."""
+    return [r[0] for r in tuples(store, _REPORT_KEYS[kind])]

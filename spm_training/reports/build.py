@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-import re
+from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
 
@@ -22,15 +22,17 @@ from ..analysis import views
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..analysis.facade import Analysis, analyse
 from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK
+from ..analysis.queries import report_keys
 from ..analysis.readiness import KPI_CAP
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
-from ..fileio import write_text_atomic
+from ..fileio import write_output, write_text_atomic
 from ..project import Project
 from ..store import Store
 from . import charts
 from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share, plural
 from .links import DEFAULT_BOOK_URL, BookLinks
+from .names import report_name, report_stems
 
 REPORT_KINDS = ("team", "rep", "items")
 LINKED_SHOWN = 100        # the team report's table of linked gaps; every one is in the rep's plan
@@ -61,14 +63,11 @@ def environment() -> Environment:
     return env
 
 
-def slug(text: str) -> str:
-    """A file-name-safe form of an id."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "report"
-
-
-def default_output(project: Project | None, kind: str, key: str) -> Path:
+def default_output(project: Project | None, kind: str, key: str, siblings: Iterable[str] = ()) -> Path:
+    """``reports/<kind>-<stem>.html`` in the project: the name :func:`write_reports` gives the same
+    report, unique among ``siblings`` (the other keys of the kind; see :mod:`.names`)."""
     base = project.reports_dir if project is not None else Path.cwd() / "reports"
-    return base / f"{kind}-{slug(key)}.html"
+    return base / report_name(kind, key, siblings)
 
 
 def _common(links: BookLinks, title: str) -> dict:
@@ -361,7 +360,7 @@ def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: Boo
     if kind not in REPORT_KINDS:
         raise ValueError(kind)
     path = Path(path)
-    write_text_atomic(path, render(kind, CONTEXTS[kind](analysis, key, links)))
+    write_output(path, render(kind, CONTEXTS[kind](analysis, key, links)))
     _readable(path)
     return path
 
@@ -379,17 +378,21 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
     whole = analyse(store, project)
     links = BookLinks(project, book_url)
     written: list[dict] = []
+    # Names unique among every key of each kind (see .names), the same as `spm report` gives one report.
+    stems = {kind: report_stems(report_keys(store, kind)) for kind in REPORT_KINDS}
     for team in sorted(whole.team_ids()):
         scope = whole.scoped(views.team_members(whole, team))
-        path = write_report(scope, "team", team, out_dir / f"team-{slug(team)}.html", links)
+        path = write_report(scope, "team", team, out_dir / f"team-{stems['team'][team]}.html", links)
         written.append({"kind": "team", "key": team, "label": f"Team {team} ({len(scope.rep_ids)} reps)",
                         "path": path})
     for rep in views.reps_in_order(whole, ("team", "name")):
         rep_id = rep["rep_id"]
-        path = write_report(whole.scoped([rep_id]), "rep", rep_id, out_dir / f"rep-{slug(rep_id)}.html", links)
+        path = write_report(whole.scoped([rep_id]), "rep", rep_id, out_dir / f"rep-{stems['rep'][rep_id]}.html",
+                            links)
         written.append({"kind": "rep", "key": rep_id, "label": f"{rep['name']} ({rep['team']})", "path": path})
     for assignment in whole.assignments:
-        path = write_report(whole, "items", assignment, out_dir / f"items-{slug(assignment)}.html", links)
+        path = write_report(whole, "items", assignment, out_dir / f"items-{stems['items'][assignment]}.html",
+                            links)
         written.append({"kind": "items", "key": assignment, "label": assignment, "path": path})
     index = out_dir / "index.html"
     groups = {kind: [{**w, "href": w["path"].name} for w in written if w["kind"] == kind]
