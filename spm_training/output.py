@@ -110,7 +110,7 @@ def to_table(rows: Sequence[dict], columns: Sequence[str] | None = None, max_wid
     titles = [(headers or {}).get(c, c) for c in columns]
     body = [[_cell(r.get(c)) if r.get(c) is not None else "" for c in columns] for r in rows]
     wrapped = [c in wrap for c in columns]
-    body = [[v if w or len(v) <= max_width else v[: max_width - 1] + "…" for v, w in zip(line, wrapped)]
+    body = [[v if w or len(v) <= max_width else v[: max_width - 1] + "…" for v, w in zip(line, wrapped, strict=True)]
             for line in body]
     # a cell may hold several lines ("\n"): each is a line of the row, wrapped on its own
     widths = [max(len(t), *(len(part) for line in body for part in line[i].split("\n"))) for i, t in enumerate(titles)]
@@ -119,12 +119,13 @@ def to_table(rows: Sequence[dict], columns: Sequence[str] | None = None, max_wid
     numeric = [c in right or all(_is_number(r.get(c)) for r in rows if r.get(c) is not None) for c in columns]
 
     def fmt(line: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(line, widths, numeric)).rstrip()
+        cells = zip(line, widths, numeric, strict=True)
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in cells).rstrip()
 
     out = [fmt(titles), "  ".join("-" * w for w in widths)]
     for line in body:
         cells = [[part for text in v.split("\n") for part in (textwrap.wrap(text, w, break_on_hyphens=False) or [""])]
-                 if wrap_it else v.split("\n") for v, w, wrap_it in zip(line, widths, wrapped)]
+                 if wrap_it else v.split("\n") for v, w, wrap_it in zip(line, widths, wrapped, strict=True)]
         for k in range(max(len(c) for c in cells)):
             out.append(fmt([c[k] if k < len(c) else "" for c in cells]))
     return "\n".join(out)

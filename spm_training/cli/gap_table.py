@@ -111,7 +111,8 @@ def table(rows: list[dict], n_reps: int, teams: dict[str, str], many_teams: bool
         lines.append([])
         for e in grouped[rep_id]:
             skill = (e["skill_name"] or "") if e["skill"] else NO_SKILL
-            mastery = f"{_mastery(e)}{'*' if e['pending'] else ''} < {fmt.percent(e['threshold'])}" if e["skill"] else ""
+            mark = "*" if e["pending"] else ""
+            mastery = f"{_mastery(e)}{mark} < {fmt.percent(e['threshold'])}" if e["skill"] else ""
             pending = pending or bool(e["skill"] and e["pending"])
             if not e["kpis"]:
                 lines.append([skill, mastery, NO_KPI, ""])

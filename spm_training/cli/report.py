@@ -11,6 +11,7 @@ from ..output import render
 from ..project import Project
 from .common import SpmGroup, format_option, pass_project
 
+
 @click.command("sync")
 @click.option("--gradebook", metavar="URL",
               help="The nbgrader gradebook, any SQLAlchemy URL (default: the course's db_url, else "
