@@ -226,12 +226,12 @@ def skills_check(project: Project) -> None:
 @pass_project
 def export(project: Project, what: str, fmt: str, output: str | None) -> None:
     """Export the store's data as CSV or JSON for BI tools and scripts."""
-    from ..fileio import write_text_atomic
+    from ..fileio import write_output
 
     with project.open_store(write=False) as store:
         text = render(export_rows(store, what, project), fmt, COLUMNS[what]) + "\n"
     if output:
-        write_text_atomic(Path(output), text)
+        write_output(Path(output), text)
     else:
         click.echo(text, nl=False)
 

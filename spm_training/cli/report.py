@@ -92,12 +92,14 @@ def _report_options(func):
 
 def _write(project: Project, kind: str, key: str, output: str | None, book_url: str | None) -> None:
     from ..analysis.facade import analyse
+    from ..analysis.queries import report_keys
     from ..reports.build import default_output, write_report
     from ..reports.links import BookLinks, default_book_url
 
-    path = Path(output) if output else default_output(project, kind, key)
-    links = BookLinks(project, book_url if book_url is not None else default_book_url(project, path))
     with project.open_store(write=False) as store:
+        # the name write_reports gives the same report: unique among the kind's keys (reports.names)
+        path = Path(output) if output else default_output(project, kind, key, report_keys(store, kind))
+        links = BookLinks(project, book_url if book_url is not None else default_book_url(project, path))
         scope = {"team": key} if kind == "team" else {"rep": key} if kind == "rep" else {}
         # Only a rep's report shows each answer's cell and the trainer's comment.
         analysis = analyse(store, project, detail=kind == "rep", **scope)
