@@ -88,8 +88,11 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
     sep = _delimiter(text.split("\n", 1)[0].rstrip("\r"))
     missing = [c for c in required if c not in header]
     if missing:
-        raise InputError(path, f"missing column '{missing[0]}'", line=1,
-                         fix=f"the header must include {','.join(required)}")
+        fix = f"the header must include {','.join(required)}"
+        if sep == "," and ";" in text.split("\n", 1)[0]:
+            fix += ("; the header mixes ';' and ',', so it cannot be told which separates the columns: save the "
+                    "file as CSV UTF-8 (comma delimited)")
+        raise InputError(path, f"missing column '{missing[0]}'", line=1, fix=fix)
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
         raise InputError(path, f"column '{dupes[0]}' appears twice", line=1, column=dupes[0],
@@ -186,8 +189,11 @@ def to_number(path: Path, frame: pd.DataFrame, column: str, *, allow_empty: bool
     numbers = pd.to_numeric(values.where(~empty, None), errors="coerce")
     bad = numbers.isna() & ~empty
     if (line := first_bad(bad)) is not None:
-        raise InputError(path, f"'{column}' is not a number: {shown(values[bad].iloc[0])}", line=line, column=column,
-                         fix="write plain numbers such as 1200.5, without units or thousands separators")
+        value = values[bad].iloc[0]
+        fix = "write plain numbers such as 1200.5, without units or thousands separators"
+        if re.fullmatch(r"[-+]?\d+,\d+", value):
+            fix = "write the decimal mark as a point (1200.5, not 1200,5), without units or thousands separators"
+        raise InputError(path, f"'{column}' is not a number: {shown(value)}", line=line, column=column, fix=fix)
     infinite = ~np.isfinite(numbers.fillna(0))
     if (line := first_bad(infinite)) is not None:
         raise InputError(path, f"'{column}' is not a finite number: {shown(values[infinite].iloc[0])}", line=line,
