@@ -49,20 +49,14 @@ def _order(entry: dict) -> tuple:
     return (kind, entry["attainment"], entry["kpi_name"] or "")
 
 
-def counts(entries: list[dict]) -> dict[str, int]:
-    """Gaps of each kind among a rep's grouped entries: linked and skill gaps count skills."""
-    found = Counter(e["kind"] for e in entries)
-    return {k: found.get(k, 0) for k in GAP_KINDS}
-
-
-def summary(n_reps: int, grouped: dict[str, list[dict]], names: dict[str, str], periods: list[str]) -> list[str]:
-    """The lines above the table: how many gaps of each kind, over how many skills, and the most urgent."""
-    total = Counter[str]()
-    for entries in grouped.values():
-        total.update(counts(entries))
+def summary(counts: dict[str, dict[str, int]], grouped: dict[str, list[dict]], names: dict[str, str],
+            periods: list[str]) -> list[str]:
+    """The lines above the table: how many gaps of each kind (``counts``: :func:`rep_gap_counts`), over
+    how many skills, and the most urgent."""
+    total = {k: sum(c[k] for c in counts.values()) for k in ("linked", "skill_only", "kpi")}
     linked_skills = {e["skill"] for entries in grouped.values() for e in entries if e["kind"] == "linked"}
-    text = (f"{plural(n_reps, 'rep')}: {plural(total['linked'], 'linked gap')} over "
-            f"{plural(len(linked_skills), 'skill')}, {plural(total['skill'], 'other skill gap')}, "
+    text = (f"{plural(len(counts), 'rep')}: {plural(total['linked'], 'linked gap')} over "
+            f"{plural(len(linked_skills), 'skill')}, {plural(total['skill_only'], 'other skill gap')}, "
             f"{plural(total['kpi'], 'KPI gap')}")
     if periods:
         text += f" (KPIs for {', '.join(periods)})"
@@ -90,8 +84,10 @@ def rep_order(grouped: dict[str, list[dict]], names: dict[str, str]) -> list[str
     return sorted(grouped, key=key)
 
 
-def table(rows: list[dict], n_reps: int, teams: dict[str, str], many_teams: bool) -> str:
-    """The whole table-format output of ``spm gaps``: summary lines, a blank line, the table."""
+def table(rows: list[dict], counts: dict[str, dict[str, int]], teams: dict[str, str], many_teams: bool) -> str:
+    """The whole table-format output of ``spm gaps``: summary lines, a blank line, the table. ``rows``
+    are :func:`~spm_training.analysis.views.team_gaps`', ``counts`` its
+    :func:`~spm_training.analysis.views.rep_gap_counts`: the team report's counts."""
     grouped = group(rows)
     names = {g["rep_id"]: g["name"] for g in rows}
     periods = sorted({g["period"] for g in rows if g["period"]})
@@ -102,9 +98,9 @@ def table(rows: list[dict], n_reps: int, teams: dict[str, str], many_teams: bool
     headings: dict[int, str] = {}
     pending = False
     for rep_id in rep_order(grouped, names):
-        c = counts(grouped[rep_id])
+        c = counts[rep_id]
         parts = [p for p, n in ((plural(c["linked"], "linked gap"), c["linked"]),
-                                (plural(c["skill"], "skill gap"), c["skill"]),
+                                (plural(c["skill_only"], "skill gap"), c["skill_only"]),
                                 (plural(c["kpi"], "KPI gap"), c["kpi"])) if n]
         team = f" ({teams.get(rep_id, '')})" if many_teams else ""
         headings[len(lines)] = f"{names[rep_id]}{team}: {', '.join(parts)}"
@@ -141,7 +137,7 @@ def table(rows: list[dict], n_reps: int, teams: dict[str, str], many_teams: bool
                                 for i, (v, w) in enumerate(zip(row, widths, strict=True))).rstrip())
         return out
 
-    out = summary(n_reps, grouped, names, periods) + ["", *line(list(HEADERS)),
+    out = summary(counts, grouped, names, periods) + ["", *line(list(HEADERS)),
                                                       GAP.join("-" * w for w in widths)]
     for n, cells in enumerate(lines):
         if n in headings:

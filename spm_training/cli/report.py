@@ -55,7 +55,7 @@ def gaps(project: Project, team: str | None, rep: str | None, fmt: str) -> None:
     """
     from ..analysis.facade import analyse
     from ..analysis.gaps import GAP_EXPORT_COLUMNS
-    from ..analysis.views import team_gaps
+    from ..analysis.views import rep_gap_counts, team_gaps
     from .common import resolve_scope
     from .gap_table import table
 
@@ -74,7 +74,7 @@ def gaps(project: Project, team: str | None, rep: str | None, fmt: str) -> None:
                                            "every KPI on target", 80)))
         return
     teams = dict(zip(analysis.reps["rep_id"].tolist(), analysis.reps["team"].tolist(), strict=True))
-    click.echo(table(rows, len(analysis.rep_ids), teams, many_teams=len(set(teams.values())) > 1))
+    click.echo(table(rows, rep_gap_counts(analysis), teams, many_teams=len(set(teams.values())) > 1))
 
 
 @click.group("report", cls=SpmGroup)
@@ -112,9 +112,9 @@ def _write(project: Project, kind: str, key: str, output: str | None, book_url: 
 @_report_options
 @pass_project
 def report_team(project: Project, team: str, output: str | None, book_url: str | None) -> None:
-    """The manager's report for TEAM: skills heatmap, KPI attainment, gaps, coaching plans, evidence,
-    recognition. It holds only that team's reps."""
-    _write(project, "team", team, output, book_url)
+    """The manager's report for TEAM (its name, in any case): skills heatmap, KPI attainment, gaps,
+    coaching plans, evidence, recognition. It holds only that team's reps."""
+    _write(project, "team", _named(project, team=team), output, book_url)
 
 
 @report.command("rep")
@@ -122,9 +122,18 @@ def report_team(project: Project, team: str, output: str | None, book_url: str |
 @_report_options
 @pass_project
 def report_rep(project: Project, rep: str, output: str | None, book_url: str | None) -> None:
-    """The 1:1 report for REP: strengths, gaps, KPIs against target, the trainer's comments, pages and
-    assignments to work on, readiness. It holds only that rep's data."""
-    _write(project, "rep", rep, output, book_url)
+    """The 1:1 report for REP (their id, or their name in any case): strengths, gaps, KPIs against target,
+    the trainer's comments, pages and assignments to work on, readiness. It holds only that rep's data."""
+    _write(project, "rep", _named(project, rep=rep), output, book_url)
+
+
+def _named(project: Project, *, team: str | None = None, rep: str | None = None) -> str:
+    """The team or rep id that a report's argument names, as ``spm gaps --team/--rep`` resolves it."""
+    from .common import resolve_scope
+
+    with project.open_store(write=False) as store:
+        found_team, found_rep = resolve_scope(store, team, rep)
+    return found_team or found_rep or ""
 
 
 @report.command("items")
