@@ -200,10 +200,8 @@ def test_spm_gaps_prints_table_csv_and_json(world, tmp_path: Path) -> None:
     base = ["--db", str(db), "--course", str(course), "gaps"]
     table = CliRunner().invoke(cli, base + ["--rep", "ann"])
     assert table.exit_code == 0, table.output
-    assert table.output.splitlines()[0].split() == ["rep_id", "kind", "skill", "mastery", "threshold", "pending",
-                                                    "kpi", "period", "attainment"]
-    assert table.output.splitlines()[2].split() == ["ann", "linked", "discovery_questioning", "0.5843", "0.7", "0",
-                                                    "win_rate", "2026-Q3", "0.8"]
+    # the table for people is pinned line by line in tests/cli/test_gaps_cli.py
+    assert "Discovery questioning      58% < 70%  Win rate" in table.output
     as_json = json.loads(CliRunner().invoke(cli, base + ["--team", "East", "--format", "json"]).output)
     assert {r["rep_id"] for r in as_json} == {"ann", "cy"}        # bob has no gap
     assert [r["kind"] for r in as_json if r["rep_id"] == "ann"] == ["linked", "skill", "kpi"]
