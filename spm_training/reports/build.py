@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -21,6 +21,7 @@ from .. import formatting as fmt
 from ..analysis import views
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..analysis.facade import Analysis, analyse
+from ..analysis.gaps import PlanEntry
 from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK
 from ..analysis.queries import report_keys
 from ..analysis.readiness import KPI_CAP
@@ -30,7 +31,7 @@ from ..fileio import write_output, write_text_atomic
 from ..project import Project
 from ..store import Store
 from . import charts
-from .filters import FILTERS, fmt_mastery, fmt_percent, fmt_share, plural
+from .filters import FILTERS, fmt_mastery, fmt_share, plural
 from .links import DEFAULT_BOOK_URL, BookLinks
 from .names import report_name, report_stems
 
@@ -106,43 +107,97 @@ def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str]
     return out
 
 
-def _plan_view(entries: list, links: BookLinks) -> list[dict]:
-    """Plan entries with their sentences' figures already written out: a team's plans run to tens
-    of thousands of entries, and formatting them here is much quicker than in the template."""
+def _plan_view(entries: list, links: BookLinks, titles: dict[str, str] | None = None) -> list[dict]:
+    """Plan entries with their sentences' figures already written out, most urgent first within
+    each kind (a team's plans run to tens of thousands of entries, and formatting them here is much
+    quicker than in the template). Each skill entry carries its ``steps``: the book pages to read,
+    then the assignments of the rep's plan to practise it on, leaving out those the rep already
+    scored at or above the threshold there and those their role's plan does not give them."""
+    titles = titles or {}
     view = []
     for e in entries:
         pending = ""
         if e.pending:
             pending = (f"{plural(e.pending, 'answer')} on this skill {'awaits' if e.pending == 1 else 'await'} a "
                        f"manual grade and {'is' if e.pending == 1 else 'are'} left out.")
+        kpis = sorted(e.kpis, key=lambda k: k["attainment"])       # the KPI furthest from target first
+        practise, done = _practice(e, titles)
+        pages = links.pages(e.pages)
+        steps = [{"verb": "Read", "text": p["title"], "url": p["url"], "note": "in the handbook"} for p in pages]
+        steps += [{"verb": x["verb"], "text": x["title"], "url": "", "note": x["note"]} for x in practise]
         view.append({
             "kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "note": e.note,
-            "mastery": fmt_mastery(e.mastery, e.threshold), "threshold": fmt_share(e.threshold),
-            "kpis": ", ".join(f"{k['name']} at {fmt_percent(k['attainment'])} of target ({k['period']})"
-                              for k in e.kpis),
+            "urgency": _urgency(e), "mastery": fmt.mastery(e.mastery, e.threshold) if e.mastery is not None
+            else "not yet credited", "threshold": fmt.percent(e.threshold),
+            "mastery_tone": fmt.mastery_tone(e.mastery, e.threshold) if e.threshold is not None else "none",
+            "kpis": ", ".join(f"{k['name']} at {fmt.attainment(k['attainment'])} of target ({k['period']})"
+                              for k in kpis),
+            "kpi_list": [{"name": k["name"], "kpi": k["kpi"], "period": k["period"],
+                          "attainment": fmt.attainment(k["attainment"]),
+                          "tone": fmt.attainment_tone(k["attainment"])} for k in kpis],
             "kpi": e.kpis[0] if e.kind == "kpi" else None,
-            "kpi_attainment": fmt_percent(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
-            "pending": pending, "pages": links.pages(e.pages),
-            "assignments": ", ".join(f"{x['assignment']} ({_practice(x)})" for x in e.assignments)})
-    return view
+            "kpi_attainment": fmt.attainment(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
+            "pending": pending, "pages": pages, "steps": steps, "done": done,
+            "assignments": ", ".join(f"{x['title']} ({x['note']})" for x in practise)})
+    kinds = ("linked", "skill", "kpi")
+    return sorted(view, key=lambda v: (kinds.index(v["kind"]), -v["urgency"]))
 
 
-def _practice(x: dict) -> str:
-    """How far the rep is with one assignment that measures a skill: their share of its points, or
-    that they have not done it, or that their role's onboarding plan does not give it to them."""
-    if x["share"] is not None:
-        return fmt_percent(x["share"])
-    return "not done" if x.get("given", True) else "not in this role's plan"
+def _urgency(e: PlanEntry) -> float:
+    """How far a plan entry is from closing: for a skill, its shortfall as a share of the threshold
+    plus, for a linked gap, the largest shortfall of its KPIs from target (the severity of
+    analysis/gaps.py); for a KPI gap, its shortfall from target."""
+    skill = 0.0
+    if e.threshold:
+        skill = (e.threshold - (e.mastery or 0.0)) / e.threshold
+    kpi = max((1 - k["attainment"] for k in e.kpis), default=0.0)
+    return (skill if e.kind != "kpi" else 0.0) + (kpi if e.kind != "skill" else 0.0)
+
+
+def _practice(e: PlanEntry, titles: dict[str, str]) -> tuple[list[dict], list[str]]:
+    """The assignments to practise a skill on, and those already done at or above its threshold
+    ("Objection handling (100%)"). An assignment the rep's role is not given in the onboarding plan
+    is left out of both: it is not theirs to do."""
+    practise, done = [], []
+    for x in e.assignments:
+        if not x.get("given", True):
+            continue
+        title = titles.get(x["assignment"], x["assignment"])
+        share = x["share"]
+        shown = fmt.shown(share, below=e.threshold) if share is not None else None
+        if share is None or shown is None:
+            practise.append({"assignment": x["assignment"], "title": title, "verb": "Do",
+                             "note": "not submitted yet"})
+        elif e.threshold is not None and shown >= e.threshold * 100 - 1e-9:
+            done.append(f"{title} ({fmt.percent(share)})")
+        else:
+            practise.append({"assignment": x["assignment"], "title": title, "verb": "Redo",
+                             "note": f"{fmt.percent(share)} of this skill's points there so far"})
+    return practise, done
 
 
 def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
+    """The readiness index and its parts. ``ramping``: a new hire with a part not measured yet
+    (no graded skill, no KPI value or no assignment given), for whom the index says little yet."""
     r = a.readiness(rep_id)
     w, points = r.weights, r.points
     parts = [("Mastery", points["mastery"]), ("KPI attainment", points["kpi"]),
              ("Course progress", points["progress"])]
-    return {"index": r.index, "mastery": r.mastery, "kpi": r.kpi, "progress": r.progress,
-            "mean_attainment": r.mean_attainment, "weights": w, "missing": list(r.missing), "cap": KPI_CAP,
-            "chart": charts.readiness_bar(parts, label=f"Readiness {r.index:.1f} of 100") if chart else ""}
+    missing = [MISSING_PARTS[m] for m in r.missing]
+    ramping = bool(r.missing) and views.tenure(a, rep_id)["new_hire"]
+    return {"index": r.index, "whole": fmt.whole(r.index), "mastery": r.mastery, "kpi": r.kpi,
+            "progress": r.progress, "mean_attainment": r.mean_attainment, "weights": w, "missing": missing,
+            "ramping": ramping, "cap": KPI_CAP,
+            "parts": [{"name": name, "weight": fmt.percent(w[key]), "value": fmt.percent(value),
+                       "points": fmt.whole(points[key])}
+                      for name, key, value in (("skill mastery (M)", "mastery", r.mastery),
+                                               ("KPI attainment (K)", "kpi", r.kpi),
+                                               ("course progress (P)", "progress", r.progress))],
+            "chart": charts.readiness_bar(parts, label=f"Readiness {fmt.whole(r.index)} of 100") if chart else ""}
+
+
+#: What each part of the readiness index is made of, as the report names a part not measured yet.
+MISSING_PARTS = {"mastery": "no skill graded yet", "kpi": "no KPI value yet", "progress": "no assignment given yet"}
 
 
 # --- team ----------------------------------------------------------------------------------------
@@ -306,33 +361,87 @@ def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kp
 
 # --- rep -----------------------------------------------------------------------------------------
 
+FOCUS = 2         # the gaps the rep report leads with: what to work on this month
+STEPS_SHOWN = 3   # steps of a focus item in view; the rest are collapsed
+
+
 def rep_context(a: Analysis, rep_id: str, links: BookLinks) -> dict:
     """Everything the 1:1 report shows, from an analysis scoped to the one rep."""
     if set(a.rep_ids) != {rep_id}:
         raise ValueError("rep_context needs an analysis scoped to the rep")
     rep = a.rep(rep_id)
+    titles = views.assignment_titles(a)
     scores = views.rep_scores(a)
-    skills = [{**s, "meter": charts.meter(s["mastery"], mark=s["threshold"],
-                                          tone=charts.mastery_tone(s["mastery"], s["threshold"], s["graded"]),
-                                          label=f"{s['name']}: mastery {fmt_share(s['mastery'])} against threshold "
-                                                f"{fmt_share(s['threshold'])}"),
-               "pages": links.pages(s["pages"])} for s in views.rep_skills(a, rep_id, scores)]
+    skills = []
+    for s in views.rep_skills(a, rep_id, scores):
+        text = fmt.mastery(s["mastery"], s["threshold"])
+        skills.append({
+            **s, "text": text, "threshold_text": fmt.percent(s["threshold"]),
+            "tone": fmt.mastery_tone(s["mastery"], s["threshold"], s["graded"]),
+            "meter": charts.meter(s["mastery"], mark=s["threshold"],
+                                  tone=fmt.mastery_tone(s["mastery"], s["threshold"], s["graded"]),
+                                  label=f"{s['name']}: mastery {text} against a threshold of "
+                                        f"{fmt.percent(s['threshold'])}"),
+            "pages": links.pages(s["pages"]),
+            "scored": [{**i, "title": titles.get(i["assignment"], i["assignment"])} for i in s["scored"]]})
     kpis = views.rep_kpis(a, rep_id)
     for k in kpis:
-        k["tone"] = charts.attainment_tone(k["attainment"])
-        k["spark"] = charts.sparkline(k["trend"], label=f"{k['id']}: attainment over the last {len(k['trend'])} "
+        k["tone"] = fmt.attainment_tone(k["attainment"])
+        k["text"] = fmt.attainment(k["attainment"])
+        k["url"] = links.kpi_url(k["id"])
+        k["spark"] = charts.sparkline(k["trend"], label=f"{k['name']}: attainment over the last {len(k['trend'])} "
                                                         "periods")
         k["meter"] = charts.meter(k["attainment"], mark=1.0, scale=1.5, tone=k["tone"],
-                                  label=f"{k['name']}: {fmt_percent(k['attainment'])} of target")
+                                  label=f"{k['name']}: {k['text']} of target")
+    plan = _plan_view(a.plan(rep_id), links, titles)
+    focus = _focus(a, plan)
+    tenure = views.tenure(a, rep_id)
+    progress = a.progress(rep_id)
+    assignments = [{**x, "points": _points(x)} for x in views.assignment_rows(a, rep_id)]
     ramp_points = a.ramp(rep_id)
+    hired = a.today - timedelta(days=tenure["days"]) if tenure["days"] is not None else None
     return {
-        **_common(links, f"{rep['name']}: skills, KPIs and next steps"), "rep": rep, **views.tenure(a, rep_id),
-        "readiness": _readiness_view(a, rep_id, chart=True), "progress": a.progress(rep_id),
-        "assignments": views.assignment_rows(a, rep_id), "skills": skills, "strengths": views.strengths(skills),
-        "plan": _plan_view(a.plan(rep_id), links), "kpis": kpis, "comments": views.comments(scores),
-        "pending": sum(1 for i in scores if i["pending"]),
-        "ramp": ramp_points, "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment since hire"),
+        **_common(links, f"{rep['name']}: focus, KPIs and next steps"), "rep": rep, **tenure,
+        "readiness": _readiness_view(a, rep_id, chart=True), "progress": progress,
+        "assignments": assignments, "skills": skills, "strengths": views.strengths(skills),
+        "measured": sum(1 for s in skills if s["graded"]),
+        "focus": focus, "rest": [e for e in plan if e["skill"] not in {f["skill"] for f in focus}],
+        "counts": views.rep_gap_counts(a)[rep_id], "kpis": kpis,
+        "comments": [{**c, "title": titles.get(c["assignment"], c["assignment"])} for c in views.comments(scores)],
+        "pending": sum(1 for i in scores if i["pending"]), "next_assignments": _next_assignments(assignments),
+        "kpi_reference_url": links.kpi_url(None), "steps_shown": STEPS_SHOWN,
+        "ramp": ramp_points,
+        "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment in each period since hire",
+                                        hire_date=hired),
     }
+
+
+def _focus(a: Analysis, plan: list[dict]) -> list[dict]:
+    """The two things to work on this month: the rep's most urgent linked gaps, as the team report's
+    "coach first" names them (:func:`~spm_training.analysis.views.coach_first`: by severity, the
+    worst KPI of each skill first), then, while fewer than two, the skill gaps furthest below their
+    threshold."""
+    by_skill = {e["skill"]: e for e in plan if e["kind"] != "kpi"}
+    focus = []
+    for row in views.coach_first(a)[:1]:
+        for g in row["gaps"]:
+            e = dict(by_skill[g["skill"]])
+            e["kpi_list"] = sorted(e["kpi_list"], key=lambda k: k["kpi"] != g["kpi"])   # the coach-first KPI first
+            focus.append(e)
+    focus += [e for e in plan if e["kind"] == "skill"]
+    return focus[:FOCUS]
+
+
+def _points(row: dict) -> str:
+    """'3.5 of 4 (88%)', or — before any graded answer."""
+    if row["score"] is None or not row["max_score"]:
+        return fmt.MISSING
+    return f"{row['score']:g} of {row['max_score']:g} ({fmt.percent(row['score'] / row['max_score'])})"
+
+
+def _next_assignments(assignments: list[dict]) -> list[str]:
+    """The titles of the assignments of the rep's plan not submitted yet, in course order."""
+    return [x["title"] for x in assignments if x["in_plan"] and not x["submitted"]]
 
 
 # --- items ---------------------------------------------------------------------------------------

@@ -18,6 +18,9 @@ from ..project import Project
 DEFAULT_BOOK_URL = "../book/html/"
 #: The handbook page that defines every figure the reports show.
 DEFINITIONS_PAGE = "book/performance/skill-gaps"
+#: The handbook page that defines every KPI: one section a KPI, with the anchor ``kpi-<id>``
+#: (underscores as hyphens, as docutils makes ids; see spm_training/sphinxext/kpi_catalog.py).
+KPI_REFERENCE_PAGE = "book/performance/kpi-reference"
 
 
 def with_slash(url: str) -> str:
@@ -61,6 +64,11 @@ class BookLinks:
     @property
     def definitions_url(self) -> str:
         return f"{self.base}{DEFINITIONS_PAGE}.html"
+
+    def kpi_url(self, kpi: str | None) -> str:
+        """The KPI's section in the KPI reference (the page itself with ``kpi`` None)."""
+        page = f"{self.base}{KPI_REFERENCE_PAGE}.html"
+        return page if kpi is None else f"{page}#kpi-{kpi.lower().replace('_', '-')}"
 
 
 def default_book_url(project: Project | None, output: Path) -> str:
