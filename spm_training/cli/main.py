@@ -140,8 +140,7 @@ def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...
     several values, repeated or as a comma list; a value goes when it matches one of each. --dry-run
     lists the values (as a table, CSV or JSON with --format) without removing them.
     """
-    from ..ingest.remove import COLUMNS, Selection, remove_kpi_values, select_kpi_values, split_values
-    from ..text import plural
+    from ..ingest.remove import COLUMNS, RemoveResult, Selection, remove_kpi_values, select_kpi_values, split_values
 
     selection = Selection(reps=split_values(reps), periods=split_values(periods), kpis=split_values(kpi_ids),
                           sources=split_values(sources), everything=everything,
@@ -153,7 +152,7 @@ def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...
             click.echo("no KPI values match: nothing would be removed")
         elif fmt == "table":
             click.echo(render(rows, fmt, COLUMNS))
-            click.echo(f"{plural(len(rows), 'KPI value')} would be removed (dry run: nothing was)")
+            click.echo(f"{RemoveResult(rows, 0).summary()} would be removed (dry run: nothing was)")
         else:
             click.echo(render(rows, fmt, COLUMNS))
         return
@@ -162,8 +161,7 @@ def kpis_remove(project: Project, reps: tuple[str, ...], periods: tuple[str, ...
     if not result.removed:
         click.echo("no KPI values match: nothing removed")
         return
-    click.echo(f"removed {plural(result.removed, 'KPI value')} ({plural(result.reps, 'rep')}, "
-               f"{plural(result.periods, 'period')}) from {project.db_path}")
+    click.echo(f"removed {result.summary()} from {project.db_path}")
 
 
 # --- skills -------------------------------------------------------------------------------------
@@ -215,6 +213,22 @@ def skills_check(project: Project) -> None:
     if problems:
         raise click.ClickException(f"{len(problems)} problems in the skills catalog, course or book")
     click.echo(f"{len(catalog)} skills, {len(items)} graded items: consistent")
+
+
+@skills.command("init")
+@pass_project
+def skills_init(project: Project) -> None:
+    """Write a first skills.yml for the course from the skill:<id> tags of its graded cells.
+
+    Each tagged id becomes a skill with a name, the default threshold and method, and no KPIs or
+    pages yet; a course with no tags gets a commented template. An existing skills.yml is never
+    overwritten.
+    """
+    from ..catalog_init import init_catalog
+
+    path, count = init_catalog(project.course_dir, project.skills_path)
+    found = f"{count} skills from the course's tags" if count else "a commented template (no skill tags found)"
+    click.echo(f"wrote {path}: {found}; add KPIs and pages, then run spm skills check")
 
 
 # --- export -------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 A selection names reps, periods, KPIs and sources; a value goes when it matches every kind of
 selector given, and any one of the values given for each kind. Periods are exact (``2026-Q3``,
-``2026-09``) or ranges of them (``2027-Q1..9999-Q4``; either end may be left open: ``2031-01..``),
-where a range holds every month and quarter that lies inside it. A source is ``file`` (values from
+``2026-09``: matched as written, so 2026-Q1 leaves the month 2026-03 alone) or ranges of them
+(``2027-Q1..9999-Q4``; either end may be left open: ``2031-01..``), where a range holds every month
+and quarter that lies wholly inside it. A source is ``file`` (values from
 KPI files), ``crm`` (values from CRM imports) or the exact source a value was stored with (the
 file's name, as ``spm export kpis`` does not show but the dry run does). ``outside_window`` picks
 the values whose period lies wholly outside the project's date window, such as the thousands of
@@ -58,6 +59,15 @@ class RemoveResult:
     def periods(self) -> int:
         return len({r["period"] for r in self.rows})
 
+    def summary(self) -> str:
+        """``31,873 KPI values (2 reps, 31,873 periods)``."""
+        return f"{_count(self.removed or len(self.rows), 'KPI value')} ({_count(self.reps, 'rep')}, " \
+               f"{_count(self.periods, 'period')})"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
 
 def split_values(values: Iterable[str]) -> tuple[str, ...]:
     """Repeated options and comma lists as one tuple: ``("a,b", "c")`` -> ``("a", "b", "c")``."""
@@ -81,17 +91,17 @@ def _month_span(period: str) -> tuple[int, int] | None:
     return year * 12 + month - 1, year * 12 + month - 1
 
 
-def _period_matcher(periods: Sequence[str]) -> list[tuple[int, int]]:
-    """Each selector as a span of months (an exact period is the span it covers, matched exactly)."""
+def _period_matcher(periods: Sequence[str]) -> tuple[set[str], list[tuple[int, int]]]:
+    """The exact periods (matched as written: 2026-Q1 is not 2026-03) and the ranges as spans of months."""
+    exact: set[str] = set()
     spans = []
     for text in periods:
         ranged = RANGE_RE.match(text)
         if ranged is None:
-            span = _month_span(text)
-            if span is None:
+            if _month_span(text) is None:
                 raise SpmError(f"--period {text!r} is not a period; {PERIOD_HELP}, or a range such as "
                                "2027-Q1..9999-Q4")
-            spans.append(span)
+            exact.add(text)
             continue
         start, end = ranged.group("start"), ranged.group("end")
         low = _month_span(start) if start else (0, 0)
@@ -102,14 +112,14 @@ def _period_matcher(periods: Sequence[str]) -> list[tuple[int, int]]:
         if high[1] < low[0]:
             raise SpmError(f"--period {text!r} ends before it starts")
         spans.append((low[0], high[1]))
-    return spans
+    return exact, spans
 
 
-def _period_selected(period: str, spans: list[tuple[int, int]]) -> bool:
+def _period_selected(period: str, exact: set[str], spans: list[tuple[int, int]]) -> bool:
+    if period in exact:
+        return True
     span = _month_span(period)
-    if span is None:
-        return False
-    return any(low <= span[0] and span[1] <= high for low, high in spans)
+    return span is not None and any(low <= span[0] and span[1] <= high for low, high in spans)
 
 
 def _source_clause(sources: Sequence[str]) -> tuple[str, list[str]]:
@@ -156,7 +166,7 @@ def _matching(store: Store, selection: Selection) -> list[dict]:
                        "or --all to remove every KPI value")
     if selection.everything and not selection.empty:
         raise SpmError("--all removes every KPI value; give it alone, or drop it to remove only the selection")
-    spans = _period_matcher(selection.periods) if selection.periods else []
+    exact, spans = _period_matcher(selection.periods)
     _check_names(store, selection)
     where, params = ["1"], []
     for column, values in (("rep_id", selection.reps), ("kpi_id", selection.kpis)):
@@ -170,8 +180,8 @@ def _matching(store: Store, selection: Selection) -> list[dict]:
     rows = store.query(
         "SELECT rep_id, period, kpi_id AS kpi, value, target, source FROM kpi_values "
         f"WHERE {' AND '.join(where)} ORDER BY rep_id, period, kpi_id", tuple(params))
-    if spans:
-        rows = [r for r in rows if _period_selected(r["period"], spans)]
+    if selection.periods:
+        rows = [r for r in rows if _period_selected(r["period"], exact, spans)]
     window = selection.outside_window
     if window is not None:
         rows = [r for r in rows if not window.holds_period(r["period"])]
