@@ -256,11 +256,10 @@ def gap_reason(gap: dict) -> str:
     KPI under target."""
     threshold = fmt.percent(gap["threshold"])
     if gap["mastery"] is None:
-        skill = f"{gap['skill_name']} is not credited yet against its {threshold} threshold"
+        skill = f"skill not credited yet (threshold {threshold})"
     else:
-        skill = f"{gap['skill_name']} is {_points_under(gap['threshold'] - gap['mastery'])} under its {threshold} " \
-                "threshold"
-    return f"{skill}, and {gap['kpi_name']} is {_points_under(1 - gap['attainment'])} under target ({gap['period']})"
+        skill = f"skill {_points_under(gap['threshold'] - gap['mastery'])} under its {threshold} threshold"
+    return f"{skill}, KPI {_points_under(1 - gap['attainment'])} under target in {gap['period']}"
 
 
 def _points_under(shortfall: float) -> str:
@@ -449,10 +448,50 @@ def _next_assignments(assignments: list[dict]) -> list[str]:
 def items_context(a: Analysis, assignment: str, links: BookLinks) -> dict:
     """The trainer's item analysis of one assignment."""
     data = views.item_table(a, assignment)
-    return {**_common(links, f"Items of {assignment}: what works and what does not"), **data,
-            "tampering": views.tampering(a, assignment),
-            "chart": charts.facility_chart(data["items"], label=f"Facility of each item in {assignment}"),
+    title = a.assignment_titles.get(assignment, assignment)
+    for item in data["items"]:
+        item["flag_words"] = [charts.ITEM_FLAG_WORDS.get(f, f) for f in item["flags"]]
+        item["tone"] = charts.item_tone(item["flags"])
+    return {**_common(links, f"Items of {title}: what works and what does not"), **data,
+            "assignment_title": title, "tampering": views.tampering(a, assignment),
+            "chart": charts.facility_chart(data["items"], label=f"Facility of each item in {title}"),
+            "legend": charts.facility_legend(),
             "too_hard": TOO_HARD, "too_easy": TOO_EASY, "weak": WEAK, "few": FEW_LEARNERS}
+
+
+# --- the index --------------------------------------------------------------------------------------
+
+ATTENTION_SHOWN = 3       # the reps per team the index names under "Needs attention"
+
+
+def index_context(whole: Analysis, groups: dict[str, list[dict]]) -> dict:
+    """The index page: per team, the reps to coach first (the team report's "Coach first", its top
+    :data:`ATTENTION_SHOWN`), then every report by kind, reps under their team with their gap counts
+    and assignments by title. ``groups``: kind -> the reports written ({"key", "label", "href"})."""
+    hrefs = {kind: {w["key"]: w["href"] for w in written} for kind, written in groups.items()}
+    first = coach_first_view(whole, hrefs.get("rep", {}))
+    counts = views.rep_gap_counts(whole)
+    reps = views.reps_in_order(whole, ("team", "name"))
+    teams = []
+    for team in sorted(whole.team_ids()):
+        members = [r for r in reps if r["team"] == team]
+        urgent = [r for r in first if r["team"] == team]
+        teams.append({"team": team, "href": hrefs.get("team", {}).get(team, ""), "size": len(members),
+                      "linked": len(urgent), "first": urgent[:ATTENTION_SHOWN],
+                      "reps": [{"name": r["name"], "role": r["role"], "href": hrefs.get("rep", {}).get(r["rep_id"], ""),
+                                "counts": counts[r["rep_id"]],
+                                "counts_text": counts_text(counts[r["rep_id"]]) if counts[r["rep_id"]]["linked"]
+                                else _other_gaps_text(counts[r["rep_id"]])}
+                               for r in members]})
+    assignments = [{**w, "label": whole.assignment_titles.get(w["key"], w["key"])} for w in groups.get("items", [])]
+    return {"groups": groups, "teams": teams, "assignments": assignments}
+
+
+def _other_gaps_text(c: dict) -> str:
+    parts = [plural(c["skill_only"], "skill gap")] if c["skill_only"] else []
+    if c["kpi"]:
+        parts.append(plural(c["kpi"], "KPI gap"))
+    return ", ".join(parts) if parts else "no gaps"
 
 
 # --- rendering -----------------------------------------------------------------------------------
@@ -507,6 +546,6 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
     groups = {kind: [{**w, "href": w["path"].name} for w in written if w["kind"] == kind]
               for kind in REPORT_KINDS}
     write_text_atomic(index, environment().get_template("index.html").render(
-        **_common(links, "Reports"), groups=groups))
+        **_common(links, "Reports"), **index_context(whole, groups)))
     _readable(index)
     return [index, *(w["path"] for w in written)]

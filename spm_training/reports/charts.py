@@ -178,36 +178,73 @@ def readiness_bar(parts: Sequence[tuple[str, float]], *, label: str, width: int 
     return Markup("".join(out))
 
 
-def facility_chart(items: Sequence[dict], *, label: str, width: int = 560) -> Markup:
-    """One bar per item: facility on 0..1, with the too-hard and too-easy bands marked."""
+# What an item's bar colour says, in a trainer's words: one colour per finding, the first of its
+# flags in reading order (analysis/items.py), lightnesses far apart for greyscale print.
+ITEM_TONES = {
+    "works": ("#2c7bb6", "works: neither too hard nor too easy, and it separates strong from weak reps"),
+    "hard": ("#7f0000", "too hard: few reps get the points"),
+    "easy": ("#c6dbef", "too easy: almost every rep gets the points"),
+    "separate": ("#f5b16d", "doesn't separate strong from weak reps"),
+}
+ITEM_FLAG_TONES = {"everyone fails": "hard", "too hard": "hard", "everyone passes": "easy", "too easy": "easy",
+                   "goes against the rest": "separate", "weak discrimination": "separate"}
+ITEM_FLAG_WORDS = {"everyone fails": "everyone fails", "too hard": "too hard", "everyone passes": "everyone passes",
+                   "too easy": "too easy", "goes against the rest": "strong reps do worse on it: check the key",
+                   "weak discrimination": "doesn't separate strong from weak reps"}
+# the same, short enough for the chart's right-hand column
+ITEM_FLAG_SHORT = {**ITEM_FLAG_WORDS, "goes against the rest": "strong reps do worse",
+                   "weak discrimination": "doesn't separate"}
+
+
+def item_tone(flags: Sequence[str]) -> str:
+    """The bar colour of an item: its first flag's finding, or 'works'."""
+    return next((ITEM_FLAG_TONES[f] for f in flags if f in ITEM_FLAG_TONES), "works")
+
+
+def facility_legend() -> Markup:
+    """What the items chart's colours mean, in the chart's own colours."""
+    items = "".join(f'<li><span class="bar" style="background:{fill}"></span> {escape(text)}</li>'
+                    for fill, text in ITEM_TONES.values())
+    return Markup(f'<ul class="legend" aria-label="Bar colours">{items}</ul>')
+
+
+def facility_chart(items: Sequence[dict], *, label: str, width: int = 640) -> Markup:
+    """One bar per item: facility (the share of the points reps got) on 0..100%, with the too-hard and
+    too-easy bands shaded and named, each bar coloured by its finding (:data:`ITEM_TONES`) and
+    labelled with its facility and, for a flagged item, the finding in words."""
     from ..analysis.items import TOO_EASY, TOO_HARD
 
-    row_h, label_w = 22, 170
-    height = 26 + len(items) * row_h
-    bar_w = width - label_w - 60
+    row_h, label_w, right = 24, 170, 200
+    height = 30 + len(items) * row_h
+    bar_w = width - label_w - right
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="chart facility" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(label)}" style="{FONT}">'
            f"<title>{escape(label)}</title>",
-           f'<rect x="{label_w}" y="18" width="{TOO_HARD * bar_w:.1f}" height="{height - 18}" fill="#fdeae6"/>',
-           f'<rect x="{label_w + TOO_EASY * bar_w:.1f}" y="18" width="{(1 - TOO_EASY) * bar_w:.1f}" '
-           f'height="{height - 18}" fill="#e6f0f8"/>',
-           f'<text x="{label_w}" y="12" font-size="10">0</text>',
-           f'<text x="{label_w + TOO_HARD * bar_w / 2:.1f}" y="12" font-size="10" text-anchor="middle" '
-           f'fill="#a32a16">too hard</text>',
-           f'<text x="{label_w + bar_w:.1f}" y="12" font-size="10" text-anchor="end" fill="#1f5f99">too easy ‣ 1</text>']
+           f'<rect x="{label_w}" y="20" width="{TOO_HARD * bar_w:.1f}" height="{height - 20}" fill="#eeeeee"/>',
+           f'<rect x="{label_w + TOO_EASY * bar_w:.1f}" y="20" width="{(1 - TOO_EASY) * bar_w:.1f}" '
+           f'height="{height - 20}" fill="#eeeeee"/>',
+           f'<text x="{label_w + TOO_HARD * bar_w / 2:.1f}" y="14" font-size="13" text-anchor="middle">'
+           f"too hard</text>",
+           f'<text x="{label_w + (TOO_HARD + TOO_EASY) * bar_w / 2:.1f}" y="14" font-size="13" text-anchor="middle" '
+           f'fill="#555555">facility</text>',
+           f'<text x="{label_w + bar_w:.1f}" y="14" font-size="13" text-anchor="end">too easy</text>']
     for i, item in enumerate(items):
-        y = 20 + i * row_h
+        y = 22 + i * row_h
         facility = item.get("facility")
-        out.append(f'<text x="{label_w - 6}" y="{y + 14}" font-size="11" text-anchor="end">'
+        out.append(f'<text x="{label_w - 6}" y="{y + 15}" font-size="13" text-anchor="end">'
                    f'{escape(item["cell"])}</text>')
         if facility is None:
-            out.append(f'<text x="{label_w + 4}" y="{y + 14}" font-size="11" fill="#555555">no graded answers</text>')
+            out.append(f'<text x="{label_w + 4}" y="{y + 15}" font-size="13" fill="#555555">no graded answers</text>')
             continue
-        tone = "gap" if item.get("flags") else "good"
-        out.append(f'<g><title>{escape(item["cell"])}: facility {fmt_share(facility)}</title>'
+        flags = list(item.get("flags") or ())
+        tone = item_tone(flags)
+        words = ITEM_FLAG_SHORT.get(flags[0], flags[0]) if flags else ""
+        text = fmt_percent(facility) + (f" · {words}" if words else "")
+        out.append(f'<g><title>{escape(item["cell"])}: facility {fmt_percent(facility)}'
+                   f'{escape("; " + "; ".join(ITEM_FLAG_WORDS.get(f, f) for f in flags)) if flags else ""}</title>'
                    f'<rect x="{label_w}" y="{y + 3}" width="{facility * bar_w:.1f}" height="{row_h - 8}" '
-                   f'fill="{TONES[tone][0]}"/></g><text x="{label_w + facility * bar_w + 4:.1f}" y="{y + 14}" '
-                   f'font-size="11">{fmt_share(facility)}</text>')
+                   f'fill="{ITEM_TONES[tone][0]}" stroke="#555555" stroke-width="0.5"/></g>'
+                   f'<text x="{label_w + bar_w + 8}" y="{y + 15}" font-size="13">{escape(text)}</text>')
     out.append("</svg>")
     return Markup("".join(out))
 
