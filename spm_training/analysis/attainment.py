@@ -98,7 +98,8 @@ def current_attainment(history: pd.DataFrame, periods: dict[str, str]) -> pd.Dat
 
 def attainment_summary(store: Store, kpis: dict[str, Kpi], period: str | None = None) -> list[dict]:
     """Per team for one period (default: the latest): reps, KPI values, share on target, median
-    attainment and the KPI with the lowest median attainment."""
+    attainment and the KPI with the lowest median attainment (``weakest_kpi`` as text; ``weakest``
+    and ``weakest_attainment``, its id and median, for a table that formats them)."""
     if period is None:
         periods = kpi_periods(store)
         if not periods:
@@ -116,5 +117,6 @@ def attainment_summary(store: Store, kpis: dict[str, Kpi], period: str | None = 
             "on_target": round(float((part["attainment"] >= 1).mean()), 3),
             "median_attainment": round(float(part["attainment"].median()), 3),
             "weakest_kpi": f"{by_kpi.index[0]} ({by_kpi.iloc[0]:.0%})",
+            "weakest": str(by_kpi.index[0]), "weakest_attainment": float(by_kpi.iloc[0]),
         })
     return rows

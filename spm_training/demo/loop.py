@@ -18,11 +18,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from .. import formatting
 from ..analysis.attainment import attainment_summary
 from ..analysis.export import COLUMNS, EXPORTS, export_rows
 from ..catalog import Kpi
@@ -31,7 +33,7 @@ from ..fileio import write_text_atomic
 from ..ingest.kpis import import_kpis
 from ..ingest.roster import import_roster
 from ..nbgrader_io import ensure_env_bin_on_path
-from ..output import render, to_table
+from ..output import TABLE_WIDTH, render, to_table
 from ..plan import load_plan
 from ..progressbar import on_terminal
 from ..project import Project
@@ -201,16 +203,36 @@ def _summary(store: Store, data: DemoData, project: Project, directory: Path,
     echo("  largest linked gaps (skill below threshold and a KPI it drives below target):")
     for g in top:
         # an n_times skill not yet reached n times has no mastery figure, only a gap
-        mastery_text = "not yet credited" if g["mastery"] is None else f"{g['mastery']:.2f}"
-        echo(f"    {g['name']}: {skills[g['skill']].name} mastery {mastery_text} < {g['threshold']:.2f}, "
-             f"{kpis[g['kpi']].name} at {g['attainment']:.0%} of target ({g['period']})")
+        mastery_text = ("not yet credited" if g["mastery"] is None
+                        else formatting.mastery(g["mastery"], g["threshold"]))
+        echo(f"    {g['name']}: {skills[g['skill']].name} mastery {mastery_text} < "
+             f"{formatting.percent(g['threshold'])}, "
+             f"{kpis[g['kpi']].name} at {formatting.attainment(g['attainment'])} of target ({g['period']})")
     if not top:
         echo("    none")
     echo(f"  check: measured mastery ranks rep-skill pairs like the latent skill the generator planted "
          f"(Spearman rho {rho:.2f} over {len(mastery)} pairs; 1 would be perfect, 0 no relation)")
     echo("")
-    echo(to_table(attainment_summary(store, kpis), ("team", "reps", "on_target", "median_attainment", "weakest_kpi")))
+    echo(summary_table(attainment_summary(store, kpis), kpis))
     return {"linked_gaps": top, "latent_rho": rho}
 
 
-__all__ = ["run_demo", "project_template"]
+def summary_table(rows: list[dict], kpis: dict[str, Kpi]) -> str:
+    """The demo's KPI attainment per team (:func:`~spm_training.analysis.attainment.attainment_summary`)
+    for people: shares and attainments as percentages, the weakest KPI by name."""
+    if not rows:
+        return "No KPI values yet."
+    people = [{"team": r["team"], "reps": r["reps"], "on_target": formatting.percent(r["on_target"]),
+               "median": formatting.attainment(r["median_attainment"]),
+               "weakest": f"{kpis[r['weakest']].name if r['weakest'] in kpis else r['weakest']}: "
+                          f"{formatting.attainment(r['weakest_attainment'])}"} for r in rows]
+    title = textwrap.wrap(f"KPI attainment by team in {rows[0]['period']}: the share of KPI values on target, the "
+                          "median attainment and the KPI with the lowest median.", TABLE_WIDTH)
+    table = to_table(people, ("team", "reps", "on_target", "median", "weakest"), width=TABLE_WIDTH,
+                     wrap=("weakest",), right=("on_target", "median"),
+                     headers={"team": "Team", "reps": "Reps", "on_target": "On target", "median": "Median",
+                              "weakest": "Weakest KPI"})
+    return "\n".join([*title, table])
+
+
+__all__ = ["project_template", "run_demo", "summary_table"]
