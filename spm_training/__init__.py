@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "Analysis": "analysis.facade",
     "attainment": "analysis.attainment",
     "export_rows": "analysis.export",
+    "rep_gap_counts": "analysis.views",
     # reports
     "BookLinks": "reports.links",
     "team_context": "reports.build",
@@ -120,6 +121,7 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .analysis.attainment import attainment
     from .analysis.export import export_rows
     from .analysis.facade import Analysis, analyse
+    from .analysis.views import rep_gap_counts
     from .catalog import Kpi, Skill, load_kpis, load_skills
     from .checks import check_skills
     from .course import read_items

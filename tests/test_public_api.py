@@ -23,7 +23,7 @@ PUBLIC = [
     # grading
     "grade", "find_sandbox", "Limits", "Sandbox", "SandboxUnavailable",
     # analysis
-    "analyse", "Analysis", "attainment", "export_rows",
+    "analyse", "Analysis", "attainment", "export_rows", "rep_gap_counts",
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",
