@@ -143,8 +143,8 @@ def _dates(path: Path, frame: pd.DataFrame, field_name: str, column: str, date_f
     bad = (parsed.isna().to_numpy() & ~empty)[codes]
     if bad.any():
         line = _line(frame, bad)
-        raise InputError(path, f"'{column}' is not a date: {shown(frame.at[line, field_name])}", line=line, column=column,
-                         fix=_date_fix(date_format))
+        raise InputError(path, f"'{column}' is not a date: {shown(frame.at[line, field_name])}", line=line,
+                         column=column, fix=_date_fix(date_format))
     if not allow_empty and empty[codes].any():
         raise InputError(path, f"'{column}' is empty", line=_line(frame, empty[codes]), column=column,
                          fix="give every row a date")

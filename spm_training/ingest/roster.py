@@ -49,14 +49,14 @@ def parse_roster(path: str | Path, *, window: DateWindow | None = None) -> list[
         raise InputError(path, f"rep id {shown(frame['id'][line])} has characters nbgrader cannot use", line=line,
                          column="id", fix="use letters, digits, '.', '_' and '-' only")
     if (line := first_bad(frame["id"].duplicated())) is not None:
-        raise InputError(path, f"rep id {frame['id'][line]!r} appears twice", line=line, column="id",
+        raise InputError(path, f"rep id {shown(frame['id'][line])} appears twice", line=line, column="id",
                          fix="give each rep one row")
     if (line := first_bad(~frame["email"].str.match(EMAIL_RE))) is not None:
         raise InputError(path, f"{shown(frame['email'][line])} is not an email address", line=line, column="email",
                          fix="write it as name@company.com")
     lowered = frame["email"].str.lower()
     if (line := first_bad(lowered.duplicated())) is not None:
-        raise InputError(path, f"email {frame['email'][line]!r} appears twice", line=line, column="email",
+        raise InputError(path, f"email {shown(frame['email'][line])} appears twice", line=line, column="email",
                          fix="give each rep their own email")
     if (line := first_bad(~frame["role"].isin(ROLES))) is not None:
         raise InputError(path, f"unknown role {shown(frame['role'][line])}", line=line, column="role",
@@ -106,7 +106,7 @@ def write_roster(store: Store, reps: Sequence[Mapping[str, Any]], gradebook_url:
     for rep in reps:
         owner = emails.get(rep["email"].lower())
         if owner is not None and owner != rep["id"]:
-            raise InputError(source, f"email {rep['email']!r} already belongs to rep {owner!r} in the store",
+            raise InputError(source, f"email {shown(rep['email'])} already belongs to rep {shown(owner)} in the store",
                              column="email", fix="use the rep's existing id or another email")
     added = updated = unchanged = 0
     columns = ("name", "email", "team_id", "role", "hire_date", "crm_owner")
