@@ -172,7 +172,8 @@ def load_skills(course_dir: Path, kpis: dict[str, Kpi] | None = None,
     """Load ``skills.yml`` from the course folder; with ``kpis``, check every linked KPI exists."""
     path = path or skills_path(course_dir)
     if not path.is_file():
-        raise CatalogError(path, "no skills catalog here", fix="create it, or point --course at the course folder")
+        raise CatalogError(path, "no skills catalog here",
+                           fix="start one with `spm skills init`, or point --course at the course folder")
     skills: dict[str, Skill] = {}
     for entry in _entries(path, read_yaml(path), "skills"):
         line = entry[LINE]

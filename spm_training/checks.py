@@ -40,7 +40,10 @@ def toc_files(project_root: Path) -> set[str]:
 def check_plan(course_dir: Path) -> list[str]:
     """Problems with the course's onboarding plan (``plan.yml``), one line each: a file that does not
     load (the first error in it), assignments it names that the course does not have, and
-    assignments of the course it gives to no role."""
+    assignments of the course it gives to no role. A course without a plan has none: the plan is
+    optional (every assignment is then for every role)."""
+    if not plan_path(course_dir).exists():
+        return []
     try:
         plan = read_plan(plan_path(course_dir))
     except CatalogError as exc:

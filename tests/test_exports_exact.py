@@ -56,10 +56,12 @@ ITEMS = [ItemRow("a1", "nb", "q1", 123456789012.345, "autograded", ("discovery_q
 
 SCORES = [
     ScoreRow("ann", "a1", "nb", "q1", 1234567.89, None, 1e-7, 0, None, "2026-03-01 09:00:00.000000"),
-    ScoreRow("ann", "a1", "nb", "essay", None, 0.1 + 0.2, -0.125, 0, "=cmd|' /C calc'!A0", "2026-03-01 09:00:00.000000"),
+    ScoreRow("ann", "a1", "nb", "essay", None, 0.1 + 0.2, -0.125, 0, "=cmd|' /C calc'!A0",
+             "2026-03-01 09:00:00.000000"),
     ScoreRow("ann", "a2", "nb", "q1", 2.5e-12, None, None, 0, "\tlooks empty", "2026-03-08 10:30:00.000000"),
     ScoreRow("bob", "a1", "nb", "q1", 0.123456789012345, None, None, 0, "\rcarriage", "2026-03-02 11:00:00.000000"),
-    ScoreRow("bob", "a1", "nb", "essay", None, None, None, 1, "+1 for effort\r\nkeep going", "2026-03-02 11:00:00.000000"),
+    ScoreRow("bob", "a1", "nb", "essay", None, None, None, 1, "+1 for effort\r\nkeep going",
+             "2026-03-02 11:00:00.000000"),
     ScoreRow("-cy", "a1", "nb", "q1", -42.125, None, 1234567.89, 0, "@mention", "2026-03-03 12:00:00.000000"),
 ]
 

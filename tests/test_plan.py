@@ -223,12 +223,15 @@ def test_check_skills_checks_the_plan_of_the_course_it_is_given(course_copy: Pat
         f"assignment '10_negotiation' is not in {course_copy / 'source'}; fix the id or remove the entry",
         "assignment '09_product_negotiation' of the course is in the plan for no role; "
         "add it with a due day and the roles that take it"]
-    # The plan checked is the given course's (here: an empty course with no plan).
+    # The plan checked is the given course's: an empty course with no plan has nothing to disagree
+    # with (the plan is optional: without it every assignment is for every role), a broken one does.
     empty = course_copy.parent / "empty"
     empty.mkdir()
+    assert check_skills(skills, items, ROOT, course_dir=empty) == []
+    (empty / "plan.yml").write_text("phases: [oops\n", encoding="utf-8")
     assert check_skills(skills, items, ROOT, course_dir=empty) == [
-        f"{empty / 'plan.yml'}: no onboarding plan here; create it (see assessments/plan.yml), "
-        "or point --course at the course folder"]
+        f"{empty / 'plan.yml'}:2: YAML syntax error at column 1: expected ',' or ']', but got '<stream end>'; "
+        "fix the indentation or quoting there"]
 
 
 def test_spm_skills_check_fails_on_a_plan_that_disagrees(course_copy: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,14 +23,15 @@ def sync(project: Project, gradebook: str | None) -> None:
     Writes every rep's score on every graded cell (auto, manual, extra credit, whether it awaits a
     manual grade, the trainer's comment, the submission time), with skills from the course's source
     notebooks. A re-sync of an unchanged gradebook changes nothing; students who are not in the
-    roster are listed, not synced.
+    roster are listed, not synced. A course without skills.yml is synced without skills.
     """
     from ..ingest.sync import summary_lines, sync_gradebook
 
-    skills, kpis = project.skills, project.kpis
+    # A plain nbgrader course has no skills catalog yet: its scores still sync, with no skills.
+    skills, kpis = (project.skills if project.has_skills else {}), project.kpis
     with project.open_store() as store:
         result = sync_gradebook(store, project.gradebook_url(gradebook), project.course_dir, skills, kpis)
-    for line in summary_lines(result):
+    for line in summary_lines(result, no_catalog=None if project.has_skills else project.skills_path):
         click.echo(line)
 
 

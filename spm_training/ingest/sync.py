@@ -563,8 +563,9 @@ def _assignments_gone(conn: sqlite3.Connection) -> tuple[tuple[str, int], ...]:
         "ORDER BY i.assignment"))
 
 
-def summary_lines(result: SyncResult) -> list[str]:
-    """The sync's outcome as the lines ``spm sync`` prints."""
+def summary_lines(result: SyncResult, *, no_catalog: Path | None = None) -> list[str]:
+    """The sync's outcome as the lines ``spm sync`` prints; ``no_catalog``: the skills.yml the course
+    does not have, said once (and the tags it would define are then not listed as unknown)."""
     lines = [f"{result.gradebook}: {result.grades} grades in {result.assignments} assignments, {result.items} items; "
              f"scores {result.inserted} new, {result.updated} updated, {result.unchanged} unchanged, "
              f"{result.removed} removed; {result.needs_manual_grade} awaiting a manual grade"]
@@ -580,7 +581,10 @@ def summary_lines(result: SyncResult) -> list[str]:
     if result.cells_without_source:
         lines.append(f"no skills for {len(result.cells_without_source)} gradebook cells missing from the course's "
                      f"source/ ({', '.join(result.cells_without_source[:5])}); check --course")
-    if result.unknown_skills:
+    if no_catalog is not None:
+        lines.append(f"note: no skills.yml in {no_catalog.parent}: scores are synced without skills; run "
+                     "`spm skills init` to start a catalog")
+    elif result.unknown_skills:
         lines.append(f"skill tags not in skills.yml, ignored: {', '.join(result.unknown_skills)}; "
                      "run spm skills check")
     if not result.changed:
