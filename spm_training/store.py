@@ -318,17 +318,19 @@ def _open_readonly(path: Path, timeout: float) -> sqlite3.Connection:
     return _connect(_uri(path, mode="ro", immutable="1"), timeout, readonly=True)
 
 
-def describe_foreign(path: Path, conn: sqlite3.Connection) -> str | None:
-    """What an SQLite file that is not an spm store looks like, or None when it is one (or is blank)."""
+def describe_foreign(path: Path, conn: sqlite3.Connection, *, hint: bool = True) -> str | None:
+    """What an SQLite file that is not an spm store looks like (with what to do instead, when ``hint``),
+    or None when it is one (or is blank)."""
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     tables = {t for t in tables if not t.startswith("sqlite_")}
     if not tables or CORE_TABLES <= tables:
         return None
     if GRADEBOOK_TABLES <= tables:
-        return "it looks like an nbgrader gradebook; pass it to --gradebook instead, and --db the spm store"
+        return "it looks like an nbgrader gradebook" + (
+            "; pass it to --gradebook instead, and --db the spm store" if hint else "")
     names = sorted(tables)
     shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return f"it is an SQLite database with other tables ({shown}); pass the spm store to --db"
+    return f"it is an SQLite database with other tables ({shown})" + ("; pass the spm store to --db" if hint else "")
 
 
 def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bool = True,
@@ -545,11 +547,15 @@ def _copy_pages(source: sqlite3.Connection, target: sqlite3.Connection, path: Pa
 
 def _verify(conn: sqlite3.Connection, path: Path, what: str) -> int:
     """The schema version of the spm store ``conn`` holds; a StoreError when it is damaged or not one."""
-    problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+    try:
+        problems = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        foreign = describe_foreign(path, conn, hint=False)
+        version = schema_version(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: {what} is not an intact SQLite database ({str(exc).splitlines()[0]}); "
+                         "it was not used") from None
     if problems != ["ok"]:
         raise StoreError(f"{path}: {what} fails SQLite's integrity check ({problems[0]}); it was not used")
-    foreign = describe_foreign(path, conn)
-    version = schema_version(conn)
     if foreign or version == 0:
         raise StoreError(f"{path}: {what} is not an spm store" + (f": {foreign}" if foreign else ""))
     if version > SCHEMA_VERSION:
@@ -604,13 +610,25 @@ def backup_store(store: Store, target: str | os.PathLike | Path, *, force: bool 
     return BackupResult(path=target, size=target.stat().st_size, schema_version=version, counts=counts)
 
 
-def inspect_backup(source: str | os.PathLike | Path) -> tuple[int, dict[str, int]]:
-    """The schema version and row counts of a backup file, after checking it as a restore would."""
-    source = Path(source)
+@contextmanager
+def _open_backup(source: Path, timeout: float) -> Iterator[tuple[sqlite3.Connection, int]]:
+    """The backup file read-only and untouched (an older one is not migrated in place), and its version."""
     if not source.is_file():
         raise StoreError(f"{source}: no such backup file")
-    with open_store(source, write=False) as backup:
-        return _verify(backup.conn, source, "the backup"), _counts(backup.conn)
+    try:
+        conn = _open_readonly(source, timeout)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{source}: cannot open the backup ({exc})") from None
+    try:
+        yield conn, _verify(conn, source, "the backup")
+    finally:
+        conn.close()
+
+
+def inspect_backup(source: str | os.PathLike | Path) -> tuple[int, dict[str, int]]:
+    """The schema version and row counts of a backup file, after checking it as a restore would."""
+    with _open_backup(Path(source), DEFAULT_BUSY_TIMEOUT) as (conn, version):
+        return version, _counts(conn)
 
 
 def restore_store(path: str | os.PathLike | Path, source: str | os.PathLike | Path, *,
@@ -624,16 +642,13 @@ def restore_store(path: str | os.PathLike | Path, source: str | os.PathLike | Pa
     contents or the new ones, never a mix, and keep working; the store keeps its journal mode. A
     missing store is created."""
     path, source = Path(path), Path(source)
-    if not source.is_file():
-        raise StoreError(f"{source}: no such backup file")
-    if path.exists() and source.resolve() == path.resolve():
+    if path.exists() and source.exists() and source.resolve() == path.resolve():
         raise StoreError(f"{source}: is the store itself; name a backup file")
-    with open_store(source, write=False, busy_timeout=busy_timeout) as backup:
-        version = _verify(backup.conn, source, "the backup")
+    with _open_backup(source, DEFAULT_BUSY_TIMEOUT) as (backup, version):
         with open_store(path, write=True, busy_timeout=busy_timeout) as store:
             before = _counts(store.conn)
             try:
-                _copy_pages(backup.conn, store.conn, path, store.busy_timeout)
+                _copy_pages(backup, store.conn, path, store.busy_timeout)
             except sqlite3.Error as exc:
                 raise explain(path, exc, store.busy_timeout) from None
             store._committed = True
