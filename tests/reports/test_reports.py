@@ -98,18 +98,247 @@ def test_team_context_puts_linked_gaps_first_and_carries_evidence(site) -> None:
     ctx = team_context(a, "Closers", LINKS)
     kinds = [g["kind"] for g in ctx["gaps"]]
     assert kinds == sorted(kinds, key=("linked", "skill", "kpi").index)
-    assert ctx["counts"] == {k: kinds.count(k) for k in ("linked", "skill", "kpi")}
+    # gaps are counted by skill (a rep's skills with a linked gap), the skill–KPI pairs are the detail
+    by_kind = {k: {(g["rep_id"], g["skill"] if k != "kpi" else g["kpi"]) for g in ctx["gaps"] if g["kind"] == k}
+               for k in ("linked", "skill", "kpi")}
+    assert ctx["counts"] == {"linked": len(by_kind["linked"]), "skill": len(by_kind["skill"]),
+                             "kpi": len(by_kind["kpi"]), "pairs": kinds.count("linked"),
+                             "reps_linked": len({r for r, _ in by_kind["linked"]}), "reps": len(ctx["rows"])}
+    assert ctx["counts"]["linked"] < ctx["counts"]["pairs"]     # the fixture has skills linked to two short KPIs
     assert {r["rep_id"] for r in ctx["rows"]} == {r["id"] for r in info["data"].roster if r["team"] == "Closers"}
     assert {e["status"] for e in ctx["evidence"]} <= {"ok", "not enough data", "no variation"}
-    assert all(e["n"] == 10 for e in ctx["evidence"] if e["status"] == "ok")
+    # n: the team's reps with both a mastery on the skill and an attainment on the KPI (the demo's
+    # newest hire has no KPI period since hire yet)
+    valued = a.mastery[a.mastery["mastery"].notna()]
+    attained = a.current[a.current["attainment"].notna()]
+    for e in ctx["evidence"]:
+        if e["status"] == "ok":
+            both = set(valued.loc[valued["skill_id"] == e["skill"], "rep_id"]) & set(
+                attained.loc[attained["kpi"] == e["kpi"], "rep_id"])
+            assert e["n"] == len(both) and e["n"] >= 9, (e["skill"], e["kpi"])
     assert ctx["caveat"].startswith("Correlation, not causation")
-    assert [g["kind"] for g in ctx["linked"]] == ["linked"] * min(100, ctx["counts"]["linked"])
+    assert [g["kind"] for g in ctx["linked"]] == ["linked"] * min(100, ctx["counts"]["pairs"])
     sizes = [(g["threshold"] - g["mastery"]) / g["threshold"] + 1 - g["attainment"] for g in ctx["linked"]]
     assert sizes == sorted(sizes, reverse=True)
     assert [severity(g) for g in ctx["linked"]] == pytest.approx(sizes)
     for row in ctx["rows"]:
         plan_kinds = [e["kind"] for e in row["plan"]]
         assert plan_kinds == sorted(plan_kinds, key=("linked", "skill", "kpi").index)
+
+
+PERCENT = r"\d+(?:\.\d+)?%"
+
+
+def test_coach_first_orders_reps_by_their_most_severe_linked_gap(site) -> None:
+    """Issue 15: who to coach first, each rep with their one or two most urgent linked gaps on
+    different skills, written as skill (mastery) → KPI (attainment), linking to the rep's report."""
+    db, info, paths = site
+    with open_store(db) as store:
+        a = analyse(store, info["project"], team="Closers")
+    ctx = team_context(a, "Closers", LINKS)
+    worst: dict[str, float] = {}
+    for g in ctx["gaps"]:
+        if g["kind"] == "linked":
+            worst[g["rep_id"]] = max(worst.get(g["rep_id"], -9.0), severity(g))
+    names = {r["rep_id"]: r["name"] for r in ctx["rows"]}
+    expected = sorted(worst, key=lambda r: (-worst[r], names[r]))
+    assert [r["rep_id"] for r in ctx["coach_first"]] == expected[:10] and ctx["coach_first_total"] == len(expected)
+    assert [r["rank"] for r in ctx["coach_first"]] == list(range(1, len(ctx["coach_first"]) + 1))
+    for r in ctx["coach_first"]:
+        assert r["severity"] == pytest.approx(worst[r["rep_id"]], abs=1e-3)
+        assert 1 <= len(r["focus"]) <= 2 and len({f["skill"] for f in r["focus"]}) == len(r["focus"])
+        for f in r["focus"]:
+            assert re.fullmatch(rf"[^()]+(?: \([^()]+\))* \({PERCENT}\) → .+ \({PERCENT}\)", f["text"]), f["text"]
+            assert re.fullmatch(r"skill (\d+ points|1 point|less than 1 point) under its \d+% threshold, "
+                                r"KPI (\d+ points|1 point|less than 1 point) under target in \d{4}-Q\d", f["why"])
+        assert r["href"] == f"rep-{r['rep_id']}.html" and (paths[0].parent / r["href"]).exists()
+    # the first rep's first gap is their most severe pair, figures as the formatting module writes them
+    top = ctx["coach_first"][0]
+    pair = max((g for g in ctx["gaps"] if g["kind"] == "linked" and g["rep_id"] == top["rep_id"]), key=severity)
+    from spm_training import formatting
+
+    assert top["focus"][0]["text"] == (f"{pair['skill_name']} ({formatting.mastery(pair['mastery'], pair['threshold'])})"
+                                       f" → {pair['kpi_name']} ({formatting.attainment(pair['attainment'])})")
+    html = (paths[0].parent / "team-Closers.html").read_text()
+    main = html[html.index("<main>"):]
+    assert main.index('<section id="coach-first"') < main.index('<section id="heatmap"') < main.index("<details")
+    assert main.startswith('<main>\n<section id="coach-first"')
+    for r in ctx["coach_first"]:
+        assert f'<a href="{r["href"]}">{r["name"]}</a>' in html
+        assert html.count(f'data-rep="{r["rep_id"]}" data-linked="{r["counts"]["linked"]}"') == 2   # coach first, plan
+
+
+def test_gap_counts_are_the_same_in_the_team_and_the_rep_context(site) -> None:
+    """Issue 15: Sami Garcia had 9 linked gaps in one view and 17 in two others. Skills are counted
+    everywhere; the skill–KPI pairs are the detail."""
+    from spm_training.analysis.views import rep_gap_counts
+
+    db, info, _ = site
+    with open_store(db) as store:
+        team = analyse(store, info["project"], team="Closers")
+        ctx = team_context(team, "Closers", LINKS)
+        checked = 0
+        for row in ctx["rows"][:4]:
+            one = rep_context(analyse(store, info["project"], rep=row["rep_id"]), row["rep_id"], LINKS)
+            c = row["counts"]
+            assert one["counts"] == c, row["rep_id"]
+            assert rep_gap_counts(team)[row["rep_id"]] == c
+            checked += 1
+    mine = [g for g in ctx["gaps"] if g["rep_id"] == ctx["rows"][0]["rep_id"]]
+    assert ctx["rows"][0]["counts"]["linked"] == len({g["skill"] for g in mine if g["kind"] == "linked"})
+    assert ctx["rows"][0]["counts"]["pairs"] == sum(1 for g in mine if g["kind"] == "linked")
+    assert checked == 4
+
+
+def test_the_team_report_writes_figures_for_people(site) -> None:
+    """Mastery and ratio KPIs as percentages, changes in points, readiness whole, no signed zero;
+    the evidence table (class evidence) is the one place correlations appear."""
+    _, _, paths = site
+    html = (paths[0].parent / "team-Closers.html").read_text()
+    outside = re.sub(r'<table class="evidence">.*?</table>', "", html, flags=re.S)
+    text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", outside, flags=re.S)
+    assert re.findall(r"(?<![\d.])[01]\.\d{2,}(?!\d)", text) == []
+    assert "±" not in html and "−0.00" not in html
+    assert re.search(r"[+−]\d+ pp", text) and " pp" in text
+    assert re.findall(r"Readiness index", text)
+    readiness = html[html.index('<section id="readiness"'):]
+    cells = re.findall(r'<td class="num">([^<]*)</td>', readiness[readiness.index("<tbody>"):])
+    assert cells and all(re.fullmatch(rf"\d+|ramping|{PERCENT}", c) for c in cells), cells
+
+
+def test_the_evidence_verdict_says_in_words_what_the_interval_says() -> None:
+    from spm_training.analysis.views import evidence_verdict
+
+    def row(low: float | None, high: float | None, expected: str = "positive", status: str = "ok") -> dict:
+        return {"ci_low": low, "ci_high": high, "expected": expected, "status": status}
+
+    assert evidence_verdict(row(-0.89, -0.0001)) == ("no clear link yet (the interval includes zero)", "unclear")
+    assert evidence_verdict(row(-0.3, 0.5)) == ("no clear link yet (the interval includes zero)", "unclear")
+    assert evidence_verdict(row(0.1, 0.6)) == ("skill and KPI move together, as expected", "expected")
+    assert evidence_verdict(row(-0.7, -0.2, "negative")) == ("the KPI falls as the skill rises, as expected",
+                                                            "expected")
+    assert evidence_verdict(row(-0.7, -0.2)) == ("the KPI falls as the skill rises, against the expected direction",
+                                                 "against")
+    assert evidence_verdict(row(None, None, status="not enough data")) == ("not enough data yet", "none")
+
+
+def test_the_evidence_table_has_a_verdict_on_every_row(site) -> None:
+    db, info, paths = site
+    with open_store(db) as store:
+        ctx = team_context(analyse(store, info["project"], team="Closers"), "Closers", LINKS)
+    assert ctx["evidence"] and all(e["verdict"] for e in ctx["evidence"])
+    for e in ctx["evidence"]:
+        if e["status"] == "ok":
+            assert re.fullmatch(r"(?:[+−]\d\.\d\d|0\.00) to (?:[+−]\d\.\d\d|0\.00)", e["interval_text"])
+    unclear = sum(e["verdict_kind"] == "unclear" for e in ctx["evidence"])
+    measured = sum(e["verdict_kind"] != "none" for e in ctx["evidence"])
+    html = (paths[0].parent / "team-Closers.html").read_text()
+    assert f"Of {measured} skill–KPI pairs with enough data, {unclear} " in html
+
+
+def test_most_improved_compares_two_real_measurements(site) -> None:
+    """Issue 15: "from 0.00 to 0.49" praised a first measurement. Each rep listed has graded
+    answers on the skill in two submissions or more, and first and last are their shares there."""
+    from spm_training.analysis.views import improved
+
+    db, info, _ = site
+    with open_store(db) as store:
+        a = analyse(store, info["project"], team="Closers")
+    found = improved(a)
+    assert found
+    graded = a.scores[a.scores["x"].notna()].merge(a.tags, on="item_id")
+    for group in found:
+        for r in group["reps"]:
+            mine = graded[(graded["rep_id"] == r["rep_id"]) & (graded["skill_id"] == group["skill"])]
+            per = mine.groupby("submitted_at")[["score", "max_score"]].sum().sort_index()
+            assert len(per) >= 2
+            assert r["first"] == pytest.approx(per["score"].iloc[0] / per["max_score"].iloc[0])
+            assert r["last"] == pytest.approx(per["score"].iloc[-1] / per["max_score"].iloc[-1])
+            assert r["rise"] == pytest.approx(r["last"] - r["first"]) and r["rise"] > 0
+        rises = [r["rise"] for r in group["reps"]]
+        assert rises == sorted(rises, reverse=True)
+
+
+def test_new_hires_with_nothing_measured_read_ramping(site) -> None:
+    """Issue 15: 21 days after hire the report said "Readiness 24.9 of 100" and "Strengths: none yet"."""
+    from spm_training.analysis.views import new_hires
+
+    db, info, paths = site
+    html = {t: (paths[0].parent / f"team-{t}.html").read_text() for t in ("Closers", "Gardeners", "Pathfinders")}
+    seen = 0
+    with open_store(db) as store:
+        for team in html:
+            a = analyse(store, info["project"], team=team)
+            for n in new_hires(a):
+                assert n["ramping"] == (not n["measured"] or not n["has_kpis"] or n["graded"] == 0)
+                row = re.search(rf'<tr><th scope="row"><a href="[^"]+">{n["name"]}</a></th><td class="num">\d+</td>'
+                                r"<td>([a-z]+)</td>", html[team])
+                assert row and row.group(1) == ("ramping" if n["ramping"] else "measured"), n["name"]
+                seen += n["ramping"]
+    assert seen >= 1
+    assert all("none yet" not in h and "24.9" not in h for h in html.values())
+
+
+def test_the_heatmap_is_a_table_with_sticky_names_and_a_greyscale_safe_palette() -> None:
+    from spm_training.reports import charts
+
+    html = charts.heatmap(["Ann Lee"], [("Skills (mastery)", ["Discovery"]), ("KPIs (attainment)", ["Win rate"])],
+                          [[charts.Cell("48%", "gap", "Ann Lee, Discovery: 48%"), charts.Cell("71%", "gap", "t")]],
+                          label="Team A", row_links=["rep-ann.html"])
+    assert '<th scope="row" class="hm-rep"><a href="rep-ann.html">Ann Lee</a></th>' in html
+    assert '<td class="hm-gap" title="Ann Lee, Discovery: 48%">48%</td><td class="hm-gap hm-start" title="t">71%</td>' \
+        in html
+    css = (ROOT / "spm_training" / "reports" / "templates" / "report.css").read_text()
+    assert re.search(r"table\.heatmap \.hm-rep \{ position: sticky; left: 0;", css)
+    size = int(re.search(r"table\.heatmap \{[^}]*font-size: (\d+)px", css).group(1))
+    assert size >= 13
+
+    def lightness(colour: str) -> float:      # CIE L* of an sRGB colour
+        rgb = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        y = 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+        return 116 * (y ** (1 / 3) if y > 0.008856 else 7.787 * y + 16 / 116) - 16
+
+    levels = sorted(lightness(fill) for tone, (fill, _) in charts.HEATMAP_TONES.items() if tone != "none")
+    assert all(b - a >= 15 for a, b in zip(levels, levels[1:])), levels
+    assert lightness(charts.TONES["good"][0]) - lightness(charts.TONES["gap"][0]) < 15   # the old pair looked alike
+    legend = charts.heatmap_legend()
+    assert [t for t, _, _ in charts.HEATMAP_LEGEND] == ["good", "near", "gap", "none"]
+    assert legend.count("hm-swatch") == 4 and "not measured yet" in legend
+
+
+def test_the_items_chart_says_what_each_colour_means() -> None:
+    from spm_training.reports import charts
+
+    items = [{"cell": "c1", "facility": 0.1, "flags": ["too hard"]},
+             {"cell": "c2", "facility": 0.6, "flags": ["weak discrimination"]},
+             {"cell": "c3", "facility": 0.95, "flags": ["too easy"]},
+             {"cell": "c4", "facility": 0.6, "flags": []}]
+    svg = charts.facility_chart(items, label="a")
+    fills = re.findall(r'<rect x="170" y="\d+" width="[\d.]+" height="16" fill="(#[0-9a-f]{6})"', svg)
+    assert fills == [charts.ITEM_TONES[t][0] for t in ("hard", "separate", "easy", "works")]
+    assert ">10% · too hard<" in svg and ">60% · doesn&#39;t separate<" in svg and ">95% · too easy<" in svg
+    assert ">60%<" in svg
+    legend = charts.facility_legend()
+    for fill, text in charts.ITEM_TONES.values():
+        assert f'style="background:{fill}"></span> {text}</li>'.replace("'", "&#39;") in legend
+    assert "doesn&#39;t separate strong from weak reps" in legend and "too hard" in legend
+
+
+def test_the_index_shows_who_needs_attention_first(site) -> None:
+    db, info, paths = site
+    index = paths[0].read_text()
+    assert index.index('<section id="attention"') < index.index('<section id="team"')
+    with open_store(db) as store:
+        for team in ("Closers", "Gardeners", "Pathfinders"):
+            ctx = team_context(analyse(store, info["project"], team=team), team, LINKS)
+            part = index[index.index(f"Team {team}</a>: "):]
+            part = part[:part.index("</ol>")] if ctx["coach_first"] else part
+            assert part.startswith(f"Team {team}</a>: {ctx['counts']['reps_linked']} of {len(ctx['rows'])} reps")
+            shown = re.findall(r'<li data-rep="([^"]+)">', part)
+            assert shown == [r["rep_id"] for r in ctx["coach_first"][:3]]
+            for r in ctx["coach_first"][:3]:
+                assert f'<a href="{r["href"]}">{r["name"]}</a>: {r["focus"][0]["text"]}' in part
 
 
 def test_rep_context_lists_comments_strengths_and_the_rule_of_pending_grades(site) -> None:
