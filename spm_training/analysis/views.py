@@ -328,7 +328,8 @@ def tenure(a: Analysis, rep_id: str) -> dict:
 
 def assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
     """The rep's assignments: those given to them (their role's in the onboarding plan, every one
-    without a plan; ``in_plan``), in course order, then any other they submitted as extra practice.
+    without a plan; ``in_plan``), in the plan's order (else the course's), then any other they
+    submitted as extra practice.
     Per assignment: its title, submitted when, answers pending, and the points so far (the
     gradebook's total: manual score, else auto score, else 0, plus extra credit, over the graded
     cells). The rows in the plan are the ones :meth:`~.facade.Analysis.progress` counts."""
@@ -336,7 +337,10 @@ def assignment_rows(a: Analysis, rep_id: str) -> list[dict]:
     mine = a.scores[a.scores["rep_id"] == rep_id]
     points = mine.groupby("assignment")[["score", "max_score"]].sum()
     given = set(a.given(rep_id))
-    shown = [x for x in a.assignments if x in given] + [x for x in a.assignments if x not in given and x in status]
+    # the plan's order (due day) where there is a plan, else the course's
+    planned = a.role_assignments.get(a.index.reps[rep_id]["role"], ()) if a.role_assignments else ()
+    order = [x for x in planned if x in given] + [x for x in a.assignments if x in given and x not in planned]
+    shown = order + [x for x in a.assignments if x not in given and x in status]
     rows = []
     for assignment in shown:
         st = status.get(assignment)

@@ -259,7 +259,7 @@ def ramp_chart(points: Sequence[dict], *, label: str, hire_date: date | None = N
         return Markup("")
     values = [p["attainment"] for p in points]
     top = max(1.2, math.ceil(max(values) * 5 + 1e-9) / 5)          # a multiple of 20% above every value
-    left, right, above, below = 58, 16, 14, 58
+    left, right, above, below = 70, 16, 24, 58
     plot_w, plot_h = width - left - right, height - above - below
     step = plot_w / len(points)
 
@@ -280,10 +280,10 @@ def ramp_chart(points: Sequence[dict], *, label: str, hire_date: date | None = N
                    f'<text x="{left - 6}" y="{ty + 5:.1f}" font-size="14" text-anchor="end">{t * 20}%</text>')
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{y(1):.1f}" y2="{y(1):.1f}" stroke="#1a1a1a" '
                f'stroke-width="1.5" stroke-dasharray="6 4"/>'
-               f'<text x="{width - right}" y="{y(1) - 5:.1f}" font-size="14" text-anchor="end">target</text>')
+               f'<text x="{left + 6}" y="{y(1) - 6:.1f}" font-size="13" font-weight="600">target 100%</text>')
     out.append(f'<line x1="{left}" x2="{left}" y1="{above}" y2="{above + plot_h}" stroke="#555555"/>'
                f'<line x1="{left}" x2="{width - right}" y1="{above + plot_h}" y2="{above + plot_h}" stroke="#555555"/>')
-    out.append(f'<text transform="translate(14,{above + plot_h / 2:.1f}) rotate(-90)" font-size="14" '
+    out.append(f'<text transform="translate(16,{above + plot_h / 2:.1f}) rotate(-90)" font-size="14" '
                f'text-anchor="middle">Mean KPI attainment</text>')
     every = max(1, math.ceil(len(points) / 6))       # at most six period labels, so that they never overlap
     for i, p in enumerate(points):
@@ -306,7 +306,9 @@ def ramp_chart(points: Sequence[dict], *, label: str, hire_date: date | None = N
                    f'{p.get("kpis", 0)} KPIs</title><circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4.5" '
                    f'fill="#1f5f99"/></g>')
         if len(points) <= 8:
-            out.append(f'<text x="{x(i):.1f}" y="{y(v) - 9:.1f}" font-size="13" text-anchor="middle" '
+            # away from the target line: above a point on or over target, below one under it
+            ty = y(v) - 9 if v >= 1 or y(v) + 20 > above + plot_h - 4 else y(v) + 20
+            out.append(f'<text x="{x(i):.1f}" y="{ty:.1f}" font-size="13" text-anchor="middle" '
                        f'font-weight="600">{text}</text>')
     out.append("</svg>")
     return Markup("".join(out))
