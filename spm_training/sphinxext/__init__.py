@@ -4,6 +4,7 @@
 - ``kpi-catalog``: the KPI catalog rendered at build time (:mod:`.kpi_catalog`)
 - ``skills-map``: skills to KPIs, pages and assignments, rendered at build time (:mod:`.skills_map`)
 - "Practise this" at the end of every chapter that teaches a skill (:mod:`.practise`)
+- a note beside the notebooks' saved widgets, which do not respond without a kernel (:mod:`.widget_note`)
 - offline assets: scripts, styles and vendored libraries served by the site (:mod:`.assets`)
 
 Enable it with ``sphinx: extra_extensions: [spm_training.sphinxext]`` in the book's ``_config.yml``.
@@ -16,7 +17,7 @@ from typing import Any
 from sphinx.application import Sphinx
 
 from .. import __version__
-from . import assets, knowledge_check, kpi_catalog, practise, skills_map
+from . import assets, knowledge_check, kpi_catalog, practise, skills_map, widget_note
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
@@ -25,4 +26,5 @@ def setup(app: Sphinx) -> dict[str, Any]:
     kpi_catalog.setup(app)
     skills_map.setup(app)
     practise.setup(app)
+    widget_note.setup(app)
     return {"version": __version__, "parallel_read_safe": True, "parallel_write_safe": True}

@@ -10,8 +10,10 @@ Pages also stay light on a phone's connection. Sphinx loads MathJax on the landi
 page of the book has math (it counts the pages a table of contents includes); here a page loads it only
 for its own math. Our ``layout.html`` leaves out pydata-sphinx-theme's ``fontawesome.js`` (1.5 MB of
 JavaScript that redraws icons the theme's CSS already draws from its web font) and the search index,
-which ``spm/search-loader.js`` fetches when a reader opens the search. ``spm/navigation.js`` makes the
-sidebar buttons work (see that file), and the book gets a favicon unless it names its own.
+which ``spm/search-loader.js`` fetches when a reader opens the search; ``spm/icons.css`` draws the
+theme's few icons, so the Font Awesome web font loads only where an admonition needs it.
+``spm/navigation.js`` makes the sidebar buttons work (see that file), and the book gets a favicon
+unless it names its own.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 CSS_FILE = "spm/spm-book.css"
+ICONS_CSS = "spm/icons.css"
 NAVIGATION_JS = "spm/navigation.js"
 SEARCH_LOADER_JS = "spm/search-loader.js"
 FAVICON = STATIC_DIR / "spm" / "favicon.svg"
@@ -102,5 +105,6 @@ def setup(app: Sphinx) -> None:
     # After sphinx.ext.mathjax's own handler (priority 500), which adds MathJax to the page.
     app.connect("html-page-context", page_assets, priority=600)
     app.add_css_file(CSS_FILE)
+    app.add_css_file(ICONS_CSS)
     app.add_js_file(NAVIGATION_JS, defer="defer")
     app.add_js_file(SEARCH_LOADER_JS, defer="defer")

@@ -6,17 +6,15 @@ Needs Debian's chromium (apt-get install chromium) and the Python playwright pac
 
 from __future__ import annotations
 
-import functools
-import http.server
 import re
 import shutil
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from book_browser import built_html, site  # noqa: F401  (fixtures)
 from spm_training.sphinxext.quiz_model import Question, parse_knowledge_check
 
 pytestmark = pytest.mark.slow
@@ -26,21 +24,6 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
 KC_BLOCK = re.compile(r"^(`{3,}|:{3,})\{knowledge-check\}[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
-
-
-class _Quiet(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def site(built_html: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(built_html))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
 
 
 @dataclass
