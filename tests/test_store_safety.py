@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from store_files import (GOOD_KPIS, REFUSED_KPIS, can_drop_privileges, make_store, rows, run_spm,
-                         snapshot)
+from store_files import GOOD_KPIS, REFUSED_KPIS, can_drop_privileges, make_store, rows, run_spm, snapshot
 
 from spm_training.cli.main import cli
 from spm_training.errors import CatalogError, StoreError

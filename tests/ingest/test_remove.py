@@ -168,7 +168,7 @@ def test_the_removal_is_one_transaction(db: Path) -> None:
 
 def test_the_api_refuses_the_same_as_the_command(db: Path) -> None:
     with open_store(db) as store:
-        with pytest.raises(SpmError, match="^say which values to remove"):
+        with pytest.raises(SpmError, match=r"^say which values to remove"):
             remove_kpi_values(store, Selection())
         with pytest.raises(NotFoundError):
             remove_kpi_values(store, Selection(reps=("zed",)))
