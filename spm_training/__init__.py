@@ -26,6 +26,8 @@ _EXPORTS: dict[str, str] = {
     "DB_ENV": "project",
     "open_store": "store",
     "Store": "store",
+    "backup_store": "store",
+    "restore_store": "store",
     # errors
     "SpmError": "errors",
     "InputError": "errors",
@@ -47,6 +49,10 @@ _EXPORTS: dict[str, str] = {
     "import_crm": "ingest.crm",
     "load_mapping": "ingest.crm_mapping",
     "sync_gradebook": "ingest.sync",
+    # undoing KPI values
+    "KpiSelection": "ingest.remove:Selection",
+    "select_kpi_values": "ingest.remove",
+    "remove_kpi_values": "ingest.remove",
     # the writers under the importers and the sync
     "write_roster": "ingest.roster",
     "write_kpi_values": "ingest.kpis",
@@ -146,6 +152,8 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .ingest.crm import import_crm
     from .ingest.crm_mapping import load_mapping
     from .ingest.kpis import import_kpis, write_kpi_values
+    from .ingest.remove import Selection as KpiSelection
+    from .ingest.remove import remove_kpi_values, select_kpi_values
     from .ingest.roster import import_roster, write_roster
     from .ingest.sync import ItemRow, ScoreRow, sync_gradebook, write_catalog, write_scores
     from .plan import Plan, load_plan
@@ -153,5 +161,5 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .reports.build import environment as template_environment
     from .reports.build import items_context, rep_context, team_context, write_report, write_reports
     from .reports.links import BookLinks
-    from .store import Store, open_store
+    from .store import Store, backup_store, open_store, restore_store
     from .text import plural

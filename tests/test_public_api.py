@@ -11,13 +11,15 @@ import spm_training
 PUBLIC = [
     "__version__",
     # the project and the store
-    "Project", "DB_ENV", "open_store", "Store",
+    "Project", "DB_ENV", "open_store", "Store", "backup_store", "restore_store",
     # errors
     "SpmError", "InputError", "CatalogError", "StoreError", "NotFoundError",
     # catalogs, plan, course
     "Kpi", "Skill", "load_kpis", "load_skills", "Plan", "load_plan", "read_items", "check_skills",
     # importers and sync
     "import_roster", "import_kpis", "import_crm", "load_mapping", "sync_gradebook",
+    # undoing KPI values
+    "KpiSelection", "select_kpi_values", "remove_kpi_values",
     # the writers the importers and the store builders share
     "write_roster", "write_kpi_values", "write_catalog", "write_scores", "ItemRow", "ScoreRow", "write_store",
     # grading
