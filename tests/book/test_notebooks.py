@@ -374,16 +374,17 @@ def demo_dashboard(dash: dict) -> tuple[object, str]:
 def test_dashboard_without_spm_db_shows_the_demo_store(demo_dashboard: tuple) -> None:
     board, source = demo_dashboard
     assert source.splitlines() == ["Demo store with SIMULATED scores (seed 7, as of 2026-11-28):",
-                                   "30 reps in 3 teams, 816 KPI values,",
+                                   "30 reps in 3 teams, 559 KPI values,",
                                    "60 graded items, 1,384 item scores (3 awaiting a manual grade)."]
     assert board.teams() == ["Closers", "Gardeners", "Pathfinders"]
-    assert [board.default_rep(t) for t in board.teams()] == ["sami.garcia", "emil.tanaka", "dev.berg"]
-    # the rep with the most linked gaps in the team, as the analysis counts them
-    gaps = board.analysis.gaps.merge(board.analysis.reps[["rep_id", "team"]], on="rep_id")
-    most = gaps[gaps["kind"] == "linked"].groupby(["team", "rep_id"]).size().groupby("team").idxmax()
-    assert [rep_id for _team, rep_id in most.sort_index()] == ["sami.garcia", "emil.tanaka", "dev.berg"]
+    # each team's most urgent rep: the first of the team report's "Coach first"
+    assert [board.default_rep(t) for t in board.teams()] == ["sami.garcia", "emil.tanaka", "amir.tanaka"]
+    assert [board.team(t)["coach_first"][0]["rep_id"] for t in board.teams()] == [
+        "sami.garcia", "emil.tanaka", "amir.tanaka"]
+    # linked gaps counted as skills (9 skill-KPI pairs behind Jade Abbott's 4), as the reports count them
     labels = dict((rep_id, label) for label, rep_id in board.reps("Closers"))
-    assert len(labels) == 10 and labels["jade.abbott"] == "Jade Abbott (AE, 8 linked gaps)"
+    assert len(labels) == 10 and labels["jade.abbott"] == "Jade Abbott (AE, 4 linked gaps)"
+    assert labels["sami.garcia"] == "Sami Garcia (AE, 11 linked gaps)"
     assert labels["elena.jansen"] == "Elena Jansen (AE, 0 linked gaps)"
 
 
@@ -392,7 +393,9 @@ def test_dashboard_reads_the_store_named_by_spm_db(dash: dict, tmp_path: Path) -
 
     db = build_demo_store(tmp_path / "team.db", seed=11, n_reps=12, course_dir=ROOT / "assessments").path
     analysis, source = dash["load_analysis"](str(db))
-    assert source == f"The store {db} (from $SPM_DB), as of {dt.date.today().isoformat()}."
+    # never the store's path, which would end up on a published page
+    assert source == f"The store named by $SPM_DB: 12 reps in 3 teams, as of {dt.date.today().isoformat()}."
+    assert str(tmp_path) not in source and "team.db" not in source
     assert len(analysis.reps) == 12 and analysis.today == dt.date.today()
     board = dash["Dashboard"](analysis)
     assert board.teams() == ["Closers", "Gardeners", "Pathfinders"]
@@ -406,25 +409,78 @@ def test_dashboard_page_is_the_reports_charts_gaps_and_plan(dash: dict, demo_das
     page = board.html("Closers", "jade.abbott")
     a = board.analysis
     links = BookLinks(Project.at(ROOT), "../")
-    team = team_context(a.scoped(list(a.reps.loc[a.reps["team"] == "Closers", "rep_id"])), "Closers", links)
+    team = team_context(a.scoped(list(a.reps.loc[a.reps["team"] == "Closers", "rep_id"])), "Closers", links,
+                        rep_pages={})
     rep = rep_context(a.scoped(["jade.abbott"]), "jade.abbott", links)
     # The very markup of the reports: the heatmap, every KPI's meter and sparkline, the readiness chart, the plan.
     assert str(team["heatmap"]) in page
     assert len(rep["kpis"]) == 10
     assert all(str(k["meter"]) in page and str(k["spark"]) in page for k in rep["kpis"])
     assert str(rep["readiness"]["chart"]) in page
-    assert str(template_environment().get_template("_plan.html").module.plan(rep["plan"])) in page
+    plan = [*rep["focus"], *rep["rest"]]
+    assert str(template_environment().get_template("_plan.html").module.plan(plan)) in page
     assert f'<p class="caveat">{CAVEAT}</p>' in page and CAVEAT.startswith("Correlation, not causation")
     # Linked gaps first, in the team's list and in the rep's.
     mine = page[page.index("<h3>Jade Abbott</h3>"):page.index("<h4>KPIs against target</h4>")]
     assert mine.count('class="badge linked"') == 4 and 'class="badge skill"' not in mine
     team_part = page[:page.index("<h3>Jade Abbott</h3>")]
-    assert team_part.index("All 62 linked gaps") < team_part.index('class="badge skill"')
+    assert team_part.index("All 32 linked gaps") < team_part.index('class="badge skill"')
     # Her 4 linked rows, and 3 KPI gaps (CSAT, meetings booked, pipeline) that no weak skill of hers explains.
     assert team_part.count('<tr class="mine">') == 7
     # Every handbook link resolves to a page of the book, one folder up from notebooks/.
     links = set(re.findall(r'href="\.\./([^"]+)\.html"', page))
     assert links and all((ROOT / f"{link}.md").is_file() for link in links)
+
+
+def test_each_reps_counts_are_the_same_in_the_team_report_the_rep_report_and_the_dashboard(
+        demo_dashboard: tuple) -> None:
+    """Issue 15: the dashboard counted skill-KPI pairs (Sami Garcia: 19 linked gaps) where a report counted
+    skills. Every rep's counts, in the overview the book shows and the drop-down labels, are the team
+    report's and the rep report's (all from the public rep_gap_counts)."""
+    from spm_training import BookLinks, Project, rep_context, rep_gap_counts, team_context
+
+    board, _ = demo_dashboard
+    a = board.analysis
+    links = BookLinks(Project.at(ROOT), "../")
+    overview = board.overview()
+    seen = 0
+    for team in board.teams():
+        members = list(a.reps.loc[a.reps["team"] == team, "rep_id"])
+        team_rows = {r["rep_id"]: r["counts"] for r in team_context(a.scoped(members), team, links)["rows"]}
+        labels = {rep_id: label for label, rep_id in board.reps(team)}
+        counts = rep_gap_counts(a.scoped(members))
+        for row in board.overview_rows(team):
+            rep_id = row["rep_id"]
+            mine = {k: row[k] for k in ("linked", "skill_only", "kpi", "pairs", "skills")}
+            assert mine == team_rows[rep_id] == rep_context(a.scoped([rep_id]), rep_id, links)["counts"] == counts[
+                rep_id], rep_id
+            # ... and as the page prints them
+            cells = re.search(rf'<tr data-rep="{re.escape(rep_id)}"><td>[^<]+</td><td>[^<]+</td>'
+                              r'<td class="num[^"]*">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>'
+                              r'<td class="num">(\d+)</td>', overview)
+            assert cells and tuple(map(int, cells.groups())) == (mine["linked"], mine["pairs"], mine["skill_only"],
+                                                                 mine["kpi"]), rep_id
+            assert labels[rep_id].endswith(f", {mine['linked']} linked gap{'' if mine['linked'] == 1 else 's'})")
+            seen += 1
+    assert seen == 30
+    # Sami Garcia: 11 skills with a linked gap, behind 20 skill-KPI pairs
+    sami = next(r for r in board.overview_rows("Closers") if r["rep_id"] == "sami.garcia")
+    assert (sami["linked"], sami["pairs"], sami["kpi"]) == (11, 20, 1)
+
+
+def test_dashboard_overview_is_static_html_for_every_team_and_the_controls_say_they_need_a_kernel(
+        demo_dashboard: tuple) -> None:
+    board, _ = demo_dashboard
+    overview = board.overview()
+    assert [m for m in re.findall(r"<h3>Team (\w+)</h3>", overview)] == ["Closers", "Gardeners", "Pathfinders"]
+    assert overview.count("<tr data-rep=") == 30 and "<script" not in overview
+    first = re.search(r'<tr data-rep="([^"]+)">', overview).group(1)
+    assert first == "sami.garcia"       # the most urgent first, as in the team report
+    cells = _cells(NOTEBOOK_DIR / "manager_dashboard.ipynb")
+    controls = "".join(next(c["source"] for c in cells if "widgets.Dropdown" in "".join(c["source"])))
+    assert "Live controls: they need a running Python kernel" in controls
+    heading = "".join(next(c["source"] for c in cells if "".join(c["source"]).startswith("## One team and one rep")))
+    assert "**The two drop-downs work only in JupyterLab with a running kernel**" in heading
 
 
 def test_dashboard_will_not_mix_a_team_with_another_teams_rep(demo_dashboard: tuple) -> None:
@@ -448,7 +504,9 @@ def test_dashboard_notebook_runs_against_spm_db(tmp_path: Path, monkeypatch: pyt
     NotebookClient(nb, timeout=300, kernel_name="python3",
                    resources={"metadata": {"path": str(NOTEBOOK_DIR)}}).execute()
     printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert printed == f"The store {db} (from $SPM_DB), as of {dt.date.today().isoformat()}.\n"
+    assert printed == f"The store named by $SPM_DB: 9 reps in 3 teams, as of {dt.date.today().isoformat()}.\n"
+    outputs = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
+    assert str(tmp_path) not in outputs and "real.db" not in outputs
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     labels = [m["state"]["_options_labels"] for m in state.values() if m["model_name"] == "DropdownModel"]
     assert labels[0] == ["Closers", "Gardeners", "Pathfinders"] and len(labels[1]) == 3
