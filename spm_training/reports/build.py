@@ -270,12 +270,12 @@ def _points_under(shortfall: float) -> str:
 
 def counts_text(c: dict) -> str:
     """A rep's gaps as every report counts them (:func:`~spm_training.analysis.views.rep_gap_counts`)."""
-    parts = [f"{plural(c['linked'], 'linked gap')} ({plural(c['pairs'], 'skill–KPI pair')})"]
+    parts = [f"{plural(c['linked'], 'linked gap')} ({plural(c['pairs'], 'skill–KPI pair')})"] if c["linked"] else []
     if c["skill_only"]:
         parts.append(plural(c["skill_only"], "other skill gap"))
     if c["kpi"]:
         parts.append(plural(c["kpi"], "KPI gap"))
-    return ", ".join(parts)
+    return ", ".join(parts) if parts else "no gaps"
 
 
 def coach_first_view(a: Analysis, pages: dict[str, str]) -> list[dict]:
