@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -496,7 +496,8 @@ def _other_gaps_text(c: dict) -> str:
 
 # --- rendering -----------------------------------------------------------------------------------
 
-CONTEXTS = {"team": team_context, "rep": rep_context, "items": items_context}
+CONTEXTS: dict[str, Callable[[Analysis, str, BookLinks], dict]] = {
+    "team": team_context, "rep": rep_context, "items": items_context}
 
 
 def render(kind: str, context: dict) -> str:

@@ -16,7 +16,7 @@ from markupsafe import Markup, escape
 
 from ..formatting import attainment, attainment_tone, mastery_tone
 from ..periods import period_bounds
-from .filters import fmt_percent, fmt_share
+from .filters import fmt_percent
 
 # A palette that stays distinguishable with the common colour-vision deficiencies.
 TONES = {
