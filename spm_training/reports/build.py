@@ -123,8 +123,10 @@ def _plan_view(entries: list, links: BookLinks, titles: dict[str, str] | None = 
         kpis = sorted(e.kpis, key=lambda k: k["attainment"])       # the KPI furthest from target first
         practise, done = _practice(e, titles)
         pages = links.pages(e.pages)
-        steps = [{"verb": "Read", "text": p["title"], "url": p["url"], "note": "in the handbook"} for p in pages]
-        steps += [{"verb": x["verb"], "text": x["title"], "url": "", "note": x["note"]} for x in practise]
+        reading = [{"verb": "Read", "text": p["title"], "url": p["url"], "note": "in the handbook"} for p in pages]
+        doing = [{"verb": x["verb"], "text": x["title"], "url": "", "note": x["note"]} for x in practise]
+        # one page and one assignment first, so that the steps in view always include practice
+        steps = reading[:1] + doing[:1] + reading[1:] + doing[1:]
         view.append({
             "kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "note": e.note,
             "urgency": _urgency(e), "mastery": fmt.mastery(e.mastery, e.threshold) if e.mastery is not None
