@@ -34,8 +34,9 @@ def to_csv(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
     writer.writerow(columns)
     # Column by column: one pass per column is quicker than a function call per cell (54,000 gap
     # rows of 14 columns: 0.8 s -> 0.3 s), and the values are written exactly as _column writes them.
-    lines = list(zip(*(_column([row.get(c) for row in rows]) for c in columns)))
-    writer.writerows(lines)
+    # (zip over the columns, not a list of rows: 54,000 row tuples kept alive cost a third more time)
+    cells = [_column([row.get(c) for row in rows]) for c in columns]
+    writer.writerows(zip(*cells, strict=True))
     text = out.getvalue()
     if "\r" not in text:
         return text
@@ -46,7 +47,7 @@ def to_csv(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
     writer = csv.writer(out, lineterminator="\n")
     quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
     writer.writerow(columns)
-    for line in lines:
+    for line in zip(*cells, strict=True):
         (quoted if any("\r" in v for v in line) else writer).writerow(line)
     return out.getvalue()
 
@@ -62,18 +63,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 def _column(values: list) -> list[str]:
     # repr() of a float is the shortest text that reads back as the same float, so a stored value
     # survives an export exactly (1234567.89 stays 1234567.89, 0.1 + 0.2 stays 0.30000000000000004).
+    # (v[0] in a str of the six characters: the quickest test measured, no slice per cell)
     return ["" if v is None else repr(v) if type(v) is float
-            else ("'" + v if v[:1] in _FORMULA else v) if type(v) is str else _text(v) for v in values]
+            else ("'" + v if v and v[0] in _FORMULA else v) if type(v) is str else _text(v) for v in values]
 
 
-_FORMULA = frozenset(FORMULA_STARTS)
+_FORMULA = "".join(FORMULA_STARTS)
 
 
 def _text(value: object) -> str:
     if isinstance(value, float):                # numpy's float64 among them: its repr names the type
         return float.__repr__(value)
     text = str(value)
-    return "'" + text if isinstance(value, str) and text[:1] in _FORMULA else text
+    return "'" + text if isinstance(value, str) and text and text[0] in _FORMULA else text
 
 
 def _cell(value: object) -> str:
