@@ -81,8 +81,14 @@ def kpis_list(project: Project, fmt: str) -> None:
 
 def _target_text(target: object) -> str:
     if isinstance(target, dict):
-        return " ".join(f"{role}:{value:g}" for role, value in target.items())
-    return "" if target is None else f"{target:g}"
+        return " ".join(f"{role}:{_number_text(value)}" for role, value in target.items())
+    return "" if target is None else _number_text(target)
+
+
+def _number_text(value: object) -> str:
+    # exact, as the exports write numbers (":g" made a target of 1234567 read 1.23457e+06)
+    number = float(value)  # type: ignore[arg-type]
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)
 
 
 @kpis.command("check")
