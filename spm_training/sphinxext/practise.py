@@ -11,6 +11,7 @@ are filled in once every page's title is known (``doctree-resolved``).
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -132,18 +133,25 @@ def add_section(app: Sphinx, doctree: nodes.document) -> None:
     top += section
 
 
-def _link(app: Sphinx, fromdoc: str, todoc: str, text: str, anchor: str = "") -> nodes.reference:
+def _link(app: Sphinx, fromdoc: str, todoc: str, text: str, anchor: str = "") -> nodes.Node:
+    """A link to another page of the book; plain text in a book that does not have that page."""
+    if todoc not in app.env.all_docs:
+        return nodes.Text(text)
     uri = app.builder.get_relative_uri(fromdoc, todoc) + (f"#{anchor}" if anchor else "")
     return nodes.reference("", text, internal=True, refuri=uri)
 
 
-def _title(app: Sphinx, docname: str) -> str:
+def _title(app: Sphinx, docname: str, default: str = "") -> str:
     title = app.env.titles.get(docname)
-    return title.astext() if title is not None else docname
+    return title.astext() if title is not None else (default or docname)
 
 
 def _assignment_name(measured: Measured) -> str:
-    return measured.title or measured.assignment.split("_", 1)[-1].replace("_", " ").capitalize()
+    """The plan's title, else one made from the folder name (``06_objection_handling``: Objection handling)."""
+    if measured.title:
+        return measured.title
+    words = re.sub(r"^\d+[-_ ]*", "", measured.assignment).replace("_", " ").replace("-", " ").strip()
+    return words.capitalize() or measured.assignment
 
 
 def _assignment_text(measured: Measured) -> list[nodes.Node]:
@@ -203,7 +211,7 @@ def fill_sections(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                                 _link(app, docname, ASSIGNMENTS_DOC, "Assignments in JupyterLab",
                                       ASSIGNMENTS_ANCHOR),
                                 nodes.Text(" explains. Each skill's entry in "),
-                                _link(app, docname, SKILLS_MAP_DOC, _title(app, SKILLS_MAP_DOC).lower()),
+                                _link(app, docname, SKILLS_MAP_DOC, _title(app, SKILLS_MAP_DOC, "the skills map").lower()),
                                 nodes.Text(" shows which KPIs it moves."))
         items = nodes.bullet_list(classes=["spm-practise-list"])
         for skill in chosen:

@@ -3,6 +3,7 @@ KPI catalog and skills map directives, each built as a tiny Sphinx project (seco
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -139,7 +140,8 @@ def test_valid_knowledge_check_renders_accessible_html(tmp_path: Path) -> None:
     assert 'name="spm-kc-1-q1"' in html and 'name="spm-kc-1-q2"' in html
     assert '<label for="spm-kc-1-q1-o2">Ask what would be <strong>most</strong> useful' in html
     assert html.count('data-correct="true"') == 2 and html.count('data-correct="false"') == 2
-    assert html.count('role="status" aria-live="polite"') == 2
+    assert html.count('role="status" aria-live="polite"') == 3  # each question's feedback, and the score
+    assert html.count('<p class="spm-kc-score" role="status" aria-live="polite" hidden></p>') == 1
     assert html.count('<button type="button" class="spm-kc-check"') == 2
     assert '_static/spm/knowledge-check.js' in html
     assert (out_dir(tmp_path / "ok") / "_static" / "spm" / "knowledge-check.js").is_file()
@@ -331,3 +333,96 @@ def test_remote_mathjax_is_refused(tmp_path: Path) -> None:
                            str(out_dir(src))], capture_output=True, text=True, timeout=300)
     assert proc.returncode != 0
     assert "offline book: mathjax_path = 'https://cdn.example/mathjax/tex-chtml.js'" in proc.stderr
+
+
+# -- practise this, the KPI summary and page assets -----------------------------------------------------------
+
+PLAN = """\
+phases:
+  - {name: "Days 1 to 90", first_day: 1, last_day: 90, what: everything}
+assignments:
+  - {id: 01-discovery, title: Discovery calls, due_day: 20, roles: [SDR, AE], why: first month}
+"""
+
+
+def test_practise_this_ends_each_page_that_teaches_a_skill(tmp_path: Path) -> None:
+    src = tmp_path / "practise"
+    notebook = course_notebook([(["skill:discovery"], {**GRADED, "grade_id": "q1"}),
+                                (["skill:discovery"], {**GRADED, "grade_id": "q2"})])
+    other = course_notebook([(["skill:discovery"], {**GRADED, "grade_id": "r1"})])
+    proc = build(src, {
+        "index.md": "# Home\n\n```{toctree}\nguide\nmodule\nmap\nplain\n```\n\n```{kpi-catalog}\n```\n",
+        "guide.md": "# A guide\n\n## Knowledge check\n\nQuestions.\n",
+        "module.md": "# Discovery drill\n\nA page standing in for a notebook.\n",
+        "map.md": "# Skills map\n\n```{skills-map}\n```\n",
+        "plain.md": "# Plain\n\nTeaches no skill.\n",
+        "course/skills.yml": SKILLS.replace("    pages: [guide]\n", "    pages: [guide]\n    modules: [module]\n"),
+        "course/plan.yml": PLAN,
+        "course/source/01-discovery/discovery.ipynb": notebook,
+        "course/source/02-review/review.ipynb": other,
+    })
+    assert proc.returncode == 0, proc.stderr
+    out = out_dir(src)
+    guide = (out / "guide.html").read_text(encoding="utf-8")
+    start = guide.index('<section class="spm-practise" id="practise-this">')
+    assert start > guide.index('id="knowledge-check"'), "Practise this comes last"
+    section = guide[start:guide.index("</section>", start)]
+    text = " ".join(re.sub(r"<[^>]+>", "", section).split())
+    assert text.startswith("Practise this¶ This chapter teaches the skill below. Try the interactive module "
+                           "first, then hand in the graded assignment")
+    assert ("Discovery questioning Try it: Discovery drill (interactive module, not graded) Graded: Discovery "
+            "calls (01-discovery), 2 graded items on this skill; due on day 20 of onboarding for SDR, AE "
+            "Also measured in Review (02-review)") in text
+    assert '<a class="reference internal" href="module.html">Discovery drill</a>' in section
+    # The book has no skills-map page at book/guides/skills-map here: the name stays, without a dead link.
+    assert 'href="book/guides/skills-map.html' not in section
+    assert text.endswith("You fetch and submit assignments in the Assignments tab of JupyterLab, as Assignments in "
+                         "JupyterLab explains. Each skill's entry in the skills map shows which KPIs it moves.")
+    assert "Practise this" not in (out / "plain.html").read_text(encoding="utf-8")
+    # Added while the page is read, so the page's own table of contents lists it.
+    assert '<a class="reference internal" href="#practise-this">Practise this</a>' in guide
+
+
+def test_kpi_summary_lists_every_kpi_with_its_target_by_role(tmp_path: Path) -> None:
+    from spm_training.sphinxext.kpi_catalog import first_sentence, target_by_role
+
+    src = tmp_path / "summary"
+    proc = build(src, {"index.md": "# KPIs\n\n```{kpi-summary}\n```\n\n## The catalog\n\n```{kpi-catalog}\n```\n"})
+    assert proc.returncode == 0, proc.stderr
+    html = (out_dir(src) / "index.html").read_text(encoding="utf-8")
+    table = html[html.index('<table class="spm-kpi-summary'):html.index("</table>")]
+    rows = table.split("<tr")[2:]
+    kpis = load_kpis(None)
+    assert len(rows) == len(kpis)
+    win = next(r for r in rows if "Win rate" in r)
+    cells = [" ".join(re.sub(r"<[^>]+>", " ", c).replace("\u2019", "'").split())
+             for c in re.findall(r"<td[^>]*>(.*?)</td>", win, re.S)]
+    assert cells == ["Win rate", first_sentence(kpis["win_rate"].definition), "%", "Higher", "25% for AE, AM"]
+    assert 'href="#kpi-win-rate"' in win
+    assert target_by_role(kpis["meetings_booked"]) == ["SDR 12 per month", "AE 4 per month"]
+    assert target_by_role(kpis["sales_cycle_length"]) == ["45 days for AE"]
+    assert first_sentence("Counts a thing. Not the other.") == "Counts a thing."
+
+
+def test_pages_load_mathjax_only_for_their_own_math_and_never_fontawesome(tmp_path: Path) -> None:
+    src = tmp_path / "assets"
+    proc = build(src, {"index.md": "# Home\n\n```{toctree}\nmath\n```\n",
+                       "math.md": "# Math\n\n```{math}\na = b / c\n```\n"})
+    assert proc.returncode == 0, proc.stderr
+    out = out_dir(src)
+    index, math = ((out / name).read_text(encoding="utf-8") for name in ("index.html", "math.html"))
+    assert "tex-chtml.js" not in index, "the landing page loaded MathJax for its children's math"
+    assert '_static/spm/vendor/mathjax/tex-chtml.js' in math
+    for page_html in (index, math):
+        assert 'src="_static/spm/navigation.js' in page_html and 'rel="icon" href="_static/favicon.svg"' in page_html
+        assert "fontawesome.js" not in page_html
+
+
+def test_trim_assets_drops_only_fontawesome_and_the_search_index() -> None:
+    from spm_training.sphinxext.assets import trim_assets
+
+    head = ('<script defer src="../_static/scripts/fontawesome.js?digest=1"></script>\n'
+            '<link rel="preload" as="script" href="../_static/scripts/bootstrap.js?digest=1" />\n'
+            '<script src="../_static/searchtools.js"></script>\n<script src="../searchindex.js"></script>\n')
+    assert trim_assets(head) == ('<link rel="preload" as="script" href="../_static/scripts/bootstrap.js?digest=1" />\n'
+                                 '<script src="../_static/searchtools.js"></script>\n')
