@@ -211,7 +211,8 @@ def fill_sections(app: Sphinx, doctree: nodes.document, docname: str) -> None:
                                 _link(app, docname, ASSIGNMENTS_DOC, "Assignments in JupyterLab",
                                       ASSIGNMENTS_ANCHOR),
                                 nodes.Text(" explains. Each skill's entry in "),
-                                _link(app, docname, SKILLS_MAP_DOC, _title(app, SKILLS_MAP_DOC, "the skills map").lower()),
+                                _link(app, docname, SKILLS_MAP_DOC,
+                                      _title(app, SKILLS_MAP_DOC, "the skills map").lower()),
                                 nodes.Text(" shows which KPIs it moves."))
         items = nodes.bullet_list(classes=["spm-practise-list"])
         for skill in chosen:
