@@ -410,7 +410,7 @@ def rep_context(a: Analysis, rep_id: str, links: BookLinks) -> dict:
         "counts": views.rep_gap_counts(a)[rep_id], "kpis": kpis,
         "comments": [{**c, "title": titles.get(c["assignment"], c["assignment"])} for c in views.comments(scores)],
         "pending": sum(1 for i in scores if i["pending"]), "next_assignments": _next_assignments(assignments),
-        "kpi_reference_url": links.kpi_url(None), "steps_shown": STEPS_SHOWN,
+        "kpi_reference_url": links.kpi_url(None), "steps_shown": STEPS_SHOWN, "has_plan": bool(a.role_assignments),
         "ramp": ramp_points,
         "ramp_chart": charts.ramp_chart(ramp_points, label="Mean KPI attainment in each period since hire",
                                         hire_date=hired),
@@ -506,12 +506,15 @@ def render(kind: str, context: dict) -> str:
     return environment().get_template(f"{kind}.html").render(**context)
 
 
-def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: BookLinks) -> Path:
-    """Render one report of ``kind`` for ``key`` (team, rep id or assignment) to ``path``."""
+def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: BookLinks,
+                 rep_pages: dict[str, str] | None = None) -> Path:
+    """Render one report of ``kind`` for ``key`` (team, rep id or assignment) to ``path``. A team
+    report links its reps to ``rep_pages`` (rep id -> file name; see :func:`team_context`)."""
     if kind not in REPORT_KINDS:
         raise ValueError(kind)
     path = Path(path)
-    write_output(path, render(kind, CONTEXTS[kind](analysis, key, links)))
+    context = team_context(analysis, key, links, rep_pages) if kind == "team" else CONTEXTS[kind](analysis, key, links)
+    write_output(path, render(kind, context))
     _readable(path)
     return path
 
@@ -533,7 +536,8 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
     stems = {kind: report_stems(report_keys(store, kind)) for kind in REPORT_KINDS}
     for team in sorted(whole.team_ids()):
         scope = whole.scoped(views.team_members(whole, team))
-        path = write_report(scope, "team", team, out_dir / f"team-{stems['team'][team]}.html", links)
+        path = write_report(scope, "team", team, out_dir / f"team-{stems['team'][team]}.html", links,
+                            rep_pages={r: f"rep-{stems['rep'][r]}.html" for r in scope.rep_ids})
         written.append({"kind": "team", "key": team, "label": f"Team {team} ({len(scope.rep_ids)} reps)",
                         "path": path})
     for rep in views.reps_in_order(whole, ("team", "name")):

@@ -16,6 +16,7 @@ from spm_training import formatting as fmt
 from spm_training.analysis import views
 from spm_training.analysis.facade import analyse
 from spm_training.analysis.gaps import severity
+from spm_training.analysis.readiness import role_skills
 from spm_training.ingest.roster import write_roster
 from spm_training.project import Project
 from spm_training.reports import charts
@@ -212,6 +213,11 @@ def test_a_new_hire_with_nothing_measured_reads_ramping_not_a_low_score(course) 
     assert "KPIs not measured yet: no KPI value has been imported for you." in html
     assert "Not measured yet: no KPI value since your hire date." in html
     assert "of 100" not in _text(html[:html.index('<section id="kpis"')])
+    skills, kpis = project.catalogs()
+    n = len(role_skills(skills, kpis, "SDR"))
+    assert [s["id"] for s in ctx["skills"]] == role_skills(skills, kpis, "SDR") and n > 1
+    assert f"<p>Not measured yet: none of the {n} skills below has a graded item so far.</p>" in html
+    assert f"<summary>The {n} skills your assignments will measure</summary>" in html
     assert "none yet" not in html
 
 
@@ -242,3 +248,14 @@ def test_the_ramp_chart_has_labelled_axes_ticks_and_a_target_line() -> None:
     one = str(charts.ramp_chart(points[:1], label="Ramp", hire_date=None))
     assert one.count("<circle") == 1 and "<polyline" not in one and ">Period</text>" in one and "month" not in one
     assert str(charts.ramp_chart([], label="Ramp")) == ""
+
+
+def test_without_a_plan_of_n_is_every_released_assignment(tmp_path: Path) -> None:
+    db, info = populated(tmp_path, n_reps=6)
+    rep_id = info["data"].roster[0]["id"]
+    ctx, html = _rep(db, info["project"], rep_id)
+    assert ctx["has_plan"] is False and ctx["progress"]["given"] == 4
+    assert ("(every assignment released so far: the course has no onboarding plan)</span></dd>") in html
+    assert '4 assignments have been released so far; those are the "of 4" in the summary.' in html
+    assert html.count('data-in-plan="yes"') == 4 and 'data-in-plan="no"' not in html
+    assert "onboarding plan gives you" not in html
