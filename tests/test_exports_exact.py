@@ -215,3 +215,16 @@ def test_the_table_shows_numbers_for_people() -> None:
     assert to_table(rows).splitlines() == [
         "                 v", "------------------", "      1,234,567.89", "               0.3", "         0.0000001",
         "123,456,789,012.35", "            -42.12", "   0.0000000000025", "            0.1235", "                 7"]
+
+
+def test_kpis_list_gives_default_targets_exactly(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from spm_training.project import packaged_kpi_catalog
+
+    (tmp_path / "_config.yml").write_text("title: t\n")
+    text = packaged_kpi_catalog().read_text(encoding="utf-8")
+    assert text.count("default_target: 9000\n") == 1
+    (tmp_path / "kpis.yml").write_text(text.replace("default_target: 9000\n", "default_target: 1234567.89\n"))
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(cli, ["kpis", "list", "--format", "json"]).output
+    targets = {k["id"]: k["default_target"] for k in json.loads(out)}
+    assert (targets["cac"], targets["revenue"], targets["win_rate"]) == ("1234567.89", "AE:120000 AM:90000", "0.25")
