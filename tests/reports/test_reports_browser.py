@@ -42,6 +42,10 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "site" / "book" / "html" / "book" / "performance").mkdir(parents=True, exist_ok=True)
     (folder / "site" / "book" / "html" / "book" / "performance" / "skill-gaps.html").write_text(
         "<!doctype html><title>skill gaps</title><link rel='icon' href='data:,'>")
+    # the KPI reference, which the rep report's KPI names link into (a page of the real book)
+    assert (ROOT / "book" / "performance" / "kpi-reference.md").is_file()
+    (folder / "site" / "book" / "html" / "book" / "performance" / "kpi-reference.html").write_text(
+        "<!doctype html><title>KPI reference</title><link rel='icon' href='data:,'>")
     return folder / "site"
 
 
