@@ -55,9 +55,9 @@ def summary(counts: dict[str, dict[str, int]], grouped: dict[str, list[dict]], n
     how many skills, and the most urgent."""
     total = {k: sum(c[k] for c in counts.values()) for k in ("linked", "skill_only", "kpi")}
     linked_skills = {e["skill"] for entries in grouped.values() for e in entries if e["kind"] == "linked"}
-    text = (f"{plural(len(counts), 'rep')}: {plural(total['linked'], 'linked gap')} over "
-            f"{plural(len(linked_skills), 'skill')}, {plural(total['skill_only'], 'other skill gap')}, "
-            f"{plural(total['kpi'], 'KPI gap')}")
+    text = (f"{_many(len(counts), 'rep')}: {_many(total['linked'], 'linked gap')} over "
+            f"{_many(len(linked_skills), 'skill')}, {_many(total['skill_only'], 'other skill gap')}, "
+            f"{_many(total['kpi'], 'KPI gap')}")
     if periods:
         text += f" (KPIs for {', '.join(periods)})"
     lines = [text + "."]
@@ -69,6 +69,11 @@ def summary(counts: dict[str, dict[str, int]], grouped: dict[str, list[dict]], n
                      f"{fmt.percent(e['threshold'])}) with {worst['kpi_name']} at "
                      f"{fmt.attainment(worst['attainment'])} of target.")
     return [part for line in lines for part in textwrap.wrap(line, WIDTH, break_on_hyphens=False)]
+
+
+def _many(n: int, noun: str) -> str:
+    """'1 rep', '2,758 linked gaps': a count with thousands separators and its noun."""
+    return f"{fmt.count(n)} {noun if n == 1 else noun + 's'}"
 
 
 def _mastery(entry: dict) -> str:

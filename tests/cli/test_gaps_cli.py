@@ -147,3 +147,12 @@ def test_skills_list_shows_every_kpi_whole_in_80_columns(world: Path) -> None:
     for skill in listed:
         for kpi in skill["kpis"].split():
             assert any(line.rstrip().endswith(" " + kpi) for line in lines), kpi
+
+
+def test_summary_counts_have_thousands_separators() -> None:
+    from spm_training.cli.gap_table import summary
+
+    counts = {"r1": {"linked": 2758, "skill_only": 1, "kpi": 1000, "pairs": 4100, "skills": 2759}}
+    assert summary(counts, {}, {}, ["2026-Q3"]) == [
+        "1 rep: 2,758 linked gaps over 0 skills, 1 other skill gap, 1,000 KPI gaps (KPIs",
+        "for 2026-Q3)."]
