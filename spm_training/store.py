@@ -156,6 +156,8 @@ class Store:
         # it fails before anything was committed: a refused import leaves no empty store behind.
         self._fresh: bool | None = None     # None: not fresh; False: the path did not exist; True: a 0-byte file
         self._committed = False
+        # The file this connection has open: a write checks that the path still names it (see transaction).
+        self._file = _file_id(path)
 
     @functools.cached_property
     def db(self) -> "sqlite_utils.Database":  # noqa: F821 - imported when first used
@@ -177,6 +179,13 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise explain(self.path, exc, self.busy_timeout) from None
+        if self._file is not None and _file_id(self.path) != self._file:
+            # Another command removed the new store it had just created (its import was refused) or an
+            # admin moved another file into place while this connection held the old one: a commit now
+            # would land in a file nobody will open again.
+            self.conn.execute("ROLLBACK")
+            raise StoreError(f"{self.path}: the store was removed or replaced while this command ran; nothing was "
+                             "written: run it again")
         try:
             yield self.conn
         except BaseException:
@@ -198,16 +207,36 @@ class Store:
         self.conn.close()
 
     def discard_if_fresh(self) -> None:
-        """Close, and undo the creation of a store that this open created and nothing committed to."""
-        self.close()
-        if self._fresh is None or self._committed:
+        """Close, and undo the creation of a store that this open created and nothing committed to.
+
+        Under the write lock, and only while every table is still empty: another command that opened
+        the new store meanwhile and wrote to it keeps its data, and one that writes later finds the
+        store gone (see :meth:`transaction`) instead of writing into a removed file."""
+        if self._fresh is None or self._committed or self.readonly:
+            self.close()
             return
-        for suffix in ("-wal", "-shm", "-journal"):
-            Path(f"{self.path}{suffix}").unlink(missing_ok=True)
-        if self._fresh:
-            self.path.write_bytes(b"")         # it was an empty file: leave it one
-        else:
-            self.path.unlink(missing_ok=True)
+        try:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.conn.execute("BEGIN IMMEDIATE")
+            tables = [r[0] for r in self.conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+            if any(self.conn.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone() for t in tables):
+                return
+            if self._fresh:
+                # it was an empty file: put an empty file with the same owner and mode in its place (a
+                # new file, so that a connection that still has the old one open notices)
+                _replace_with_empty(self.path)
+            else:
+                self.path.unlink(missing_ok=True)
+            for suffix in ("-wal", "-shm", "-journal"):
+                Path(f"{self.path}{suffix}").unlink(missing_ok=True)
+        except (sqlite3.Error, OSError):
+            return      # busy or gone: someone else has the store now, so it stays
+        finally:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            self.close()
 
     def __enter__(self) -> Store:
         return self
@@ -217,6 +246,30 @@ class Store:
             self.discard_if_fresh()
         else:
             self.close()
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_dev, info.st_ino
+
+
+def _replace_with_empty(path: Path) -> None:
+    info = os.stat(path)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.empty")
+    temp.write_bytes(b"")
+    try:
+        os.chmod(temp, info.st_mode & 0o7777)
+        if hasattr(os, "chown"):
+            try:
+                os.chown(temp, info.st_uid, info.st_gid)
+            except PermissionError:
+                pass        # only root may give the file away; the mode is kept all the same
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
@@ -420,6 +473,7 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
         store.discard_if_fresh()
         raise
     store._committed = False    # the schema alone is no reason to keep a store the command then fails to fill
+    store._file = _file_id(path)
     return store
 
 

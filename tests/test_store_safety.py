@@ -418,3 +418,44 @@ def test_busy_timeout_settings_are_checked(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(StoreError) as env_info:
         load_busy_timeout(None)
     assert str(env_info.value) == "SPM_BUSY_TIMEOUT='a while': expected a number of seconds from 0 to 86400, such as 30"
+
+
+def test_a_new_store_another_command_wrote_to_is_not_taken_away(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    first = open_store(db)              # two imports into a store that did not exist, at the same moment
+    second = open_store(db)
+    with second.transaction() as conn:
+        conn.execute("INSERT INTO teams VALUES ('East', 'Mia Roth')")
+    second.close()
+    with pytest.raises(RuntimeError):
+        with first:
+            raise RuntimeError("the first import was refused")
+    assert rows(db, "SELECT * FROM teams") == [("East", "Mia Roth")]
+
+
+def test_a_command_whose_new_store_was_taken_away_writes_nothing_silently(tmp_path: Path) -> None:
+    db = tmp_path / "new.db"
+    first = open_store(db)
+    second = open_store(db)             # opened the new store before the first command's import was refused
+    with pytest.raises(RuntimeError):
+        with first:
+            raise RuntimeError("the first import was refused")
+    assert not db.exists()
+    with pytest.raises(StoreError) as info:
+        with second.transaction() as conn:
+            conn.execute("INSERT INTO teams VALUES ('East', 'Mia Roth')")
+    second.close()
+    assert str(info.value) == (f"{db}: the store was removed or replaced while this command ran; nothing was "
+                               "written: run it again")
+
+
+def test_an_empty_file_put_back_keeps_its_mode(tmp_path: Path) -> None:
+    db = tmp_path / "spm.db"
+    db.touch()
+    os.chmod(db, 0o660)
+    with pytest.raises(RuntimeError):
+        with open_store(db):
+            raise RuntimeError("refused")
+    assert db.read_bytes() == b""
+    assert db.stat().st_mode & 0o777 == 0o660
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spm.db"]
