@@ -65,7 +65,8 @@ def summary(counts: dict[str, dict[str, int]], grouped: dict[str, list[dict]], n
     if order and grouped[order[0]][0]["kind"] == "linked":
         e = grouped[order[0]][0]
         worst = min(e["kpis"], key=lambda k: k["attainment"])
-        lines.append(f"Most urgent: {names[order[0]]}, {e['skill_name']} at {_mastery(e)} (needs "
+        at = "not yet credited" if e["mastery"] is None else f"at {_mastery(e)}"
+        lines.append(f"Most urgent: {names[order[0]]}, {e['skill_name']} {at} (needs "
                      f"{fmt.percent(e['threshold'])}) with {worst['kpi_name']} at "
                      f"{fmt.attainment(worst['attainment'])} of target.")
     return [part for line in lines for part in textwrap.wrap(line, WIDTH, break_on_hyphens=False)]

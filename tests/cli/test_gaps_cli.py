@@ -156,3 +156,21 @@ def test_summary_counts_have_thousands_separators() -> None:
     assert summary(counts, {}, {}, ["2026-Q3"]) == [
         "1 rep: 2,758 linked gaps over 0 skills, 1 other skill gap, 1,000 KPI gaps (KPIs",
         "for 2026-Q3)."]
+
+
+def test_a_skill_not_credited_yet_reads_so() -> None:
+    """An n_times skill not yet reached often enough has a gap but no mastery figure."""
+    from spm_training.cli.gap_table import table
+
+    rows = [{"rep_id": "a", "name": "Ann Lee", "kind": "linked", "skill": "s", "skill_name": "Cold calling",
+             "mastery": None, "threshold": 0.7, "pending": 0, "kpi": "k", "kpi_name": "Win rate", "period": "2026-Q3",
+             "attainment": 0.8}]
+    out = table(rows, {"a": {"linked": 1, "skill_only": 0, "kpi": 0, "pairs": 1, "skills": 1}}, {"a": "East"}, False)
+    assert out.splitlines()[2:] == [
+        "Most urgent: Ann Lee, Cold calling not yet credited (needs 70%) with Win rate at",
+        "80% of target.",
+        "",
+        "Skill               Mastery  KPI below target  Attained",
+        "------------  -------------  ----------------  --------",
+        "Ann Lee: 1 linked gap",
+        "Cold calling  not yet < 70%  Win rate               80%"]
