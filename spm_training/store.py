@@ -156,8 +156,10 @@ class Store:
         # it fails before anything was committed: a refused import leaves no empty store behind.
         self._fresh: bool | None = None     # None: not fresh; False: the path did not exist; True: a 0-byte file
         self._committed = False
-        # The file this connection has open: a write checks that the path still names it (see transaction).
-        self._file = _file_id(path)
+        # The file this connection has open: a write checks that the path still names it (see transaction);
+        # absolute, since a command may change its working folder (nbgrader does) after opening the store.
+        self._absolute = Path(os.path.abspath(path))
+        self._file = _file_id(self._absolute)
 
     @functools.cached_property
     def db(self) -> "sqlite_utils.Database":  # noqa: F821 - imported when first used
@@ -179,7 +181,7 @@ class Store:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise explain(self.path, exc, self.busy_timeout) from None
-        if self._file is not None and _file_id(self.path) != self._file:
+        if self._file is not None and _file_id(self._absolute) != self._file:
             # Another command removed the new store it had just created (its import was refused) or an
             # admin moved another file into place while this connection held the old one: a commit now
             # would land in a file nobody will open again.
@@ -473,7 +475,7 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
         store.discard_if_fresh()
         raise
     store._committed = False    # the schema alone is no reason to keep a store the command then fails to fill
-    store._file = _file_id(path)
+    store._file = _file_id(store._absolute)
     return store
 
 
