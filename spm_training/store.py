@@ -3,6 +3,11 @@
 Every import and every sync runs inside :func:`transaction`, so it lands whole or not at all.
 The schema version lives in SQLite's ``user_version``; :data:`MIGRATIONS` takes a store of any
 earlier version to the current one, each step in its own transaction.
+
+:func:`open_store` opens a store for a command that writes or, read-only, for one that only reads
+(which then works on a read-only file or mount); it refuses files that are not spm stores and leaves
+them as they were, waits a configurable time for another writer, and says "busy" or "read-only" in
+one line. :func:`backup_store` and :func:`restore_store` copy a store through SQLite's online backup.
 """
 
 from __future__ import annotations
