@@ -332,6 +332,7 @@ def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kp
     the same cells."""
     mastery, attained = views.mastery_lookup(a), _attainment_lookup(a)
     rows, cells = [], []
+    titles = views.assignment_titles(a)
     for rep in reps:
         skill_cells = [_mastery_cell(mastery.get((rep["rep_id"], s.id)), s, rep["name"]) for s in skills]
         kpi_cells, kpi_rows = [], []
@@ -351,7 +352,7 @@ def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kp
         rows.append({**rep, "skills": skill_cells, "kpis": kpi_rows, "readiness": readiness,
                      "href": pages.get(rep["rep_id"], ""), "counts": counts[rep["rep_id"]],
                      "counts_text": counts_text(counts[rep["rep_id"]]),
-                     "plan": _plan_view(a.plan(rep["rep_id"]), links)})
+                     "plan": _plan_view(a.plan(rep["rep_id"]), links, titles)})
         cells.append([charts.Cell(c["text"], c["tone"], c["title"]) for c in skill_cells + kpi_cells])
     heatmap = charts.heatmap([r["name"] for r in reps], [("Skills (mastery)", [s.name for s in skills]),
                                                          ("KPIs (attainment)", [k.name for k in kpis])],
