@@ -9,11 +9,11 @@ so the strict build fails before an offline reader meets a blank widget or raw L
 Pages also stay light on a phone's connection. Sphinx loads MathJax on the landing page whenever any
 page of the book has math (it counts the pages a table of contents includes); here a page loads it only
 for its own math. Our ``layout.html`` leaves out pydata-sphinx-theme's ``fontawesome.js`` (1.5 MB of
-JavaScript that redraws icons the theme's CSS already draws from its web font) and the search index,
+JavaScript for a dozen icons) and the search index,
 which ``spm/search-loader.js`` fetches when a reader opens the search; ``spm/icons.css`` draws the
 theme's few icons, so the Font Awesome web font loads only where an admonition needs it.
-``spm/navigation.js`` makes the sidebar buttons work (see that file), and the book gets a favicon
-unless it names its own.
+``spm/navigation.js`` makes the sidebar buttons work (see that file), and the book gets a favicon,
+written into each page as a data: URI, unless it names its own (``html_favicon``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from docutils import nodes
 from markupsafe import Markup
@@ -58,8 +59,6 @@ def add_static_path(app: Sphinx, config: Config) -> None:
     """Copy our static folder into _static/ and refuse configuration that fetches from the network."""
     config.html_static_path = [*config.html_static_path, str(STATIC_DIR)]
     config.templates_path = [*config.templates_path, str(TEMPLATES_DIR)]
-    if not config.html_favicon:
-        config.html_favicon = str(FAVICON)
     remote = []
     if "mathjax_path" in config and _is_remote(config.mathjax_path or ""):
         remote.append(f"mathjax_path = {config.mathjax_path!r} (use {MATHJAX_PATH!r})")
@@ -90,9 +89,16 @@ def _is_mathjax(js: Any, mathjax_path: str) -> bool:
     return filename == mathjax_path or body.startswith("window.MathJax")
 
 
+def favicon_uri() -> str:
+    """The favicon as a data: URI, written into each page: no request, nothing to wait for or to abort."""
+    return "data:image/svg+xml," + quote(" ".join(FAVICON.read_text(encoding="utf-8").split()), safe=" =/:-.,#")
+
+
 def page_assets(app: Sphinx, pagename: str, templatename: str, context: dict[str, Any], doctree: Any) -> None:
-    """Per page: the trimming filter for layout.html, and MathJax only where the page has math."""
+    """Per page: the trimming filter for layout.html, our favicon unless the book names its own, and MathJax
+    only where the page has math."""
     context["spm_trim_assets"] = trim_assets
+    context["spm_favicon"] = "" if app.config.html_favicon else favicon_uri()
     mathjax = "_static/" + (app.config.mathjax_path or "")
     scripts = context.get("script_files")
     if isinstance(scripts, list) and not has_math(doctree):

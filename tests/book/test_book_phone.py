@@ -190,7 +190,7 @@ def test_page_weights_are_recorded_and_within_the_goals(built_html: Path, chromi
                        "largest": sorted(files, key=files.get, reverse=True)[:3]}
         record[rel]["widget_manager"] = WIDGET_MANAGER in files
         record[rel]["mathjax"] = any(f.startswith(MATHJAX) for f in files)
-        record[rel]["favicon"] = any(f.endswith("favicon.svg") for f in files) or 'rel="icon"' in html
+        record[rel]["favicon"] = '<link rel="icon" type="image/svg+xml" href="data:image/svg+xml,' in html
     context.close()
     WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     WEIGHTS.write_text(json.dumps({"goals_bytes": GOALS, "pages": record}, indent=2) + "\n", encoding="utf-8")
