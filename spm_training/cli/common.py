@@ -67,10 +67,16 @@ def resolve_scope(store: Store, team: str | None, rep: str | None) -> tuple[str 
     return team, rep
 
 
+#: How many of the reps an ambiguous name matches the error lists (it stays one readable line).
+SHOWN_MATCHES = 8
+
+
 def _resolve_rep(reps: list[dict], text: str) -> str:
     if any(r["rep_id"] == text for r in reps):
         return text
     wanted = " ".join(text.split()).casefold()
+    if not wanted:
+        return text
     for matches in ([r for r in reps if r["rep_id"].casefold() == wanted],
                     [r for r in reps if " ".join((r["name"] or "").split()).casefold() == wanted],
                     [r for r in reps if any(part.startswith(wanted) for part in (r["name"] or "").casefold().split())
@@ -78,6 +84,9 @@ def _resolve_rep(reps: list[dict], text: str) -> str:
         if len(matches) == 1:
             return matches[0]["rep_id"]
         if len(matches) > 1:
-            listed = ", ".join(f"{r['rep_id']} ({r['name']})" for r in sorted(matches, key=lambda r: r["rep_id"]))
+            found = sorted(matches, key=lambda r: r["rep_id"])
+            listed = ", ".join(f"{r['rep_id']} ({r['name']})" for r in found[:SHOWN_MATCHES])
+            if len(found) > SHOWN_MATCHES:
+                listed += f" and {len(found) - SHOWN_MATCHES} more"
             raise NotFoundError(f"'{text}' matches {len(matches)} reps: {listed}; give one of the ids")
     return text

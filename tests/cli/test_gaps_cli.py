@@ -174,3 +174,25 @@ def test_a_skill_not_credited_yet_reads_so() -> None:
         "------------  -------------  ----------------  --------",
         "Ann Lee: 1 linked gap",
         "Cold calling  not yet < 70%  Win rate               80%"]
+
+
+def test_a_name_many_reps_share_lists_the_first_eight_ids() -> None:
+    from spm_training.cli.common import _resolve_rep
+    from spm_training.errors import NotFoundError
+
+    reps = [{"rep_id": f"sam.{n:02d}", "name": f"Sam Lee{n:02d}"} for n in range(11)]
+    with pytest.raises(NotFoundError) as found:
+        _resolve_rep(reps, "SAM")
+    assert str(found.value) == ("'SAM' matches 11 reps: " + ", ".join(f"sam.{n:02d} (Sam Lee{n:02d})" for n in range(8))
+                                + " and 3 more; give one of the ids")
+    assert _resolve_rep(reps, "sam lee07") == "sam.07" and _resolve_rep(reps, "  ") == "  "
+
+
+def test_a_first_or_last_name_matches_the_start_of_either(tmp_path: Path) -> None:
+    from spm_training.demo.store import build_demo_store
+
+    demo = build_demo_store(tmp_path / "demo.db", seed=7, n_reps=30).path
+    result = CliRunner().invoke(cli, ["--db", str(demo), "gaps", "--rep", "a"])
+    assert (result.exit_code, result.output) == (1, "Error: 'a' matches 3 reps: amir.ivanova (Amir Ivanova), "
+                                                    "amir.tanaka (Amir Tanaka), jade.abbott (Jade Abbott); give one "
+                                                    "of the ids\n")
