@@ -183,19 +183,30 @@ def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
     (no graded skill, no KPI value or no assignment given), for whom the index says little yet."""
     r = a.readiness(rep_id)
     w, points = r.weights, r.points
-    parts = [("Mastery", points["mastery"]), ("KPI attainment", points["kpi"]),
-             ("Course progress", points["progress"])]
     missing = [MISSING_PARTS[m] for m in r.missing]
     ramping = bool(r.missing) and views.tenure(a, rep_id)["new_hire"]
+    shown = dict(zip(points, _whole_parts(list(points.values()), int(fmt.whole(r.index))), strict=True))
     return {"index": r.index, "whole": fmt.whole(r.index), "mastery": r.mastery, "kpi": r.kpi,
             "progress": r.progress, "mean_attainment": r.mean_attainment, "weights": w, "missing": missing,
-            "ramping": ramping, "cap": KPI_CAP,
+            "ramping": ramping, "cap": KPI_CAP, "points_exact": [points[k] for k in ("mastery", "kpi", "progress")],
             "parts": [{"name": name, "weight": fmt.percent(w[key]), "value": fmt.percent(value),
-                       "points": fmt.whole(points[key])}
+                       "points": str(shown[key])}
                       for name, key, value in (("skill mastery (M)", "mastery", r.mastery),
                                                ("KPI attainment (K)", "kpi", r.kpi),
                                                ("course progress (P)", "progress", r.progress))],
-            "chart": charts.readiness_bar(parts, label=f"Readiness {fmt.whole(r.index)} of 100") if chart else ""}
+            "chart": charts.readiness_bar([("Mastery", shown["mastery"]), ("KPI attainment", shown["kpi"]),
+                                           ("Course progress", shown["progress"])],
+                                          label=f"Readiness {fmt.whole(r.index)} of 100") if chart else ""}
+
+
+def _whole_parts(values: list[float], total: int) -> list[int]:
+    """``values`` rounded to whole numbers that add up to ``total`` (the rounded sum): the largest
+    remainders round up, so that "67 of 100: 24 + 22 + 21" never reads 24 + 22 + 20."""
+    floors = [int(v // 1) for v in values]
+    order = sorted(range(len(values)), key=lambda i: -(values[i] - floors[i]))
+    for i in order[:max(0, total - sum(floors))]:
+        floors[i] += 1
+    return floors
 
 
 #: What each part of the readiness index is made of, as the report names a part not measured yet.

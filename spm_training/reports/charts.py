@@ -14,7 +14,7 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-from ..formatting import attainment, attainment_tone, mastery_tone
+from ..formatting import attainment, attainment_tone, mastery_tone, whole
 from ..periods import period_bounds
 from .filters import fmt_percent
 
@@ -165,12 +165,12 @@ def readiness_bar(parts: Sequence[tuple[str, float]], *, label: str, width: int 
            f'<rect x="0" y="0" width="{width}" height="{bar_h}" fill="#f4f4f4" stroke="#cccccc"/>']
     for (name, points), colour in zip(parts, colours):
         w = max(0.0, points) / 100 * width
-        out.append(f'<g><title>{escape(name)}: {points:.1f} points</title><rect x="{x:.1f}" y="0" width="{w:.1f}" '
+        out.append(f'<g><title>{escape(name)}: {whole(points)} points</title><rect x="{x:.1f}" y="0" width="{w:.1f}" '
                    f'height="{bar_h}" fill="{colour}"/></g>')
         x += w
     lx = 0
     for (name, points), colour in zip(parts, colours):
-        text = f"{name} {points:.1f}"
+        text = f"{name} {whole(points)}"
         out.append(f'<rect x="{lx}" y="{bar_h + 10}" width="10" height="10" fill="{colour}"/>'
                    f'<text x="{lx + 14}" y="{bar_h + 19}" font-size="11">{escape(text)}</text>')
         lx += 24 + int(len(text) * 6.2)
@@ -300,7 +300,7 @@ def ramp_chart(points: Sequence[dict], *, label: str, hire_date: date | None = N
     if len(points) > 1:
         out.append('<polyline fill="none" stroke="#1f5f99" stroke-width="2.5" points="'
                    + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values)) + '"/>')
-    for i, (p, v) in enumerate(zip(points, values)):
+    for i, (p, v) in enumerate(zip(points, values, strict=True)):
         text = attainment(v)
         out.append(f'<g><title>{escape(p["period"])}: {text} of target on average over '
                    f'{p.get("kpis", 0)} KPIs</title><circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="4.5" '

@@ -230,6 +230,13 @@ def test_a_rep_with_every_part_measured_has_a_whole_number_readiness(course) -> 
     assert f"<dt>Readiness</dt><dd><strong>{fmt.whole(r['index'])}</strong> of 100</dd>" in html
     assert re.search(r"<strong>\d+</strong> of 100", html)
     assert not re.search(r"\d\.\d of 100", html)
+    # the whole-number parts add up to the whole-number index, each within a point of its exact value
+    parts = [int(p["points"]) for p in r["parts"]]
+    assert sum(parts) == int(fmt.whole(r["index"]))
+    exact = ctx["readiness"]["points_exact"]
+    assert len(exact) == 3 and all(abs(p - e) < 1 for p, e in zip(parts, exact, strict=True))
+    assert (f"<p><strong>{fmt.whole(r['index'])}</strong> of 100: {parts[0]} from skill mastery (M), {parts[1]} from "
+            f"KPI attainment (K), {parts[2]} from course progress (P).</p>") in html
 
 
 def test_the_ramp_chart_has_labelled_axes_ticks_and_a_target_line() -> None:
