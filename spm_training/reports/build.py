@@ -358,7 +358,8 @@ def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kp
                              "change_text": fmt.points(found["change"])} if found else None)
         readiness = _readiness_view(a, rep["rep_id"])
         # a new hire with a part of the index not measured yet is ramping: the number says little yet
-        readiness.setdefault("ramping", bool(readiness["missing"]) and views.tenure(a, rep["rep_id"])["new_hire"])
+        if "ramping" not in readiness:
+            readiness["ramping"] = bool(readiness["missing"]) and views.tenure(a, rep["rep_id"])["new_hire"]
         readiness["text"] = "ramping" if readiness["ramping"] else fmt.whole(readiness["index"])
         rows.append({**rep, "skills": skill_cells, "kpis": kpi_rows, "readiness": readiness,
                      "href": pages.get(rep["rep_id"], ""), "counts": counts[rep["rep_id"]],
