@@ -44,9 +44,14 @@ def _decode(path: Path) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         raise InputError(path, f"not UTF-8 text (byte 0x{raw[exc.start]:02x})", line=line,
                          fix="save the file as UTF-8 (CSV UTF-8 in Excel)") from None
-    if "\r" in text and "\n" not in text:
-        # old Mac line endings (some Excel for Mac exports): one CR per line
-        text = text.replace("\r", "\n")
+    if (end := re.search(r"\r\n?|\n", text)) and end.group() == "\r":
+        # old Mac line endings (some Excel for Mac exports): a CR alone ends each line
+        return text.replace("\r", "\n")
+    text = text.replace("\r\n", "\n")
+    if (stray := text.find("\r")) >= 0:
+        # pandas would end a row there and the csv module refuse the line: say where it is instead
+        raise InputError(path, "a carriage return (\\r) inside a line", line=text.count("\n", 0, stray) + 1,
+                         fix="remove it, or save the file again as CSV UTF-8 with one kind of line ending")
     return text
 
 
@@ -68,8 +73,13 @@ def read_header(path: str | Path) -> list[str]:
 
 def _header(text: str) -> list[str]:
     """The normalised column names of the first line of a file's text."""
-    first = text.split("\n", 1)[0].rstrip("\r")
+    first = _first_line(text)
     return [normalise_header(h) for h in next(csv.reader([first], delimiter=_delimiter(first)))]
+
+
+def _first_line(text: str) -> str:
+    """The header line, without its line ending or any stray carriage return in it."""
+    return text.split("\n", 1)[0].replace("\r", "")
 
 
 def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[str] = (),
@@ -85,7 +95,7 @@ def read_csv(path: str | Path, *, required: Sequence[str], optional: Iterable[st
         raise InputError(path, "the file is empty", line=1,
                          fix=f"start with a header row: {','.join(required)}")
     header = _header(text)
-    sep = _delimiter(text.split("\n", 1)[0].rstrip("\r"))
+    sep = _delimiter(_first_line(text))
     missing = [c for c in required if c not in header]
     if missing:
         fix = f"the header must include {','.join(required)}"
