@@ -455,7 +455,7 @@ def test_each_reps_counts_are_the_same_in_the_team_report_the_rep_report_and_the
             assert mine == team_rows[rep_id] == rep_context(a.scoped([rep_id]), rep_id, links)["counts"] == counts[
                 rep_id], rep_id
             # ... and as the page prints them
-            cells = re.search(rf'<tr data-rep="{re.escape(rep_id)}"><td>[^<]+</td><td>[^<]+</td>'
+            cells = re.search(rf'<tr data-rep="{re.escape(rep_id)}"><td class="who">[^<]+</td><td>[^<]+</td>'
                               r'<td class="num[^"]*">(\d+)</td><td class="num">(\d+)</td><td class="num">(\d+)</td>'
                               r'<td class="num">(\d+)</td>', overview)
             assert cells and tuple(map(int, cells.groups())) == (mine["linked"], mine["pairs"], mine["skill_only"],
