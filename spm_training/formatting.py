@@ -45,7 +45,7 @@ def half_up(value: float, digits: int = 0) -> float:
 
 def _signed(text: str, negative: bool, plus: bool = False) -> str:
     # ``text`` is the magnitude as printed; a magnitude that prints as zero takes no sign
-    if not any(ch in "123456789" for ch in text):
+    if not (negative or plus) or not text.strip("0.,"):
         return text
     if negative:
         return MINUS + text
@@ -93,6 +93,8 @@ def shown(value: float | None, digits: int = 0, *, below: float | None = None) -
     v = _known(value)
     if v is None:
         return None
+    if below is None or v >= below - 1e-12:
+        return half_up(v * 100, digits)
     d = _percent_digits(v, digits, below)
     pct = half_up(v * 100, d)
     if below is not None and v < below and pct >= below * 100 - 1e-9:
@@ -106,10 +108,12 @@ def percent(value: float | None, digits: int = 0, *, below: float | None = None)
     With ``below`` (a threshold or target), a value under it never prints as it: 0.695 against
     0.7 -> '69.5%'."""
     v = _known(value)
-    pct = shown(v, digits, below=below)
-    if v is None or pct is None:
+    if v is None:
         return MISSING
-    d = _percent_digits(v, digits, below)
+    if below is None or v >= below - 1e-12:       # the common case, without the search for decimals
+        pct, d = half_up(v * 100, digits), digits
+    else:
+        pct, d = shown(v, digits, below=below), _percent_digits(v, digits, below)   # type: ignore[assignment]
     return _signed(f"{abs(pct):,.{d}f}", pct < 0) + "%"
 
 

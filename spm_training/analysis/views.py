@@ -14,6 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+import numpy as np
+import pandas as pd
+
 from ..catalog import Kpi, Skill
 from .evidence import Evidence
 from .facade import Analysis
@@ -212,15 +215,24 @@ def improved(a: Analysis, top: int = 3) -> list[dict]:
         return []
     rows = graded[["rep_id", "item_id", "assignment", "submitted_at", "score", "max_score"]].merge(
         a.tags[["item_id", "skill_id"]], on="item_id")
-    per = rows.groupby(["rep_id", "skill_id", "submitted_at", "assignment"], as_index=False)[
-        ["score", "max_score"]].sum().sort_values(["rep_id", "skill_id", "submitted_at", "assignment"])
+    # integer codes instead of string keys: a 2,000-rep team has a million score-and-skill rows
+    codes = {c: pd.factorize(rows[c], sort=c == "submitted_at") for c in ("rep_id", "skill_id", "submitted_at",
+                                                                        "assignment")}
+    keyed = pd.DataFrame({c: codes[c][0] for c in codes} | {"score": rows["score"].to_numpy(),
+                                                             "max_score": rows["max_score"].to_numpy()})
+    per = keyed.groupby(["rep_id", "skill_id", "submitted_at", "assignment"], as_index=False, sort=True)[
+        ["score", "max_score"]].sum()
     per["share"] = (per["score"] / per["max_score"]).clip(0, 1)
-    ends = per.groupby(["rep_id", "skill_id"]).agg(
+    ends = per.groupby(["rep_id", "skill_id"], sort=False).agg(
         n=("share", "size"), first=("share", "first"), last=("share", "last"),
         first_assignment=("assignment", "first"), last_assignment=("assignment", "last")).reset_index()
     ends = ends[ends["n"] >= 2]
     ends = ends.assign(rise=ends["last"] - ends["first"])
     ends = ends[ends["rise"] > 1e-9]
+    for c in ("rep_id", "skill_id"):
+        ends[c] = np.asarray(codes[c][1], dtype=object)[ends[c].to_numpy()]
+    for c in ("first_assignment", "last_assignment"):
+        ends[c] = np.asarray(codes["assignment"][1], dtype=object)[ends[c].to_numpy()]
     out = []
     for skill_id, skill in a.skills.items():
         part = ends[ends["skill_id"] == skill_id]
@@ -319,7 +331,9 @@ def comments(scores: list[dict]) -> list[dict]:
 def tenure(a: Analysis, rep_id: str) -> dict:
     """Days since the rep's hire date, and whether that makes them a new hire; days is None when the
     store holds no plausible hire date (see :meth:`Analysis.hire_date`)."""
-    a.rep(rep_id)
+    if rep_id not in a.index.reps:
+        # the scope check of Analysis.rep passes over every rep: too slow for each of 2,000 in a team report
+        a.rep(rep_id)
     hired = a.hire_date(rep_id)
     if hired is None:
         return {"days": None, "new_hire": False}
