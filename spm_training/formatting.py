@@ -97,7 +97,7 @@ def shown(value: float | None, digits: int = 0, *, below: float | None = None) -
         return half_up(v * 100, digits)
     d = _percent_digits(v, digits, below)
     pct = half_up(v * 100, d)
-    if below is not None and v < below and pct >= below * 100 - 1e-9:
+    if pct >= below * 100 - 1e-9:
         # still at the limit with every extra decimal (0.699999 against 0.7): cut, never round up
         pct = math.floor(v * 100 * 10 ** d) / 10 ** d
     return pct
