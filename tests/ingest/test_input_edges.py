@@ -117,6 +117,17 @@ def test_cr_only_line_endings_are_read_like_any_other(ws: Path) -> None:
         "{f}:2 (column role): unknown role 'CEO'; use one of SDR, AE, AM")
 
 
+def test_stray_carriage_returns_are_one_error_line(ws: Path) -> None:
+    # CR-only with a quoted line break inside a value: the csv module raised "new-line character seen in
+    # unquoted field" (found by tests/ingest/test_properties.py)
+    assert refused(ws, ["roster", "import"], "r.csv", ROSTER_HEADER.replace("\n", "\r")
+                   + 'ann,Ann Lee,ann@example.com,East,"two\nlines",AE,2025-01-06\r') == (
+        f"{{f}}:2 (column manager): 'manager' holds the control character '\\n': 'two\\nlines'; {CONTROL_FIX}")
+    assert refused(ws, ["kpis", "import"], "k.csv", "rep_id,period,kpi,value\r\nann,2026-Q1,reve\rnue,5\r\n") == (
+        "{f}:2: a carriage return (\\r) inside a line; remove it, or save the file again as CSV UTF-8 with one kind "
+        "of line ending")
+
+
 def test_a_semicolon_separated_file_is_read(ws: Path) -> None:
     # Excel's "CSV" where the decimal mark is a comma (German, Polish settings), with Windows line endings
     path = write(ws, "excel.csv", "rep_id;period;kpi;value;target\r\nann;2026-Q1;revenue;40;50\r\n"
