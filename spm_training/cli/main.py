@@ -112,7 +112,8 @@ def kpis_check(project: Project) -> None:
 def kpis_import(project: Project, file: str, fmt: str) -> None:
     """Import KPI values from FILE.csv, all or nothing.
 
-    Periods are YYYY-Qn or YYYY-MM. An empty or missing target takes the catalog's default for the
+    Periods are YYYY-Qn or YYYY-MM, inside the date window (by default 2000-01-01 to 31 December five
+    years ahead; dates: in spm.yml). An empty or missing target takes the catalog's default for the
     rep's role. Importing the same file twice changes nothing the second time.
     """
     from ..ingest.kpis import import_kpis
