@@ -71,9 +71,10 @@ class Traffic:
         return self.outside == [] and self.failed == [] and self.console == []
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    """Debian's Chromium, driven by Playwright."""
+    """Debian's Chromium, driven by Playwright: one per test module, because a Playwright kept open for the
+    session leaves its event loop running and every later sync_playwright() or asyncio.run() then fails."""
     executable = shutil.which("chromium")
     if executable is None:
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")

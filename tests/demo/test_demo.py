@@ -144,7 +144,10 @@ def test_the_team_report_opens_offline_in_chromium(demo) -> None:
         page.goto((directory / "reports" / "team-Closers.html").as_uri())
         page.wait_for_load_state("load")
         assert page.locator("h1").first.inner_text().strip()
-        assert page.locator("svg").count() > 0
+        # the heatmap is an HTML table (rep names stay in place when it scrolls sideways), one row per rep
+        assert page.locator("table.heatmap tbody tr").count() == len(
+            [r for r in csv.DictReader((directory / "roster.csv").open()) if r["team"] == "Closers"])
+        assert page.locator("section").first.get_attribute("id") == "coach-first"
         browser.close()
     assert bad == []
 
