@@ -20,8 +20,8 @@ from spm_training.store import Store, open_store
 POINTS = (None, 0.0, 1.5, 4.0)
 
 
-def test_attainment_sql_is_the_attainment_of_python() -> None:
-    with open_store(":memory:") as store:
+def test_attainment_sql_is_the_attainment_of_python(tmp_path: Path) -> None:
+    with open_store(tmp_path / "spm.db") as store:
         for value, target, direction in itertools.product((0.0, 0.5, 30.0), (None, 0.0, 0.25, 45.0),
                                                           ("higher", "lower")):
             (got,) = store.conn.execute(f"SELECT {queries.attainment_sql('v', 't', 'd')} "
@@ -30,8 +30,8 @@ def test_attainment_sql_is_the_attainment_of_python() -> None:
             assert got == pytest.approx(expected) if expected is not None else got is None, (value, target, direction)
 
 
-def test_score_sql_is_nbgraders_score_as_item_score_counts_it() -> None:
-    with open_store(":memory:") as store:
+def test_score_sql_is_nbgraders_score_as_item_score_counts_it(tmp_path: Path) -> None:
+    with open_store(tmp_path / "spm.db") as store:
         for auto, manual, extra in itertools.product(POINTS, POINTS, (None, 0.5)):
             (got,) = store.conn.execute(f"SELECT {queries.SCORE_SQL} FROM (SELECT ? AS auto_score, ? AS manual_score, "
                                         "? AS extra_credit) s", (auto, manual, extra)).fetchone()
