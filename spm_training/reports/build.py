@@ -333,7 +333,8 @@ def _new_hire_view(a: Analysis, pages: dict[str, str]) -> list[dict]:
         row["strengths_text"] = ", ".join(row["strengths"]) if row["strengths"] else (
             "not measured yet" if not row["measured"] else "none mastered yet")
         row["status"] = "ramping" if row["ramping"] else "measured"
-        row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire")
+        row["ramp_chart"] = charts.ramp_chart(row["ramp"], label=f"Mean KPI attainment of {row['name']} since hire",
+                                              hire_date=a.today - timedelta(days=row["days"]))
     return rows
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from datetime import date
 import sys
 from pathlib import Path
 
@@ -277,6 +278,31 @@ def test_new_hires_with_nothing_measured_read_ramping(site) -> None:
                 seen += n["ramping"]
     assert seen >= 1
     assert all("none yet" not in h and "24.9" not in h for h in html.values())
+
+
+def test_a_new_hires_ramp_chart_in_the_team_report_counts_months_since_hire(site) -> None:
+    """The team report's ramp charts, like the rep report's, label each period with its month since hire."""
+    from spm_training.analysis.views import new_hires
+    from spm_training.periods import period_bounds
+
+    db, info, paths = site
+    charted = 0
+    for team in ("Closers", "Gardeners", "Pathfinders"):
+        html = (paths[0].parent / f"team-{team}.html").read_text()
+        with open_store(db) as store:
+            a = analyse(store, info["project"], team=team)
+        for n in new_hires(a):
+            if not n["ramp"]:
+                continue
+            hired = date.fromisoformat(n["hire_date"])
+            months = [str((period_bounds(p["period"])[1].year - hired.year) * 12
+                          + period_bounds(p["period"])[1].month - hired.month + 1) for p in n["ramp"]]
+            svg = re.search(rf'<svg[^>]*aria-label="Mean KPI attainment of {n["name"]} since hire".*?</svg>', html, re.S)
+            assert svg, n["name"]
+            assert ">Period (month since hire)</text>" in svg.group(0)
+            assert re.findall(r">month (\d+)</text>", svg.group(0)) == months, n["name"]
+            charted += 1
+    assert charted >= 1
 
 
 def test_the_heatmap_is_a_table_with_sticky_names_and_a_greyscale_safe_palette() -> None:
