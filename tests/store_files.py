@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import sqlite3
@@ -65,6 +66,14 @@ def snapshot(path: Path) -> dict[str, bytes | None]:
         file = Path(f"{path}{suffix}")
         out[suffix or "db"] = file.read_bytes() if file.exists() else None
     return out
+
+
+def store_digests(folder: Path) -> dict[str, str]:
+    """Digests of ``folder``'s spm.db and of its write-ahead log and rollback journal (an absent or empty
+    one as b""): what a refused command must leave as it was. The -shm file is SQLite's shared-memory
+    index of the log, not data, and goes with the last connection, so it is not compared."""
+    return {name: hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
+            for name in ("spm.db", "spm.db-wal", "spm.db-journal") for path in [folder / name]}
 
 
 def rows(path: Path, sql: str) -> list[tuple]:

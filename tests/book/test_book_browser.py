@@ -7,65 +7,27 @@ Needs Debian's chromium (apt-get install chromium) and the Python playwright pac
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from book_browser import Traffic, built_html, chromium, offline_page, site  # noqa: F401  (fixtures)
 
-from book_browser import built_html, site  # noqa: F401  (fixtures)
 from spm_training.sphinxext.quiz_model import Question, parse_knowledge_check
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = ROOT / "_build" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 KC_BLOCK = re.compile(r"^(`{3,}|:{3,})\{knowledge-check\}[^\n]*\n(.*?)^\1\s*$", re.S | re.M)
 
 
-@dataclass
-class Traffic:
-    """What the browser tried to do, per page."""
-
-    base: str
-    page: str = ""
-    outside: list[tuple[str, str]] = field(default_factory=list)
-    failed: list[tuple[str, str, object]] = field(default_factory=list)
-    console: list[tuple[str, str]] = field(default_factory=list)
-
-
 @pytest.fixture(scope="module")
-def browser_page(site: str) -> Iterator[tuple[object, Traffic]]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    traffic = Traffic(base=site)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-
-        def route(r: object) -> None:
-            url = r.request.url
-            if url.startswith(site) or url.split(":", 1)[0] in ("data", "blob", "about"):
-                r.continue_()
-            else:
-                traffic.outside.append((traffic.page, url))
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("requestfailed", lambda r: traffic.failed.append((traffic.page, r.url, r.failure)))
-        page.on("response", lambda r: traffic.failed.append((traffic.page, r.url, r.status))
-                if r.status >= 400 else None)
-        page.on("console", lambda m: traffic.console.append((traffic.page, m.text[:200]))
-                if m.type == "error" else None)
-        page.on("pageerror", lambda e: traffic.console.append((traffic.page, str(e)[:200])))
-        yield page, traffic
-        browser.close()
+def browser_page(chromium: object, site: str) -> Iterator[tuple[object, Traffic]]:
+    context, page, traffic = offline_page(chromium, site, {"width": 1280, "height": 900})
+    yield page, traffic
+    context.close()
 
 
 def visit(page: object, traffic: Traffic, rel: str) -> None:

@@ -4,7 +4,6 @@ on what an older store already holds."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 from analysis_data import ROOT, populated
 from click.testing import CliRunner
+from store_files import store_digests
 
 from spm_training.cli.main import cli
 from spm_training.errors import CatalogError
@@ -30,13 +30,6 @@ REPS = [
     {"id": "cy", "name": "Cy Oh", "email": "cy@example.com", "team_id": "West", "manager": "Jo Park",
      "role": "AM", "hire_date": "2025-03-03", "crm_owner": "C. Oh"},
 ]
-
-
-def store_files(folder: Path) -> dict[str, str]:
-    """The bytes of the store and of its write-ahead log, as digests; an absent or empty log is b"" (the
-    -shm file is SQLite's shared-memory index of the log, not data, and goes with the last connection)."""
-    return {name: hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
-            for name in ("spm.db", "spm.db-wal", "spm.db-journal") for path in [folder / name]}
 
 
 @pytest.fixture(scope="module")
@@ -61,11 +54,11 @@ def run(ws: Path, *args: str):
 def refused(ws: Path, name: str, text: str, *args: str) -> str:
     """Run an import of ``text`` that must be refused: exit 1, one line, the store untouched."""
     (ws / name).write_text(text)
-    before = store_files(ws)
+    before = store_digests(ws)
     result = run(ws, *args, str(ws / name))
     assert result.exit_code == 1, result.output
     assert result.output.count("\n") == 1 and result.output.startswith("Error: "), result.output
-    assert store_files(ws) == before
+    assert store_digests(ws) == before
     return result.output.removeprefix("Error: ").removesuffix("\n").replace(str(ws / name), "{f}")
 
 
@@ -229,7 +222,7 @@ def test_implausible_dates_on_closed_deals_are_refused(ws: Path, opps: str, mess
 def test_implausible_activity_and_lead_dates_are_refused(ws: Path) -> None:
     (ws / "opps.csv").write_text(OPP_HEADER + "Ann Lee,Acme,2026-01-10,2026-02-20,Won,1000,won\n")
     (ws / "acts.csv").write_text("owner,date,type,outcome\nAnn Lee,2026-01-12,call,\nAnn Lee,9999-12-31,call,\n")
-    before = store_files(ws)
+    before = store_digests(ws)
     result = run(ws, "crm", "import", str(ws / "opps.csv"), "--activities", str(ws / "acts.csv"))
     assert result.output == (f"Error: {ws / 'acts.csv'}:3 (column date): activity date 9999-12-31 is outside the "
                              f"date window {W}; correct it in the CRM and export again, or widen the window under "
@@ -239,7 +232,7 @@ def test_implausible_activity_and_lead_dates_are_refused(ws: Path) -> None:
     assert result.output == (f"Error: {ws / 'leads.csv'}:2 (column converted_date): converted date 9999-12-31 is "
                              f"outside the date window {W}; correct it in the CRM and export again, or widen the "
                              "window under dates: in spm.yml\n")
-    assert store_files(ws) == before
+    assert store_digests(ws) == before
 
 
 # --- what an older store holds ------------------------------------------------------------------------

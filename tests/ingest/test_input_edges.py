@@ -4,7 +4,6 @@ value, and a roster that changes a team's manager."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sqlite3
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from store_files import store_digests
 
 from spm_training.cli.main import cli
 from spm_training.ingest.roster import parse_roster, write_roster
@@ -28,12 +28,6 @@ REPS = [
 ROSTER_HEADER = "id,name,email,team,manager,role,hire_date\n"
 OPP_HEADER = "owner,account,created_date,close_date,stage,amount,status\n"
 CONTROL_FIX = "remove it (a value may hold tabs, but no other control character and no line break)"
-
-
-def store_files(folder: Path) -> dict[str, str]:
-    """The bytes of the store and of its write-ahead log, as digests (an absent log as b"")."""
-    return {name: hashlib.sha256(path.read_bytes() if path.is_file() else b"").hexdigest()
-            for name in ("spm.db", "spm.db-wal", "spm.db-journal") for path in [folder / name]}
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +62,11 @@ def refused(ws: Path, command: list[str], name: str, content: str | bytes) -> st
     """An import that must be refused: exit 1, exactly one line, the store byte-identical; returns the
     message with the file's path as {f}."""
     path = write(ws, name, content)
-    before = store_files(ws)
+    before = store_digests(ws)
     result = run(ws, *command, str(path))
     assert result.exit_code == 1, result.output
     assert result.output.startswith("Error: ") and result.output.count("\n") == 1, result.output
-    assert store_files(ws) == before
+    assert store_digests(ws) == before
     return result.output.removeprefix("Error: ").removesuffix("\n").replace(str(path), "{f}")
 
 
