@@ -109,9 +109,20 @@ def offline_page(browser: object, site: str, viewport: dict[str, int]) -> tuple[
     return context, page, traffic
 
 
+# Resolves when the page has nothing more to load: MathJax (on math pages) has typeset and the fonts it
+# asked for have arrived. Without this wait the next goto can abort a late MathJax font (net::ERR_ABORTED),
+# which is the test leaving early, not the site failing.
+_SETTLED = """async () => {
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) { await MathJax.startup.promise; }
+  await document.fonts.ready;
+}"""
+
+
 def visit(page: object, traffic: Traffic, rel: str) -> None:
     traffic.page = rel
     page.goto(traffic.base + rel, wait_until="networkidle")
+    page.evaluate(_SETTLED)
+    page.wait_for_load_state("networkidle")
 
 
 def screenshot(page: object, name: str, full_page: bool = False) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from book_browser import Traffic, built_html, chromium, offline_page, site  # noqa: F401  (fixtures)
+from book_browser import Traffic, built_html, chromium, offline_page, site, visit  # noqa: F401  (fixtures)
 
 from spm_training.sphinxext.quiz_model import Question, parse_knowledge_check
 
@@ -28,11 +28,6 @@ def browser_page(chromium: object, site: str) -> Iterator[tuple[object, Traffic]
     context, page, traffic = offline_page(chromium, site, {"width": 1280, "height": 900})
     yield page, traffic
     context.close()
-
-
-def visit(page: object, traffic: Traffic, rel: str) -> None:
-    traffic.page = rel
-    page.goto(traffic.base + rel, wait_until="networkidle")
 
 
 def test_every_page_loads_offline_without_errors(built_html: Path, browser_page: tuple) -> None:
