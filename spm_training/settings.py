@@ -10,6 +10,9 @@ It holds the readiness weights (see :mod:`spm_training.analysis.readiness`) and 
       years_ahead: 5            # the default: the window ends on 31 December, five years after this year
       # latest: 2035-12-31      # or a fixed last day instead of years_ahead
 
+``capacity:`` (load per rep and role, :data:`DEFAULT_CAPACITY`) and ``hiring:`` (the hiring plan's
+assumptions, :data:`DEFAULT_HIRING`) are read by :func:`load_capacity` and :func:`load_hiring`.
+
 Without a ``dates`` section the window runs from 2000-01-01 to 31 December five years after the
 current year. Imports refuse dates and periods outside it; the analysis ignores such values that
 an older store already holds.
@@ -145,3 +148,97 @@ def load_busy_timeout(path: Path | None) -> float:
         raise CatalogError(path, f"store busy_timeout must be a number of seconds from 0 to 86400, not {value!r}",
                            line=line, fix=STORE_FIX)
     return float(value)
+
+
+# --- capacity and hiring (spm capacity, spm hiring-plan) -----------------------------------------------
+
+#: The load each rep of a role can carry, per KPI of the store that measures load, in that KPI's own
+#: period: activities a month, pipeline generated a quarter, accounts owned (a KPI a project's kpis.yml
+#: may add). ``capacity:`` in spm.yml replaces a KPI's mapping; the others keep these.
+DEFAULT_CAPACITY: dict[str, dict[str, float]] = {
+    "activities": {"SDR": 1100.0, "AE": 400.0, "AM": 300.0},
+    "pipeline_generated": {"SDR": 200000.0, "AE": 480000.0},
+    "accounts": {"AE": 40.0, "AM": 60.0},
+}
+CAPACITY_FIX = "write capacity: {activities: {SDR: 1100, AE: 400, AM: 300}}: a KPI id, then each role's capacity " \
+               "per rep as a number above 0"
+
+#: The hiring plan's assumptions when spm.yml has no ``hiring:`` section (each key may be given alone).
+DEFAULT_HIRING: dict[str, Any] = {
+    "time_to_hire_days": 60,         # from opening a requisition to the new rep's first day
+    "default_attrition": 0.2,        # a year's leavers per rep of average headcount, when too few were measured
+    "attrition_months": 12,          # the span attrition is measured over, ending today
+    "min_headcount": 5,              # the average headcount of a role below which the default attrition is used
+    "default_ramp": [0.1, 0.25, 0.45, 0.65, 0.8, 0.9],  # attainment in months 1, 2, ... since hire
+    "min_hires": 3,                  # the hires of a role below which a month of the ramp uses the default
+}
+HIRING_FIX = ("write hiring: {time_to_hire_days: 60, default_attrition: 0.2, attrition_months: 12, "
+              "min_headcount: 5, default_ramp: [0.1, 0.25, 0.45, 0.65, 0.8, 0.9], min_hires: 3}")
+
+
+def load_capacity(path: Path | None) -> dict[str, dict[str, float]]:
+    """KPI id -> role -> the capacity of one rep, from ``capacity:`` in ``spm.yml`` over
+    :data:`DEFAULT_CAPACITY`."""
+    out = {kpi: dict(roles) for kpi, roles in DEFAULT_CAPACITY.items()}
+    section = _settings(path).get("capacity")
+    if section is None:
+        return out
+    assert path is not None         # a section was read from the file
+    if not isinstance(section, dict):
+        raise CatalogError(path, "capacity needs a mapping", fix=CAPACITY_FIX)
+    line = section.get(LINE)
+    for kpi, roles in section.items():
+        if kpi == LINE:
+            continue
+        if not isinstance(roles, dict) or not set(roles) - {LINE}:
+            raise CatalogError(path, f"capacity {kpi} needs a mapping of roles to numbers, not {roles!r}",
+                               line=line, fix=CAPACITY_FIX)
+        where = roles.get(LINE, line)
+        out[str(kpi)] = {}
+        for role, value in roles.items():
+            if role == LINE:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or value <= 0:
+                raise CatalogError(path, f"capacity {kpi} {role} must be a number above 0, not {value!r}",
+                                   line=where, fix=CAPACITY_FIX)
+            out[str(kpi)][str(role)] = float(value)
+    return out
+
+
+def load_hiring(path: Path | None) -> dict[str, Any]:
+    """The hiring plan's assumptions: ``hiring:`` in ``spm.yml`` over :data:`DEFAULT_HIRING`."""
+    out = {key: (list(value) if isinstance(value, list) else value) for key, value in DEFAULT_HIRING.items()}
+    section = _settings(path).get("hiring")
+    if section is None:
+        return out
+    assert path is not None         # a section was read from the file
+    if not isinstance(section, dict):
+        raise CatalogError(path, "hiring needs a mapping", fix=HIRING_FIX)
+    line = section.get(LINE)
+    unknown = sorted(str(k) for k in set(section) - set(DEFAULT_HIRING) - {LINE})
+    if unknown:
+        raise CatalogError(path, f"unknown hiring setting '{unknown[0]}'", line=line, fix=HIRING_FIX)
+    whole = {"time_to_hire_days": (0, 730), "attrition_months": (1, 120), "min_headcount": (1, 10_000),
+             "min_hires": (1, 10_000)}
+    for key, (low, high) in whole.items():
+        if key in section:
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise CatalogError(path, f"hiring {key} must be a whole number from {low} to {high}, not {value!r}",
+                                   line=line, fix=HIRING_FIX)
+            out[key] = value
+    if "default_attrition" in section:
+        value = section["default_attrition"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise CatalogError(path, f"hiring default_attrition must be a share of at least 0 and below 1 "
+                               f"(0.2 for 20% a year), not {value!r}", line=line, fix=HIRING_FIX)
+        out["default_attrition"] = float(value)
+    if "default_ramp" in section:
+        ramp = section["default_ramp"]
+        if not isinstance(ramp, list) or not ramp or len(ramp) > 36 or any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2 for v in ramp):
+            raise CatalogError(path, f"hiring default_ramp must be a list of 1 to 36 attainments from 0 to 2 "
+                               f"(0.5 for 50%), one per month since hire, not {ramp!r}", line=line, fix=HIRING_FIX)
+        out["default_ramp"] = [float(v) for v in ramp]
+    return out
