@@ -60,6 +60,9 @@ _EXPORTS: dict[str, str] = {
     "write_scores": "ingest.sync",
     "ItemRow": "ingest.sync",
     "ScoreRow": "ingest.sync",
+    # what reps do in the served book
+    "record_self_check": "ingest.activity",
+    "record_read": "ingest.activity",
     # grading
     "grade": "grading.autograde",
     "find_sandbox": "grading.sandbox",
@@ -72,6 +75,9 @@ _EXPORTS: dict[str, str] = {
     "attainment": "analysis.attainment",
     "export_rows": "analysis.export",
     "rep_gap_counts": "analysis.views",
+    "book_progress": "analysis.progress",
+    "team_progress": "analysis.progress",
+    "logins": "analysis.queries",
     # reports
     "BookLinks": "reports.links",
     "team_context": "reports.build",

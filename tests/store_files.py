@@ -103,3 +103,22 @@ def run_spm(args: list[str], cwd: Path, *, unprivileged: bool = False, env: dict
         command = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", *command]
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
     return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=full_env)
+
+
+#: What the migrations after schema version 1 added, and the statements that take it away again.
+AFTER_VERSION_1 = ("DROP TABLE tampering", "DROP TABLE revisions", "DROP TABLE self_checks", "DROP TABLE page_reads",
+                   "DROP TABLE trainings", "DROP INDEX reps_login", "ALTER TABLE reps DROP COLUMN login",
+                   "ALTER TABLE reps DROP COLUMN left_on", "ALTER TABLE teams DROP COLUMN manager_login")
+
+
+def make_version_1(path: Path) -> None:
+    """Turn the store at ``path`` back into a store of schema version 1, its data kept (a store an
+    older spm wrote)."""
+    conn = sqlite3.connect(path)
+    try:
+        for statement in AFTER_VERSION_1:
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        conn.commit()
+    finally:
+        conn.close()

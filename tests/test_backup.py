@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from store_files import make_store, rows, snapshot
+from store_files import make_store, make_version_1, rows, snapshot
 
 from spm_training import store as store_module
 from spm_training.cli.main import cli
@@ -193,12 +193,10 @@ def test_restore_upgrades_a_backup_from_an_older_spm(db: Path, tmp_path: Path) -
     shutil.copyfile(db, old)
     conn = sqlite3.connect(old)
     conn.execute("PRAGMA journal_mode = DELETE")
-    conn.execute("DROP TABLE tampering")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
     conn.close()
+    make_version_1(old)
     result = invoke(db, "restore", str(old))
-    assert "; schema version 1, upgraded to 2 after the restore)? [y/N]" in result.output
+    assert f"; schema version 1, upgraded to {SCHEMA_VERSION} after the restore)? [y/N]" in result.output
     result = invoke(db, "restore", str(old), "--yes")
     assert result.exit_code == 0, result.output
     assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]

@@ -22,10 +22,12 @@ PUBLIC = [
     "KpiSelection", "select_kpi_values", "remove_kpi_values",
     # the writers the importers and the store builders share
     "write_roster", "write_kpi_values", "write_catalog", "write_scores", "ItemRow", "ScoreRow", "write_store",
+    # what reps do in the served book
+    "record_self_check", "record_read",
     # grading
     "grade", "find_sandbox", "Limits", "Sandbox", "SandboxUnavailable",
     # analysis
-    "analyse", "Analysis", "attainment", "export_rows", "rep_gap_counts",
+    "analyse", "Analysis", "attainment", "export_rows", "rep_gap_counts", "book_progress", "team_progress", "logins",
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",

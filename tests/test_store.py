@@ -38,14 +38,15 @@ def test_new_store_has_schema_wal_and_foreign_keys(tmp_path: Path) -> None:
             store.db.table_names())
         with pytest.raises(sqlite3.IntegrityError):
             with store.transaction() as conn:
-                conn.execute("INSERT INTO reps VALUES ('r', 'R', 'r@x.io', 'no-team', 'AE', '2026-01-01', NULL)")
+                conn.execute("INSERT INTO reps (id, name, email, team_id, role, hire_date, crm_owner) "
+                             "VALUES ('r', 'R', 'r@x.io', 'no-team', 'AE', '2026-01-01', NULL)")
 
 
 def test_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     with open_store(tmp_path / "spm.db") as store:
         with pytest.raises(RuntimeError):
             with store.transaction() as conn:
-                conn.execute("INSERT INTO teams VALUES ('East', 'Mia')")
+                conn.execute("INSERT INTO teams (id, manager) VALUES ('East', 'Mia')")
                 raise RuntimeError("boom")
         assert store.query("SELECT * FROM teams") == []
 

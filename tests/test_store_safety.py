@@ -14,7 +14,16 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from store_files import GOOD_KPIS, REFUSED_KPIS, can_drop_privileges, make_store, rows, run_spm, snapshot
+from store_files import (
+    GOOD_KPIS,
+    REFUSED_KPIS,
+    can_drop_privileges,
+    make_store,
+    make_version_1,
+    rows,
+    run_spm,
+    snapshot,
+)
 
 from spm_training.cli.main import cli
 from spm_training.errors import CatalogError, StoreError
@@ -319,11 +328,7 @@ def test_a_read_only_open_never_writes(tmp_path: Path) -> None:
 
 def test_reading_an_older_store_upgrades_it_only_where_it_may_write(tmp_path: Path) -> None:
     db = make_store(tmp_path / "spm.db")
-    conn = sqlite3.connect(db)
-    conn.execute("DROP TABLE tampering")
-    conn.execute("PRAGMA user_version = 1")
-    conn.commit()
-    conn.close()
+    make_version_1(db)
     result = invoke(db, "export", "reps")
     assert result.exit_code == 0, result.output
     assert rows(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
@@ -425,12 +430,12 @@ def test_a_new_store_another_command_wrote_to_is_not_taken_away(tmp_path: Path) 
     first = open_store(db)              # two imports into a store that did not exist, at the same moment
     second = open_store(db)
     with second.transaction() as conn:
-        conn.execute("INSERT INTO teams VALUES ('East', 'Mia Roth')")
+        conn.execute("INSERT INTO teams (id, manager) VALUES ('East', 'Mia Roth')")
     second.close()
     with pytest.raises(RuntimeError):
         with first:
             raise RuntimeError("the first import was refused")
-    assert rows(db, "SELECT * FROM teams") == [("East", "Mia Roth")]
+    assert rows(db, "SELECT id, manager FROM teams") == [("East", "Mia Roth")]
 
 
 def test_a_command_whose_new_store_was_taken_away_writes_nothing_silently(tmp_path: Path) -> None:
@@ -443,7 +448,7 @@ def test_a_command_whose_new_store_was_taken_away_writes_nothing_silently(tmp_pa
     assert not db.exists()
     with pytest.raises(StoreError) as info:
         with second.transaction() as conn:
-            conn.execute("INSERT INTO teams VALUES ('East', 'Mia Roth')")
+            conn.execute("INSERT INTO teams (id, manager) VALUES ('East', 'Mia Roth')")
     second.close()
     assert str(info.value) == (f"{db}: the store was removed or replaced while this command ran; nothing was "
                                "written: run it again")

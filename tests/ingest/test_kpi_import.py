@@ -180,8 +180,9 @@ def test_attainment_is_direction_aware() -> None:
 def test_api_import_counts(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.db")
     with store.transaction() as conn:
-        conn.execute("INSERT INTO teams VALUES ('T', 'M')")
-        conn.execute("INSERT INTO reps VALUES ('r1', 'R One', 'r1@x.io', 'T', 'AE', '2026-01-01', NULL)")
+        conn.execute("INSERT INTO teams (id, manager) VALUES ('T', 'M')")
+        conn.execute("INSERT INTO reps (id, name, email, team_id, role, hire_date, crm_owner) "
+                     "VALUES ('r1', 'R One', 'r1@x.io', 'T', 'AE', '2026-01-01', NULL)")
     path = tmp_path / "k.csv"
     path.write_text("rep_id,period,kpi,value\nr1,2026-Q1,revenue,1\nr1,2026-Q2,revenue,2\n")
     result = import_kpis(store, path, load_kpis())
