@@ -327,3 +327,13 @@ def kpi_series(store: Store, kpi: str) -> list[tuple[str, str, str, float]]:
     """(rep_id, team, period, value) of every value of one KPI."""
     return tuples(store, "SELECT v.rep_id, r.team_id, v.period, v.value FROM kpi_values v "
                          "JOIN reps r ON r.id = v.rep_id WHERE v.kpi_id = ?", (kpi,))
+
+
+# --- capacity and hiring (spm capacity, spm hiring-plan) -----------------------------------------------
+
+def roster_dates(store: Store) -> list[dict]:
+    """rep_id, team, role, hire_date and left_on (None: still here) of every rep, ordered by id. A store
+    from before the roster had ``left_on`` reads None for everyone."""
+    has_left = any(r[1] == "left_on" for r in tuples(store, "PRAGMA table_info(reps)"))
+    left = "left_on" if has_left else "NULL AS left_on"
+    return store.query(f"SELECT id AS rep_id, team_id AS team, role, hire_date, {left} FROM reps ORDER BY id")
