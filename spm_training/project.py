@@ -232,6 +232,8 @@ class Project:
     def open_store(self, *, create: bool = True, write: bool = True) -> Store:
         """The project's store, for a command that writes (the default) or, with ``write=False``, only
         reads (opened read-only: it works on a read-only file or mount, and never creates a store)."""
+        from .settings import load_allow_network_filesystem
         from .store import open_store
 
-        return open_store(self.db_path, create=create and write, write=write, busy_timeout=self.busy_timeout)
+        return open_store(self.db_path, create=create and write, write=write, busy_timeout=self.busy_timeout,
+                          network_fs=load_allow_network_filesystem(self.settings_path))

@@ -9,6 +9,10 @@ It holds the readiness weights (see :mod:`spm_training.analysis.readiness`) and 
       earliest: 2000-01-01      # the default
       years_ahead: 5            # the default: the window ends on 31 December, five years after this year
       # latest: 2035-12-31      # or a fixed last day instead of years_ahead
+    serve:                      # spm serve on a hub (these are the defaults)
+      ops_groups: [spm-ops]             # hub groups of sales ops: every page, uploads, syncs
+      trainer_groups: [spm-trainers]    # hub groups of trainers: every page
+      sync_every_minutes: 0             # a scheduled sync from the gradebook; 0: none
 
 ``capacity:`` (load per rep and role, :data:`DEFAULT_CAPACITY`) and ``hiring:`` (the hiring plan's
 assumptions, :data:`DEFAULT_HIRING`) are read by :func:`load_capacity` and :func:`load_hiring`.
@@ -21,6 +25,8 @@ an older store already holds.
 from __future__ import annotations
 
 import math
+import os
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -140,7 +146,7 @@ def load_busy_timeout(path: Path | None) -> float:
     if not isinstance(section, dict):
         raise CatalogError(path, "store needs a mapping", fix=STORE_FIX)
     line = section.get(LINE)
-    unknown = sorted(set(section) - {"busy_timeout", LINE})
+    unknown = sorted(set(section) - {"busy_timeout", "allow_network_filesystem", LINE})
     if unknown:
         raise CatalogError(path, f"unknown store setting '{unknown[0]}'", line=line, fix=STORE_FIX)
     value = section.get("busy_timeout", DEFAULT_BUSY_TIMEOUT)
@@ -242,3 +248,69 @@ def load_hiring(path: Path | None) -> dict[str, Any]:
                                f"(0.5 for 50%), one per month since hire, not {ramp!r}", line=line, fix=HIRING_FIX)
         out["default_ramp"] = [float(v) for v in ramp]
     return out
+
+
+def load_allow_network_filesystem(path: Path | None) -> bool:
+    """Whether a WAL store may live on a network or FUSE file system (see
+    :func:`spm_training.store.refuse_wal_on_network`): ``$SPM_STORE_ON_NETWORK_FS``, else
+    ``store: {allow_network_filesystem: true}`` in ``spm.yml`` at ``path``, else no."""
+    from .store import NETWORK_FS_ENV
+
+    if os.environ.get(NETWORK_FS_ENV, "").strip():
+        return os.environ[NETWORK_FS_ENV].strip().lower() in {"1", "yes", "true", "allow"}
+    section = _settings(path).get("store")
+    if not isinstance(section, dict) or "allow_network_filesystem" not in section:
+        return False
+    assert path is not None         # a section was read from the file
+    value = section["allow_network_filesystem"]
+    if not isinstance(value, bool):
+        raise CatalogError(path, f"store allow_network_filesystem must be true or false, not {value!r}",
+                           line=section.get(LINE), fix="write store: {allow_network_filesystem: true} only "
+                           "if one machine alone opens the store")
+    return value
+
+
+DEFAULT_OPS_GROUPS = ("spm-ops",)
+DEFAULT_TRAINER_GROUPS = ("spm-trainers",)
+SERVE_FIX = ("write serve: {ops_groups: [spm-ops], trainer_groups: [spm-trainers], sync_every_minutes: 0} "
+             "(the defaults)")
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """``spm serve`` on a hub: the hub groups whose members are sales ops (everything, uploads and
+    syncs) and trainers (every page), and how often the service syncs from the gradebook (0: never
+    by itself)."""
+
+    ops_groups: tuple[str, ...] = DEFAULT_OPS_GROUPS
+    trainer_groups: tuple[str, ...] = DEFAULT_TRAINER_GROUPS
+    sync_every_minutes: int = 0
+
+
+def load_serve_settings(path: Path | None) -> ServeSettings:
+    """The ``serve`` section of ``spm.yml`` at ``path``, else :class:`ServeSettings`' defaults."""
+    section = _settings(path).get("serve")
+    if section is None:
+        return ServeSettings()
+    assert path is not None         # a section was read from the file
+    if not isinstance(section, dict):
+        raise CatalogError(path, "serve needs a mapping", fix=SERVE_FIX)
+    line = section.get(LINE)
+    unknown = sorted(set(section) - {"ops_groups", "trainer_groups", "sync_every_minutes", LINE})
+    if unknown:
+        raise CatalogError(path, f"unknown serve setting '{unknown[0]}'", line=line, fix=SERVE_FIX)
+    groups = {}
+    for name, default in (("ops_groups", DEFAULT_OPS_GROUPS), ("trainer_groups", DEFAULT_TRAINER_GROUPS)):
+        value = section.get(name, list(default))
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list) or not all(isinstance(g, str) and g.strip() for g in value):
+            raise CatalogError(path, f"serve {name} must be a list of hub group names, not {value!r}", line=line,
+                               fix=SERVE_FIX)
+        groups[name] = tuple(g.strip() for g in value)
+    every = section.get("sync_every_minutes", 0)
+    if isinstance(every, bool) or not isinstance(every, int) or not 0 <= every <= 10_080:
+        raise CatalogError(path, f"serve sync_every_minutes must be a whole number from 0 to 10080, not {every!r}",
+                           line=line, fix=SERVE_FIX)
+    return ServeSettings(ops_groups=groups["ops_groups"], trainer_groups=groups["trainer_groups"],
+                         sync_every_minutes=every)

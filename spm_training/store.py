@@ -131,53 +131,8 @@ def _migrate_add_tampering(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tampering_assignment ON tampering(assignment, rep_id)")
 
 
-def _migrate_add_served_platform(conn: sqlite3.Connection) -> None:
-    # spm serve: hub logins for reps and team managers, when a rep left, the store's revisions (what a
-    # served page's cache is keyed on), and what reps do in the served book (activity, kept apart
-    # from the graded data); trainings completed outside the course (spm trainings import).
-    conn.execute("ALTER TABLE reps ADD COLUMN login TEXT")        # the hub username; NULL: the rep id
-    conn.execute("ALTER TABLE reps ADD COLUMN left_on TEXT")      # ISO date the rep left; NULL: still here
-    conn.execute("CREATE UNIQUE INDEX reps_login ON reps(COALESCE(login, id))")
-    conn.execute("ALTER TABLE teams ADD COLUMN manager_login TEXT")   # NULL: the manager has no hub login
-    conn.execute("""
-        CREATE TABLE revisions (
-            name TEXT PRIMARY KEY,           -- data or activity
-            value INTEGER NOT NULL
-        ) WITHOUT ROWID""")
-    conn.execute("""
-        CREATE TABLE self_checks (
-            rep_id TEXT NOT NULL REFERENCES reps(id),
-            page TEXT NOT NULL,              -- the book page, such as book/sdr/prospecting
-            question TEXT NOT NULL,          -- the knowledge check's question id on that page
-            first_correct INTEGER NOT NULL,  -- 1 when the first answer was right
-            attempts INTEGER NOT NULL,
-            first_at TEXT NOT NULL,          -- ISO timestamps (UTC)
-            last_at TEXT NOT NULL,
-            PRIMARY KEY (rep_id, page, question)
-        ) WITHOUT ROWID""")
-    conn.execute("""
-        CREATE TABLE page_reads (
-            rep_id TEXT NOT NULL REFERENCES reps(id),
-            page TEXT NOT NULL,
-            first_at TEXT NOT NULL,
-            last_at TEXT NOT NULL,
-            PRIMARY KEY (rep_id, page)
-        ) WITHOUT ROWID""")
-    conn.execute("""
-        CREATE TABLE trainings (
-            rep_id TEXT NOT NULL REFERENCES reps(id),
-            program TEXT NOT NULL,
-            completed_on TEXT NOT NULL,      -- ISO date
-            hours REAL,
-            source TEXT NOT NULL,            -- the file the row came from
-            PRIMARY KEY (rep_id, program, completed_on)
-        ) WITHOUT ROWID""")
-    conn.execute("CREATE INDEX trainings_program ON trainings(program)")
-
-
 #: One function per schema version; MIGRATIONS[i] takes version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_add_tampering,
-                                                          _migrate_add_served_platform]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_add_tampering]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -220,12 +175,8 @@ class Store:
         return sqlite_utils.Database(self.conn)
 
     @contextmanager
-    def transaction(self, *, activity: bool = False, _bump: bool = True) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing.
-
-        A committed transaction adds one to the store's :meth:`data_revision` (or, with ``activity``,
-        for what reps do in the served book, to its :meth:`activity_revision` instead), in the same
-        commit; one rolled back changes neither.
 
         A store another process is writing to is waited for up to :attr:`busy_timeout` seconds, then
         refused with a StoreError that says so; so is a write to a read-only store."""
@@ -244,8 +195,6 @@ class Store:
                              "written: run it again")
         try:
             yield self.conn
-            if _bump:
-                self.conn.execute(_BUMP_SQL, ("activity" if activity else "data",))
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -260,17 +209,6 @@ class Store:
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
-
-    def data_revision(self) -> int:
-        """How many writes (imports, syncs, roster changes, removals, restores) the store has taken:
-        a number that grows with every committed :meth:`transaction` and that nothing else changes, so
-        what is computed from the store can be cached under it. Seen by every open connection as soon
-        as another one (of any process) commits."""
-        return _revision(self.conn, "data")
-
-    def activity_revision(self) -> int:
-        """:meth:`data_revision` for the reps' activity in the served book (``transaction(activity=True)``)."""
-        return _revision(self.conn, "activity")
 
     def close(self) -> None:
         self.conn.close()
@@ -315,15 +253,6 @@ class Store:
             self.discard_if_fresh()
         else:
             self.close()
-
-
-_BUMP_SQL = ("INSERT INTO revisions (name, value) VALUES (?, 1) "
-             "ON CONFLICT(name) DO UPDATE SET value = value + 1")
-
-
-def _revision(conn: sqlite3.Connection, name: str) -> int:
-    row = conn.execute("SELECT value FROM revisions WHERE name = ?", (name,)).fetchone()
-    return 0 if row is None else int(row[0])
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
@@ -390,6 +319,60 @@ def busy_timeout_from_env() -> float | None:
     if not 0 <= value <= 86_400:
         raise StoreError(f"{BUSY_ENV}={raw[:40]!r}: expected a number of seconds from 0 to 86400, such as 30")
     return value
+
+
+#: ``$SPM_STORE_ON_NETWORK_FS=1`` (or ``store: {allow_network_filesystem: true}`` in spm.yml) lets a WAL store
+#: live on a network or FUSE file system; by default open_store refuses it (see :func:`network_filesystem`).
+NETWORK_FS_ENV = "SPM_STORE_ON_NETWORK_FS"
+#: statfs(2) f_type magic numbers of the file systems where SQLite's WAL is unsafe: its -shm index is shared
+#: memory, which only works between processes of one host, and these may be mounted by several.
+NETWORK_FILESYSTEMS = {0x6969: "NFS", 0xFF534D42: "CIFS", 0xFE534D42: "SMB2", 0x517B: "SMB",
+                       0x65735546: "FUSE", 0x00C36400: "CephFS"}
+
+
+def _statfs_type(folder: Path) -> int | None:
+    """statfs(2)'s f_type for ``folder``, None where it cannot be read (not Linux, no libc)."""
+    import ctypes
+    import ctypes.util
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    buffer = ctypes.create_string_buffer(512)   # struct statfs is 120 bytes on 64-bit Linux; f_type comes first
+    if libc.statfs(os.fsencode(folder), buffer) != 0:
+        return None
+    return ctypes.c_long.from_buffer(buffer).value & 0xFFFFFFFF
+
+
+def network_filesystem(folder: Path) -> str | None:
+    """The name of the network or FUSE file system ``folder`` is on (NFS, CIFS, SMB2, SMB, FUSE, CephFS),
+    or None for a local one (or when statfs cannot tell)."""
+    kind = _statfs_type(folder)
+    return None if kind is None else NETWORK_FILESYSTEMS.get(kind)
+
+
+def refuse_wal_on_network(path: Path, allow: bool | None = None) -> None:
+    """Raise a one-line StoreError when the store at ``path`` uses WAL (or is new, and would) and its folder
+    is on a network or FUSE file system; ``allow`` (default ``$SPM_STORE_ON_NETWORK_FS``) lets it be."""
+    if allow is None:
+        allow = os.environ.get(NETWORK_FS_ENV, "").strip().lower() in {"1", "yes", "true", "allow"}
+    if allow:
+        return
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(20)
+    except FileNotFoundError:
+        header = b""
+    # Bytes 18 and 19 of an SQLite file are 2 in WAL mode; a new (absent or empty) store starts in WAL.
+    if len(header) == 20 and header[18:20] != b"\x02\x02":
+        return
+    kind = network_filesystem(path.parent if str(path.parent) else Path("."))
+    if kind:
+        raise StoreError(f"{path}: the store's folder is on {kind}, a network file system, where SQLite's "
+                         "write-ahead log can corrupt or lock the store; keep it on a local disk (on Kubernetes, "
+                         "the spm service's own ReadWriteOnce volume), or, if only one machine ever opens it, "
+                         f"set {NETWORK_FS_ENV}=1 (or store: {{allow_network_filesystem: true}} in spm.yml)")
 
 
 def _writable(path: Path) -> str | None:
@@ -465,7 +448,7 @@ def describe_foreign(path: Path, conn: sqlite3.Connection, *, hint: bool = True)
 
 
 def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bool = True,
-               busy_timeout: float | None = None) -> Store:
+               busy_timeout: float | None = None, network_fs: bool | None = None) -> Store:
     """Open the store at ``path``: for a command that writes (``write``, the default), else read-only.
 
     A writing open creates a missing store (unless ``create`` is false) and migrates an older one.
@@ -477,6 +460,8 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
     store (an nbgrader gradebook, say), a file that is not SQLite, a store newer than this spm, a
     write to a read-only file, folder or file system. ``busy_timeout`` (seconds; default
     ``$SPM_BUSY_TIMEOUT``, else :data:`DEFAULT_BUSY_TIMEOUT`) is how long to wait for another writer.
+    A WAL store (or a new one) on NFS, CIFS/SMB, FUSE or CephFS is refused unless ``network_fs`` (default
+    ``$SPM_STORE_ON_NETWORK_FS``) allows it: see :func:`refuse_wal_on_network`.
     """
     path = Path(path)
     timeout = busy_timeout if busy_timeout is not None else busy_timeout_from_env()
@@ -489,6 +474,7 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
         raise StoreError(f"{path}: no store here; import a roster first (spm roster import FILE.csv)")
     if path.parent and not path.parent.exists():
         raise StoreError(f"{path}: the folder {path.parent} does not exist; create it or pass another --db")
+    refuse_wal_on_network(path, network_fs)
     if write:
         why = _writable(path) if exists else (None if os.access(path.parent, os.W_OK)
                                               else f"its folder {path.parent} is not writable")
@@ -544,7 +530,7 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
             raise explain(path, exc, timeout) from None
     try:
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            with store.transaction(_bump=False):     # the schema alone changes no data
+            with store.transaction():
                 MIGRATIONS[target - 1](conn)
                 conn.execute(f"PRAGMA user_version = {target}")
     except BaseException:
