@@ -131,8 +131,53 @@ def _migrate_add_tampering(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX tampering_assignment ON tampering(assignment, rep_id)")
 
 
+def _migrate_add_served_platform(conn: sqlite3.Connection) -> None:
+    # spm serve: hub logins for reps and team managers, when a rep left, the store's revisions (what a
+    # served page's cache is keyed on), and what reps do in the served book (activity, kept apart
+    # from the graded data); trainings completed outside the course (spm trainings import).
+    conn.execute("ALTER TABLE reps ADD COLUMN login TEXT")        # the hub username; NULL: the rep id
+    conn.execute("ALTER TABLE reps ADD COLUMN left_on TEXT")      # ISO date the rep left; NULL: still here
+    conn.execute("CREATE UNIQUE INDEX reps_login ON reps(COALESCE(login, id))")
+    conn.execute("ALTER TABLE teams ADD COLUMN manager_login TEXT")   # NULL: the manager has no hub login
+    conn.execute("""
+        CREATE TABLE revisions (
+            name TEXT PRIMARY KEY,           -- data or activity
+            value INTEGER NOT NULL
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE self_checks (
+            rep_id TEXT NOT NULL REFERENCES reps(id),
+            page TEXT NOT NULL,              -- the book page, such as book/sdr/prospecting
+            question TEXT NOT NULL,          -- the knowledge check's question id on that page
+            first_correct INTEGER NOT NULL,  -- 1 when the first answer was right
+            attempts INTEGER NOT NULL,
+            first_at TEXT NOT NULL,          -- ISO timestamps (UTC)
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (rep_id, page, question)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE page_reads (
+            rep_id TEXT NOT NULL REFERENCES reps(id),
+            page TEXT NOT NULL,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (rep_id, page)
+        ) WITHOUT ROWID""")
+    conn.execute("""
+        CREATE TABLE trainings (
+            rep_id TEXT NOT NULL REFERENCES reps(id),
+            program TEXT NOT NULL,
+            completed_on TEXT NOT NULL,      -- ISO date
+            hours REAL,
+            source TEXT NOT NULL,            -- the file the row came from
+            PRIMARY KEY (rep_id, program, completed_on)
+        ) WITHOUT ROWID""")
+    conn.execute("CREATE INDEX trainings_program ON trainings(program)")
+
+
 #: One function per schema version; MIGRATIONS[i] takes version i to i + 1.
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_add_tampering]
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_to_1, _migrate_add_tampering,
+                                                          _migrate_add_served_platform]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -175,8 +220,12 @@ class Store:
         return sqlite_utils.Database(self.conn)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, activity: bool = False, _bump: bool = True) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing.
+
+        A committed transaction adds one to the store's :meth:`data_revision` (or, with ``activity``,
+        for what reps do in the served book, to its :meth:`activity_revision` instead), in the same
+        commit; one rolled back changes neither.
 
         A store another process is writing to is waited for up to :attr:`busy_timeout` seconds, then
         refused with a StoreError that says so; so is a write to a read-only store."""
@@ -195,6 +244,8 @@ class Store:
                              "written: run it again")
         try:
             yield self.conn
+            if _bump:
+                self.conn.execute(_BUMP_SQL, ("activity" if activity else "data",))
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -209,6 +260,17 @@ class Store:
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[dict]:
         return [dict(r) for r in self.conn.execute(sql, params)]
+
+    def data_revision(self) -> int:
+        """How many writes (imports, syncs, roster changes, removals, restores) the store has taken:
+        a number that grows with every committed :meth:`transaction` and that nothing else changes, so
+        what is computed from the store can be cached under it. Seen by every open connection as soon
+        as another one (of any process) commits."""
+        return _revision(self.conn, "data")
+
+    def activity_revision(self) -> int:
+        """:meth:`data_revision` for the reps' activity in the served book (``transaction(activity=True)``)."""
+        return _revision(self.conn, "activity")
 
     def close(self) -> None:
         self.conn.close()
@@ -253,6 +315,15 @@ class Store:
             self.discard_if_fresh()
         else:
             self.close()
+
+
+_BUMP_SQL = ("INSERT INTO revisions (name, value) VALUES (?, 1) "
+             "ON CONFLICT(name) DO UPDATE SET value = value + 1")
+
+
+def _revision(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT value FROM revisions WHERE name = ?", (name,)).fetchone()
+    return 0 if row is None else int(row[0])
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:
@@ -530,7 +601,7 @@ def open_store(path: str | os.PathLike | Path, *, create: bool = True, write: bo
             raise explain(path, exc, timeout) from None
     try:
         for target in range(version + 1, SCHEMA_VERSION + 1):
-            with store.transaction():
+            with store.transaction(_bump=False):     # the schema alone changes no data
                 MIGRATIONS[target - 1](conn)
                 conn.execute(f"PRAGMA user_version = {target}")
     except BaseException:

@@ -294,6 +294,10 @@ from .admin import backup, restore  # noqa: E402
 
 cli.add_command(backup)
 cli.add_command(restore)
+from .impact import impact, trainings  # noqa: E402
+
+cli.add_command(trainings)
+cli.add_command(impact)
 
 
 def main() -> None:
