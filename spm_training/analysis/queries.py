@@ -300,35 +300,6 @@ def report_keys(store: Store, kind: str) -> list[str]:
     return [r[0] for r in tuples(store, _REPORT_KEYS[kind])]
 
 
-# --- trainings: imported programmes and the course's assignments ------------------------------------
-
-def training_rows(store: Store, program: str | None = None) -> list[dict]:
-    """Every completed training: the imported ones (``spm trainings import``) and the course's
-    assignments. rep_id, program, completed_on (ISO date), hours (None when not given), source, kind
-    (``external`` or ``course``); ordered by programme, date and rep.
-
-    An assignment counts as completed by a rep once none of its items awaits a manual grade, on the
-    date of the rep's submission: the store keeps nbgrader's submission timestamp (``submitted_at``)
-    and no time of grading, and a graded submission's scores are those of that submission."""
-    external, course, params = "", "", ()
-    if program is not None:
-        external, course, params = "WHERE program = ?", "AND i.assignment = ?", (program, program)
-    return store.query(
-        "SELECT rep_id, program, completed_on, hours, source, kind FROM ("
-        f"SELECT rep_id, program, completed_on, hours, source, 'external' AS kind FROM trainings {external} "
-        "UNION ALL "
-        "SELECT s.rep_id, i.assignment, substr(max(s.submitted_at), 1, 10), NULL, 'course', 'course' "
-        "FROM scores s JOIN items i ON i.id = s.item_id GROUP BY s.rep_id, i.assignment "
-        f"HAVING max(s.needs_manual_grade) = 0 AND max(s.submitted_at) IS NOT NULL {course}"
-        ") ORDER BY program, completed_on, rep_id", params)
-
-
-def kpi_series(store: Store, kpi: str) -> list[tuple[str, str, str, float]]:
-    """(rep_id, team, period, value) of every value of one KPI."""
-    return tuples(store, "SELECT v.rep_id, r.team_id, v.period, v.value FROM kpi_values v "
-                         "JOIN reps r ON r.id = v.rep_id WHERE v.kpi_id = ?", (kpi,))
-
-
 # --- capacity and hiring (spm capacity, spm hiring-plan) -----------------------------------------------
 
 def roster_dates(store: Store) -> list[dict]:
