@@ -82,6 +82,7 @@ class Role:
     curve_measured: tuple[bool, ...] = ()
     steady_measured: int = 0           # the reps the steady attainment is the mean of (0: the default)
     attrition_measured: dict = field(default_factory=dict)   # leavers, headcount, months; {} for the default
+    quota_source: str = "the KPI catalog's default"
 
     def attainment(self, tenure: int) -> float:
         return self.curve[tenure - 1] if 1 <= tenure <= len(self.curve) else self.steady
@@ -275,19 +276,26 @@ def current_revenue(value: float, period: str) -> float:
     return value * 3 if period_kind(period) == "month" else value
 
 
-def revenue_roles(kpis: dict) -> dict[str, float]:
-    """Role -> the quarterly revenue target of one rep, from the KPI catalog's ``revenue`` KPI."""
+def revenue_roles(kpis: dict, targets: dict[str, list[float]] | None = None) -> dict[str, float]:
+    """Role -> the quarterly revenue target of one rep: the KPI catalog's ``revenue`` default target for
+    the role, else the mean of the quarterly revenue targets the store holds for the role's reps
+    (``targets``: role -> targets, each already a quarter's). Roles with neither carry no revenue."""
     kpi = kpis.get("revenue")
     if kpi is None:
         raise NotFoundError("the hiring plan needs the KPI 'revenue' in the KPI catalog (kpis.yml)")
+    roles = list(kpi.roles) or (list(kpi.default_target) if isinstance(kpi.default_target, dict) else [])
+    roles += [r for r in (targets or {}) if r not in roles]
     out = {}
-    for role in kpi.roles or (list(kpi.default_target) if isinstance(kpi.default_target, dict) else []):
+    for role in roles:
         target = kpi.target_for(role, "quarter")
+        stored = [v for v in (targets or {}).get(role, []) if v > 0]
+        if not target and stored:
+            target = sum(stored) / len(stored)
         if target:
             out[role] = target
     if not out:
-        raise NotFoundError("the KPI 'revenue' in kpis.yml gives no default target for any role; "
-                            "write default_target: {AE: 120000, AM: 90000}")
+        raise NotFoundError("no revenue target for any role: the KPI 'revenue' has no default_target in kpis.yml "
+                            "and the store holds no revenue target; write default_target: {AE: 120000, AM: 90000}")
     return out
 
 
@@ -420,8 +428,13 @@ def hiring_plan(whole: Analysis, roster: list[dict], settings: dict, *, horizon:
     if team is not None and not any(whole.index.reps[r]["team"] == team for r in whole.rep_ids):
         known = ", ".join(sorted(whole.team_ids())) or "none yet"
         raise NotFoundError(f"no team '{team}' in the store; teams: {known}")
-    quotas = revenue_roles(whole.kpis)
     revenue = whole.current[whole.current["kpi"] == "revenue"]
+    stored: dict[str, list[float]] = {}
+    past = whole.history[(whole.history["kpi"] == "revenue") & whole.history["target"].notna()]
+    for r, p, v in zip(past["rep_id"].tolist(), past["period"].tolist(), past["target"].tolist(), strict=True):
+        if r in whole.index.reps:
+            stored.setdefault(whole.index.reps[r]["role"], []).append(current_revenue(float(v), p))
+    quotas = revenue_roles(whole.kpis, stored)
     now = {r: (p, float(v), None if a != a else float(a)) for r, p, v, a in zip(
         revenue["rep_id"].tolist(), revenue["period"].tolist(), revenue["value"].tolist(),
         revenue["attainment"].tolist(), strict=True) if v == v}
@@ -445,9 +458,14 @@ def hiring_plan(whole: Analysis, roster: list[dict], settings: dict, *, horizon:
                     points.append(found)
         curve, curve_ok = measured_curve(points, default, settings["min_hires"])
         measured_hires[role] = len(points)
-        ramped = [now[r][2] for r in members if r in here and r in now and now[r][2] is not None
-                  and (whole.hire_date(r) is None or months_between(whole.hire_date(r), today) + 1 > len(curve))]
-        steady = sum(ramped) / len(ramped) if len(ramped) >= settings["min_hires"] else 1.0  # type: ignore[arg-type]
+        ramped: list[float] = []
+        for r in members:
+            hired = whole.hire_date(r)
+            own = now[r][2] if r in now else None
+            if r in here and own is not None and (hired is None or months_between(hired, today) + 1 > len(curve)):
+                ramped.append(own)
+        enough = len(ramped) >= settings["min_hires"]
+        steady = sum(ramped) / len(ramped) if enough else 1.0
         rate, measured = _attrition(roster, role, today, settings, lambda rep: whole.window.hire_date(rep["hire_date"]))
         reps = []
         for r in scope:
@@ -456,9 +474,11 @@ def hiring_plan(whole: Analysis, roster: list[dict], settings: dict, *, horizon:
             hired = whole.hire_date(r)
             tenure = months_between(hired, start) + 1 if hired is not None else len(curve) + 1
             reps.append(Rep(tenure=max(1, tenure), attainment=now[r][2] if r in now else None))
-        roles[role] = Role(quota=quota, curve=curve, steady=steady, attrition=rate, reps=tuple(reps),
-                           curve_measured=curve_ok, steady_measured=len(ramped) if len(ramped) >= settings["min_hires"]
-                           else 0, attrition_measured=measured)
+        source = ("the KPI catalog's default" if whole.kpis["revenue"].target_for(role, "quarter")
+                  else "the mean of the store's revenue targets")
+        roles[role] = Role(quota=quota, quota_source=source, curve=curve, steady=steady, attrition=rate,
+                           reps=tuple(reps), curve_measured=curve_ok, steady_measured=len(ramped) if enough else 0,
+                           attrition_measured=measured)
     plans = compute_plan(roles, current, final, horizon, settings["time_to_hire_days"])
     labels = [period_of(add_months(start, 3 * q), "quarter") for q in range(horizon)]
     return HiringPlan(start=start, quarters=labels, current=current, final=final, roles=roles, plans=plans,

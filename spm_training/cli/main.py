@@ -298,6 +298,10 @@ from .impact import impact, trainings  # noqa: E402
 
 cli.add_command(trainings)
 cli.add_command(impact)
+from .capacity import capacity, hiring_plan  # noqa: E402
+
+cli.add_command(capacity)
+cli.add_command(hiring_plan)
 
 
 def main() -> None:
