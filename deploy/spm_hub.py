@@ -29,6 +29,7 @@ import os
 import pwd
 import sys
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from jupyterhub.auth import PAMAuthenticator
 from jupyterhub.spawner import LocalProcessSpawner
@@ -206,9 +207,10 @@ def default_url(handler) -> str:  # noqa: ANN001 - a JupyterHub BaseHandler
     return service_prefix(handler.base_url)
 
 
-def roster_logins(courses_root: str, log: Callable[[str], None] | None = None) -> dict[str, set[str]]:
+def roster_logins(courses_root: str, log: Callable[[str], None] | None = None,
+                  today: date | None = None) -> dict[str, set[str]]:
     """Every login the course rosters name, with what it is there: ``manager`` (a team's
-    ``manager_login``) and ``rep`` (a rep's login, unless they have left).
+    ``manager_login``) and ``rep`` (a rep's login, unless they left on or before ``today``).
 
     Each course's store (``<courses_root>/<course>/spm.db``) is read read-only through the platform's
     public API. A course without a store yet is skipped; a store that cannot be read is skipped and
@@ -217,6 +219,7 @@ def roster_logins(courses_root: str, log: Callable[[str], None] | None = None) -
     from spm_training import SpmError, logins, open_store
 
     found: dict[str, set[str]] = {}
+    day = (today or date.today()).isoformat()
     try:
         courses = sorted(os.listdir(courses_root))
     except OSError:
@@ -235,7 +238,7 @@ def roster_logins(courses_root: str, log: Callable[[str], None] | None = None) -
         for row in rows:
             if row.get("manager_login"):
                 found.setdefault(row["manager_login"], set()).add("manager")
-            if row.get("login") and not row.get("left_on"):
+            if row.get("login") and not (row.get("left_on") and str(row["left_on"]) <= day):
                 found.setdefault(row["login"], set()).add("rep")
     return found
 
