@@ -131,7 +131,7 @@ def build_panel(values: pd.DataFrame, completions: pd.DataFrame, teams: pd.DataF
             g = _ordinal(period_of(date.fromisoformat(str(day)[:10]), kind)) - first
             cohort[index[rep]] = g if g < len(periods) else NEVER
     keep = cohort > 0
-    return Panel([r for r, k in zip(teams["rep_id"], keep) if k], periods, y[keep], cohort[keep],
+    return Panel([r for r, k in zip(teams["rep_id"], keep, strict=True) if k], periods, y[keep], cohort[keep],
                  pd.factorize(teams["team"])[0][keep], trained_before=int((~keep).sum()))
 
 
@@ -200,6 +200,21 @@ def shuffled_cohorts(panel: Panel, permutations: int, seed: int) -> np.ndarray:
     return out
 
 
+def group_time_effects(panel: Panel) -> list[dict]:
+    """Every identified ATT(g, t) under the real dates: cohort and period labels, event time (t − g), the
+    effect, and how many trained and comparison reps the cell compares."""
+    cells = _cells(panel, panel.cohort[None, :])
+    att, _ = cells.att(0)
+    out = []
+    for k, g in enumerate(cells.cohorts):
+        for t in range(panel.y.shape[1]):
+            treated, control = cells.treated[0, k, t, 2], cells.control[0, k, t, 2]
+            if t != g - 1 and treated > 0 and control > 0:
+                out.append({"cohort": panel.periods[g], "period": panel.periods[t], "event": int(t - g),
+                            "att": float(att[0, k, t]), "n_treated": int(treated), "n_control": int(control)})
+    return out
+
+
 # --- aggregation and the interval -----------------------------------------------------------------
 
 def _aggregate(att: np.ndarray, weight: np.ndarray, select: np.ndarray) -> np.ndarray:
@@ -228,15 +243,18 @@ def invert(a: np.ndarray, b: np.ndarray, level: float = LEVEL) -> tuple[float, f
         return (1 + far.sum(axis=1)) / (len(ap) + 1) > alpha
 
     spread = float(np.std(ap - estimate * bp)) or abs(estimate) * 1e-6 or 1e-9
+    grid, ok = np.array([estimate]), np.array([True])
     for width in (8, 32, 128):
         grid = estimate + spread * np.linspace(-width, width, 801)
         ok = accepted(grid)
         if not ok.any():
             return estimate, estimate
-        inside = np.flatnonzero(ok)
-        if inside[0] > 0 and inside[-1] < len(grid) - 1:
-            break
-    else:
+        if ok[0] or ok[-1]:
+            continue        # the accepted set reaches the grid's edge: widen it
+        break
+    inside = np.flatnonzero(ok)
+    if ok[0] or ok[-1]:
+        # no shuffle bounds the effect on that side (few reps, or a trained indicator the shuffles barely move)
         return (-math.inf if ok[0] else float(grid[inside[0]]), math.inf if ok[-1] else float(grid[inside[-1]]))
 
     def edge(inner: float, outer: float) -> float:
@@ -306,7 +324,7 @@ def verdict(effect: float | None, low: float | None, high: float | None, directi
 def estimate_impact(panel: Panel, *, program: str, kpi: str, direction: str = "higher",
                     permutations: int = PERMUTATIONS, seed: int = SEED, events: bool = True) -> ImpactResult:
     """The average effect of the programme on the KPI, per cohort and by event time, with intervals."""
-    n, periods = panel.y.shape
+    periods = panel.y.shape[1]
     observed = panel.observed
     cohorts = np.unique(panel.cohort[panel.cohort < NEVER])
     t_index = np.arange(periods)
