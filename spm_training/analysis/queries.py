@@ -320,7 +320,8 @@ def training_rows(store: Store, program: str | None = None) -> list[dict]:
     An assignment counts as completed by a rep once none of its items awaits a manual grade, on the
     date of the rep's submission: the store keeps nbgrader's submission timestamp (``submitted_at``)
     and no time of grading, and a graded submission's scores are those of that submission."""
-    external, course, params = "", "", ()
+    external, course = "", ""
+    params: tuple[str, ...] = ()
     if program is not None:
         external, course, params = "WHERE program = ?", "AND i.assignment = ?", (program, program)
     return store.query(
