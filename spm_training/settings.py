@@ -243,8 +243,8 @@ def load_hiring(path: Path | None) -> dict[str, Any]:
     if "default_ramp" in section:
         ramp = section["default_ramp"]
         if not isinstance(ramp, list) or not ramp or len(ramp) > 36 or any(
-                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 2 for v in ramp):
-            raise CatalogError(path, f"hiring default_ramp must be a list of 1 to 36 attainments from 0 to 2 "
+                isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.01 <= v <= 2 for v in ramp):
+            raise CatalogError(path, f"hiring default_ramp must be a list of 1 to 36 attainments from 0.01 to 2 "
                                f"(0.5 for 50%), one per month since hire, not {ramp!r}", line=line, fix=HIRING_FIX)
         out["default_ramp"] = [float(v) for v in ramp]
     return out

@@ -8,10 +8,11 @@ that starts on the first day of the quarter after today:
   line from today's quarterly revenue to the target. Today's quarterly revenue is the sum, over the reps
   still on the roster, of the ``revenue`` KPI in its current period (a month's value counts three times).
 - *The team as it is*: each rep of a role that carries a revenue target (the KPI catalog's ``revenue``
-  default target per role) delivers their role's quarterly target × their attainment: the ramp curve's
-  value for their month since hire while they ramp, their own current revenue attainment after that (the
-  role's steady attainment when they have none). Every month, a rep stays with the probability that the
-  role's attrition gives (a year's attrition *a*: (1 − a)^(1/12) a month).
+  default target per role, else the mean of the store's revenue targets for the role) delivers their
+  quarterly target × their own current revenue attainment; a rep with no revenue value yet follows the
+  ramp curve for their month since hire, then the role's steady attainment. (A rep still ramping today is
+  so counted at today's attainment, which keeps a young team's plan on the safe side.) Every month, a rep stays with the probability
+  that the role's attrition gives (a year's attrition *a*: (1 − a)^(1/12) a month).
 - *Ramp curve*: per role, the mean revenue attainment in each month since hire (1 is the month of the hire
   date), read from the store through the same ramp view as the reports' (:func:`.onboarding.ramp`; a
   quarter's value counts for each of its months). A month where fewer than ``min_hires`` reps of the role
@@ -54,6 +55,9 @@ if TYPE_CHECKING:
 
 MONTH_DAYS = 30              # time to hire, in days, becomes whole months of this length
 MAX_HIRES = 10_000           # a plan that needs more is a target typed wrong, not a plan
+#: a month of the ramp curve measured below this counts as this: a hire in seat always delivers something,
+#: so only the time to hire puts a quarter out of reach
+MIN_ATTAINMENT = 0.01
 PROFILE_MIN_GROUP = 3        # reps in each of the top and bottom thirds, below which a KPI is not compared
 PROFILE_SHOWN = 5            # skills listed per KPI
 
@@ -67,6 +71,7 @@ class Rep:
 
     tenure: int
     attainment: float | None = None
+    quota: float | None = None         # their own revenue target a quarter (None: the role's)
 
 
 @dataclass(frozen=True)
@@ -101,10 +106,10 @@ def base_revenue(role: Role, quarters: int) -> list[float]:
     keep = role.monthly_survival()
     out = [0.0] * quarters
     for rep in role.reps:
+        quota = role.quota if rep.quota is None else rep.quota
         for k in range(3 * quarters):
-            tenure = rep.tenure + k
-            level = role.attainment(tenure) if tenure <= len(role.curve) or rep.attainment is None else rep.attainment
-            out[k // 3] += role.quota / 3 * level * keep ** (k + 1)
+            level = role.attainment(rep.tenure + k) if rep.attainment is None else rep.attainment
+            out[k // 3] += quota / 3 * level * keep ** (k + 1)
     return out
 
 
@@ -174,7 +179,7 @@ def target_path(current: float, final: float, quarters: int) -> list[float]:
 def role_shares(roles: dict[str, Role]) -> dict[str, float]:
     """Each role's share of the target: its share of today's quarterly targets (reps × quota); an empty
     team splits it by quota alone."""
-    weights = {name: r.quota * len(r.reps) for name, r in roles.items()}
+    weights = {name: sum(r.quota if rep.quota is None else rep.quota for rep in r.reps) for name, r in roles.items()}
     if not sum(weights.values()):
         weights = {name: r.quota for name, r in roles.items()}
     total = sum(weights.values())
@@ -261,12 +266,13 @@ def tenure_points(history: list[tuple[str, float]], hired: date) -> dict[int, fl
 def measured_curve(points: list[dict[int, float]], default: list[float], min_hires: int) -> tuple[
         tuple[float, ...], tuple[bool, ...]]:
     """The ramp curve over the default's months: a month's mean over the reps with a value for it when
-    at least ``min_hires`` have one, else the default's value; and which months were measured."""
+    at least ``min_hires`` have one (at least :data:`MIN_ATTAINMENT`), else the default's value; and
+    which months were measured."""
     curve, measured = [], []
     for m, fallback in enumerate(default, start=1):
         values = [p[m] for p in points if m in p]
         ok = len(values) >= min_hires
-        curve.append(sum(values) / len(values) if ok else fallback)
+        curve.append(max(MIN_ATTAINMENT, sum(values) / len(values)) if ok else fallback)
         measured.append(ok)
     return tuple(curve), tuple(measured)
 
@@ -473,7 +479,9 @@ def hiring_plan(whole: Analysis, roster: list[dict], settings: dict, *, horizon:
                 continue
             hired = whole.hire_date(r)
             tenure = months_between(hired, start) + 1 if hired is not None else len(curve) + 1
-            reps.append(Rep(tenure=max(1, tenure), attainment=now[r][2] if r in now else None))
+            own = now[r] if r in now and now[r][2] else None
+            reps.append(Rep(tenure=max(1, tenure), attainment=None if own is None else own[2],
+                            quota=None if own is None else current_revenue(own[1], own[0]) / own[2]))
         source = ("the KPI catalog's default" if whole.kpis["revenue"].target_for(role, "quarter")
                   else "the mean of the store's revenue targets")
         roles[role] = Role(quota=quota, quota_source=source, curve=curve, steady=steady, attrition=rate,
