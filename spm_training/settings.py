@@ -314,3 +314,37 @@ def load_serve_settings(path: Path | None) -> ServeSettings:
                            line=line, fix=SERVE_FIX)
     return ServeSettings(ops_groups=groups["ops_groups"], trainer_groups=groups["trainer_groups"],
                          sync_every_minutes=every)
+
+
+GRADING_FIX = "write grading: {fork: true, preload: [pandas, numpy]} (preload: modules a kernel's warm parent imports)"
+
+
+def load_grading(path: Path | None) -> dict[str, Any]:
+    """``spm grade``'s settings: ``grading: {fork: true|false, preload: [module, ...]}`` in ``spm.yml``.
+    ``fork`` (default true) forks each kernel from a warm parent; ``preload`` (default: the top-level
+    imports of the course's source notebooks) is what that parent imports. Returns ``{"fork": bool,
+    "preload": list | None}``."""
+    section = _settings(path).get("grading")
+    out: dict[str, Any] = {"fork": True, "preload": None}
+    if section is None:
+        return out
+    assert path is not None         # a section was read from the file
+    line = section.get(LINE) if isinstance(section, dict) else None
+    if not isinstance(section, dict):
+        raise CatalogError(path, "grading must be a mapping", line=line, fix=GRADING_FIX)
+    unknown = sorted(set(section) - {"fork", "preload", LINE})
+    if unknown:
+        raise CatalogError(path, f"unknown grading setting '{unknown[0]}'", line=line, fix=GRADING_FIX)
+    if "fork" in section:
+        if not isinstance(section["fork"], bool):
+            raise CatalogError(path, f"grading fork must be true or false, not {section['fork']!r}", line=line,
+                               fix=GRADING_FIX)
+        out["fork"] = section["fork"]
+    if "preload" in section:
+        modules = section["preload"]
+        if not isinstance(modules, list) or not all(
+                isinstance(m, str) and m and all(part.isidentifier() for part in m.split(".")) for m in modules):
+            raise CatalogError(path, f"grading preload must be a list of module names, not {modules!r}", line=line,
+                               fix=GRADING_FIX)
+        out["preload"] = list(modules)
+    return out
