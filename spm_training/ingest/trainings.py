@@ -64,9 +64,9 @@ def parse_trainings(path: str | Path, rep_ids: set[str], *, window: DateWindow |
                              column="completed_on", fix="correct the date, or widen the window under dates: in spm.yml")
         days.append(day.isoformat())
     frame["completed_on"] = days
-    hours = to_number(path, frame, "hours", allow_empty=True)
-    if (line := first_bad(hours == 0)) is not None:
-        raise InputError(path, "'hours' is zero", line=line, column="hours",
+    hours = to_number(path, frame, "hours", allow_empty=True, allow_negative=True)
+    if (line := first_bad(hours <= 0)) is not None:
+        raise InputError(path, f"'hours' is {'zero' if hours[line] == 0 else 'negative'}", line=line, column="hours",
                          fix="give the hours the training took, or leave the cell empty")
     frame["hours"] = hours
     key = ["rep_id", "program", "completed_on"]
