@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     "import_crm": "ingest.crm",
     "load_mapping": "ingest.crm_mapping",
     "sync_gradebook": "ingest.sync",
+    "import_trainings": "ingest.trainings",
     # undoing KPI values
     "KpiSelection": "ingest.remove:Selection",
     "select_kpi_values": "ingest.remove",
@@ -78,6 +79,9 @@ _EXPORTS: dict[str, str] = {
     "book_progress": "analysis.progress",
     "team_progress": "analysis.progress",
     "logins": "analysis.queries",
+    "ImpactPanel": "analysis.impact:Panel",
+    "estimate_impact": "analysis.impact",
+    "training_impact": "analysis.impact",
     # reports
     "BookLinks": "reports.links",
     "team_context": "reports.build",

@@ -17,7 +17,7 @@ PUBLIC = [
     # catalogs, plan, course
     "Kpi", "Skill", "load_kpis", "load_skills", "Plan", "load_plan", "read_items", "check_skills",
     # importers and sync
-    "import_roster", "import_kpis", "import_crm", "load_mapping", "sync_gradebook",
+    "import_roster", "import_kpis", "import_crm", "load_mapping", "sync_gradebook", "import_trainings",
     # undoing KPI values
     "KpiSelection", "select_kpi_values", "remove_kpi_values",
     # the writers the importers and the store builders share
@@ -28,6 +28,7 @@ PUBLIC = [
     "grade", "find_sandbox", "Limits", "Sandbox", "SandboxUnavailable",
     # analysis
     "analyse", "Analysis", "attainment", "export_rows", "rep_gap_counts", "book_progress", "team_progress", "logins",
+    "ImpactPanel", "estimate_impact", "training_impact",
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",
