@@ -140,6 +140,7 @@ class Analysis:
     window: DateWindow = field(default_factory=DateWindow.default)
     _index: _Index | None = field(default=None, repr=False)
     _status: pd.DataFrame | None = field(default=None, repr=False)
+    _rep_set: frozenset[str] | None = field(default=None, repr=False)
 
     @property
     def status(self) -> pd.DataFrame:
@@ -179,8 +180,11 @@ class Analysis:
         return list(dict.fromkeys(self.reps["team"]))
 
     def rep(self, rep_id: str) -> dict:
+        if self._rep_set is None:
+            # the scope's reps, gathered once: a report asks for each of a large team's reps
+            self._rep_set = frozenset(self.reps["rep_id"].tolist())
         found = self.index.reps.get(rep_id)
-        if found is None or rep_id not in set(self.reps["rep_id"]):
+        if found is None or rep_id not in self._rep_set:
             raise NotFoundError(f"no rep '{rep_id}' in this scope")
         return found
 

@@ -393,16 +393,23 @@ def rep_gap_counts(a: Analysis) -> dict[str, dict[str, int]]:
     with a linked gap, ``skill_only`` the other skills below threshold, ``kpi`` the KPIs below
     target that no weak skill explains, ``pairs`` the skill–KPI pairs behind the linked skills (the
     detail), and ``skills`` every skill below threshold (``linked`` + ``skill_only``)."""
+    # a team report asks twice (its rows and "coach first"): each rep is counted once per analysis
+    counted: dict[str, dict[str, int]] = a.index.__dict__.setdefault("_gap_counts", {})
     out = {}
     for rep_id in a.rep_ids:
-        gaps = a.index.gaps.get(rep_id, [])
-        linked = {g["skill"] for g in gaps if g["kind"] == "linked"}
-        skill_only = {g["skill"] for g in gaps if g["kind"] == "skill"}
-        out[rep_id] = {"linked": len(linked), "skill_only": len(skill_only),
-                       "kpi": len({g["kpi"] for g in gaps if g["kind"] == "kpi"}),
-                       "pairs": sum(1 for g in gaps if g["kind"] == "linked"),
-                       "skills": len(linked | skill_only)}
+        found = counted.get(rep_id)
+        if found is None:
+            found = counted[rep_id] = _gap_count(a.index.gaps.get(rep_id, []))
+        out[rep_id] = dict(found)
     return out
+
+
+def _gap_count(gaps: list[dict]) -> dict[str, int]:
+    linked = {g["skill"] for g in gaps if g["kind"] == "linked"}
+    skill_only = {g["skill"] for g in gaps if g["kind"] == "skill"}
+    return {"linked": len(linked), "skill_only": len(skill_only),
+            "kpi": len({g["kpi"] for g in gaps if g["kind"] == "kpi"}),
+            "pairs": sum(1 for g in gaps if g["kind"] == "linked"), "skills": len(linked | skill_only)}
 
 
 def coach_first(a: Analysis, top: int = COACH_FIRST_GAPS) -> list[dict]:

@@ -31,12 +31,24 @@ from ..fileio import write_output, write_text_atomic
 from ..project import Project
 from ..store import Store
 from . import charts
-from .filters import FILTERS, fmt_mastery, fmt_share, plural
+from .filters import FILTERS, plural
 from .links import DEFAULT_BOOK_URL, BookLinks
 from .names import report_name, report_stems
 
 REPORT_KINDS = ("team", "rep", "items")
 LINKED_SHOWN = 100        # the team report's table of linked gaps; every one is in the rep's plan
+
+# A team report writes each figure several times (an attainment in its heatmap cell, its row and every
+# plan that names the KPI; a threshold in every plan entry), tens of thousands of times on a large team.
+# The formatters are pure functions of their arguments, so each distinct value is formatted once.
+_MEMO = 1 << 16
+_attainment = functools.lru_cache(maxsize=_MEMO)(fmt.attainment)
+_attainment_tone = functools.lru_cache(maxsize=_MEMO)(fmt.attainment_tone)
+_mastery = functools.lru_cache(maxsize=_MEMO)(fmt.mastery)
+_mastery_tone = functools.lru_cache(maxsize=_MEMO)(fmt.mastery_tone)
+_percent = functools.lru_cache(maxsize=_MEMO)(fmt.percent)
+_points_text = functools.lru_cache(maxsize=_MEMO)(fmt.points)
+_shown = functools.lru_cache(maxsize=_MEMO)(fmt.shown)
 
 
 @functools.lru_cache(maxsize=1)
@@ -81,13 +93,13 @@ def _mastery_cell(row: dict | None, skill: Skill, rep_name: str) -> dict:
         return {"value": None, "graded": 0, "pending": 0, "tone": "none", "text": "·",
                 "title": f"{rep_name}, {skill.name}: no graded items yet"}
     value = row["mastery"]
-    tone = charts.mastery_tone(value, skill.threshold, row["graded"])
+    tone = _mastery_tone(value, skill.threshold, row["graded"])
     if row["graded"] == 0:
         text, note = "…", f"{row['pending']} awaiting a manual grade"
     elif value is None:
         text, note = "not yet", f"reached the threshold {row['reached']} of 3 times"
     else:
-        text, note = fmt_mastery(value, skill.threshold), f"of {fmt_share(skill.threshold)}"
+        text, note = _mastery(value, skill.threshold), f"of {_percent(skill.threshold)}"
     if row["pending"] and row["graded"]:
         text += "*"
         note += f"; {row['pending']} awaiting a manual grade, left out"
@@ -100,7 +112,7 @@ def _attainment_lookup(a: Analysis, spark: bool = False) -> dict[tuple[str, str]
     with their tone, and the trend's sparkline when ``spark``."""
     out = views.attainment_lookup(a)
     for (_, kpi), row in out.items():
-        row["tone"] = charts.attainment_tone(row["attainment"])
+        row["tone"] = _attainment_tone(row["attainment"])
         trend = row["trend"]
         row["spark"] = charts.sparkline(trend, label=f"{kpi}: attainment over the last {len(trend)} periods") \
             if spark else ""
@@ -129,16 +141,16 @@ def _plan_view(entries: list, links: BookLinks, titles: dict[str, str] | None = 
         steps = reading[:1] + doing[:1] + reading[1:] + doing[1:]
         view.append({
             "kind": e.kind, "skill": e.skill, "skill_name": e.skill_name, "note": e.note,
-            "urgency": _urgency(e), "mastery": fmt.mastery(e.mastery, e.threshold) if e.mastery is not None
-            else "not yet credited", "threshold": fmt.percent(e.threshold),
-            "mastery_tone": fmt.mastery_tone(e.mastery, e.threshold) if e.threshold is not None else "none",
-            "kpis": ", ".join(f"{k['name']} at {fmt.attainment(k['attainment'])} of target ({k['period']})"
+            "urgency": _urgency(e), "mastery": _mastery(e.mastery, e.threshold) if e.mastery is not None
+            else "not yet credited", "threshold": _percent(e.threshold),
+            "mastery_tone": _mastery_tone(e.mastery, e.threshold) if e.threshold is not None else "none",
+            "kpis": ", ".join(f"{k['name']} at {_attainment(k['attainment'])} of target ({k['period']})"
                               for k in kpis),
             "kpi_list": [{"name": k["name"], "kpi": k["kpi"], "period": k["period"],
-                          "attainment": fmt.attainment(k["attainment"]),
-                          "tone": fmt.attainment_tone(k["attainment"])} for k in kpis],
+                          "attainment": _attainment(k["attainment"]),
+                          "tone": _attainment_tone(k["attainment"])} for k in kpis],
             "kpi": e.kpis[0] if e.kind == "kpi" else None,
-            "kpi_attainment": fmt.attainment(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
+            "kpi_attainment": _attainment(e.kpis[0]["attainment"]) if e.kind == "kpi" else "",
             "pending": pending, "pages": pages, "steps": steps, "done": done,
             "assignments": ", ".join(f"{x['title']} ({x['note']})" for x in practise)})
     kinds = ("linked", "skill", "kpi")
@@ -166,15 +178,15 @@ def _practice(e: PlanEntry, titles: dict[str, str]) -> tuple[list[dict], list[st
             continue
         title = titles.get(x["assignment"], x["assignment"])
         share = x["share"]
-        shown = fmt.shown(share, below=e.threshold) if share is not None else None
+        shown = _shown(share, below=e.threshold) if share is not None else None
         if share is None or shown is None:
             practise.append({"assignment": x["assignment"], "title": title, "verb": "Do",
                              "note": "not submitted yet"})
         elif e.threshold is not None and shown >= e.threshold * 100 - 1e-9:
-            done.append(f"{title} ({fmt.percent(share)})")
+            done.append(f"{title} ({_percent(share)})")
         else:
             practise.append({"assignment": x["assignment"], "title": title, "verb": "Redo",
-                             "note": f"{fmt.percent(share)} of this skill's points there so far"})
+                             "note": f"{_percent(share)} of this skill's points there so far"})
     return practise, done
 
 
@@ -185,18 +197,19 @@ def _readiness_view(a: Analysis, rep_id: str, chart: bool = False) -> dict:
     w, points = r.weights, r.points
     missing = [MISSING_PARTS[m] for m in r.missing]
     ramping = bool(r.missing) and views.tenure(a, rep_id)["new_hire"]
-    shown = dict(zip(points, _whole_parts(list(points.values()), int(fmt.whole(r.index))), strict=True))
-    return {"index": r.index, "whole": fmt.whole(r.index), "mastery": r.mastery, "kpi": r.kpi,
+    whole = fmt.whole(r.index)
+    shown = dict(zip(points, _whole_parts(list(points.values()), int(whole)), strict=True))
+    return {"index": r.index, "whole": whole, "mastery": r.mastery, "kpi": r.kpi,
             "progress": r.progress, "mean_attainment": r.mean_attainment, "weights": w, "missing": missing,
             "ramping": ramping, "cap": KPI_CAP, "points_exact": [points[k] for k in ("mastery", "kpi", "progress")],
-            "parts": [{"name": name, "weight": fmt.percent(w[key]), "value": fmt.percent(value),
+            "parts": [{"name": name, "weight": _percent(w[key]), "value": _percent(value),
                        "points": str(shown[key])}
                       for name, key, value in (("skill mastery (M)", "mastery", r.mastery),
                                                ("KPI attainment (K)", "kpi", r.kpi),
                                                ("course progress (P)", "progress", r.progress))],
             "chart": charts.readiness_bar([("Mastery", shown["mastery"]), ("KPI attainment", shown["kpi"]),
                                            ("Course progress", shown["progress"])],
-                                          label=f"Readiness {fmt.whole(r.index)} of 100") if chart else ""}
+                                          label=f"Readiness {whole} of 100") if chart else ""}
 
 
 def _whole_parts(values: list[float], total: int) -> list[int]:
@@ -351,12 +364,12 @@ def _team_rows(a: Analysis, team: str, reps: list[dict], skills: list[Skill], kp
         for k in kpis:
             found = attained.get((rep["rep_id"], k.id))
             att = found["attainment"] if found else None
-            text = fmt.attainment(att) if found else "·"
-            kpi_cells.append({"tone": fmt.attainment_tone(att), "text": text,
+            text = _attainment(att) if found else "·"
+            kpi_cells.append({"tone": _attainment_tone(att), "text": text,
                               "title": f"{rep['name']}, {k.name}: " + (
                                   f"{text} of target in {found['period']}" if found else "no value")})
-            kpi_rows.append({**found, "tone": fmt.attainment_tone(att), "text": text,
-                             "change_text": fmt.points(found["change"])} if found else None)
+            kpi_rows.append({**found, "tone": _attainment_tone(att), "text": text,
+                             "change_text": _points_text(found["change"])} if found else None)
         readiness = _readiness_view(a, rep["rep_id"])
         # a new hire with a part of the index not measured yet is ramping: the number says little yet
         if "ramping" not in readiness:
