@@ -294,6 +294,9 @@ from .admin import backup, restore  # noqa: E402
 
 cli.add_command(backup)
 cli.add_command(restore)
+from .serve import serve  # noqa: E402
+
+cli.add_command(serve)
 from .impact import impact, trainings  # noqa: E402
 
 cli.add_command(trainings)

@@ -7,6 +7,11 @@
  * Once every question of a knowledge check has been checked, its score appears below it ("4 of 5 right
  * on the first try", counting each question's first checked answer) with the reader's next step: the
  * page's "Practise this" section where the chapter has one, else the next page of the book.
+ *
+ * Served by `spm serve` to a signed-in rep, the page also carries <meta name="spm-self-check"> (where to
+ * post), <meta name="spm-xsrf"> (the token to send) and <meta name="spm-book"> (the book's base URL);
+ * each checked answer is then posted there for the rep's progress. The static book has none of these
+ * tags, so nothing leaves the browser.
  */
 (function () {
   "use strict";
@@ -51,10 +56,38 @@
     }
     feedback.classList.add(correct ? "spm-kc-is-correct" : "spm-kc-is-incorrect");
     option.classList.add(correct ? MARKS[0] : MARKS[1]);
+    record(question, correct, !question.hasAttribute("data-first-try"));
     if (!question.hasAttribute("data-first-try")) {
       question.setAttribute("data-first-try", correct ? "right" : "wrong");
       score(question.closest(".spm-kc"));
     }
+  }
+
+  function meta(name) {
+    var tag = document.querySelector('meta[name="' + name + '"]');
+    return tag ? tag.getAttribute("content") : null;
+  }
+
+  // The page's path in the book: /services/spm/book/book/sdr/prospecting.html -> book/sdr/prospecting.
+  function bookPage(base) {
+    var path = window.location.pathname;
+    if (base && path.indexOf(base) === 0) {
+      path = path.slice(base.length);
+    }
+    path = decodeURIComponent(path).replace(/^\/+/, "").replace(/\.html$/, "");
+    return path === "" || /\/$/.test(path) ? path + "index" : path;
+  }
+
+  function record(question, correct, firstTry) {
+    var target = meta("spm-self-check");
+    if (!target || !window.fetch) {
+      return;
+    }
+    var answer = { page: bookPage(meta("spm-book")), question: question.id, correct: correct, first_try: firstTry };
+    window.fetch(target, {
+      method: "POST", credentials: "same-origin", body: JSON.stringify(answer),
+      headers: { "Content-Type": "application/json", "X-XSRFToken": meta("spm-xsrf") || "" }
+    }).catch(function () { /* offline for a moment: the answer still shows; it is just not counted */ });
   }
 
   function nextStep() {
