@@ -203,11 +203,14 @@ def plan_text(plan: HiringPlan, team: str | None, growth: float | None) -> str:
     lines.append(_wrap("- The target is split by role as today's quarterly targets are: "
                        + ", ".join(f"{r} {fm.percent(s)}" for r, s in shares.items()) + ".", "  "))
     for name, role in plan.roles.items():
-        curve = ", ".join(fm.percent(v) + ("" if ok else "*") for v, ok in
-                          zip(role.curve, role.curve_measured, strict=True))
         measured = sum(role.curve_measured)
-        source = (f"{measured} of {len(role.curve)} months measured on {plural(plan.hires_measured[name], 'hire')}, "
-                  "* the default" if measured else "the default (spm.yml hiring: default_ramp): too few hires measured")
+        mixed = 0 < measured < len(role.curve)
+        curve = ", ".join(fm.percent(v) + ("*" if mixed and not ok else "") for v, ok in
+                          zip(role.curve, role.curve_measured, strict=True))
+        months = "month 1" if len(role.curve) == 1 else f"months 1 to {len(role.curve)}"
+        source = ("the default (spm.yml hiring: default_ramp): too few hires measured" if not measured else
+                  f"measured on {plural(plan.hires_measured[name], 'hire')}"
+                  + (f", {measured} of {len(role.curve)} months; * the default" if mixed else ""))
         steady = (f"{fm.percent(role.steady)}, the mean of {role.steady_measured} ramped reps" if role.steady_measured
                   else "100%, the default: too few ramped reps measured")
         m = role.attrition_measured
@@ -216,6 +219,6 @@ def plan_text(plan: HiringPlan, team: str | None, growth: float | None) -> str:
                      f"{fm.percent(role.attrition)} a year, the default (spm.yml hiring: default_attrition): "
                      "too few reps to measure")
         lines.append(_wrap(f"- {name}: {fm.money(role.quota)} revenue target per rep a quarter ({role.quota_source}); "
-                           f"ramp (revenue attainment in months 1-{len(role.curve)} since hire) {curve} ({source}); "
+                           f"ramp (revenue attainment in {months} since hire) {curve} ({source}); "
                            f"after that {steady}; attrition {attrition}.", "  "))
     return "\n".join(lines)
