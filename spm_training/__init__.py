@@ -91,6 +91,9 @@ _EXPORTS: dict[str, str] = {
     "write_reports": "reports.build",
     "template_environment": "reports.build:environment",
     "plural": "text",
+    # the served platform (spm serve)
+    "ServeConfig": "serve.app",
+    "make_serve_app": "serve.app:make_app",
     # numbers for people (reports, dashboard, CLI)
     "format_percent": "formatting:percent",
     "format_mastery": "formatting:mastery",

@@ -32,6 +32,8 @@ PUBLIC = [
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",
+    # the served platform
+    "ServeConfig", "make_serve_app",
     # numbers for people
     "format_percent", "format_mastery", "format_attainment", "format_points", "format_whole", "format_number",
     "format_count", "format_money", "format_kpi_value", "format_correlation", "format_interval", "shown_percent",
