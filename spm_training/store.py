@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .errors import StoreError
 
@@ -223,9 +223,10 @@ class Store:
     def transaction(self, *, activity: bool = False, _bump: bool = True) -> Iterator[sqlite3.Connection]:
         """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any exception: all or nothing.
 
-        A committed transaction adds one to the store's :meth:`data_revision` (or, with ``activity``,
-        for what reps do in the served book, to its :meth:`activity_revision` instead), in the same
-        commit; one rolled back changes neither.
+        A committed transaction that changed rows adds one to the store's :meth:`data_revision` (or,
+        with ``activity``, for what reps do in the served book, to its :meth:`activity_revision`
+        instead), in the same commit; one rolled back, or one that changed no row of the store (a
+        re-import of the same file: rows staged in temporary tables do not count), changes neither.
 
         A store another process is writing to is waited for up to :attr:`busy_timeout` seconds, then
         refused with a StoreError that says so; so is a write to a read-only store."""
@@ -242,10 +243,13 @@ class Store:
             self.conn.execute("ROLLBACK")
             raise StoreError(f"{self.path}: the store was removed or replaced while this command ran; nothing was "
                              "written: run it again")
+        conn = self.conn
+        if isinstance(conn, StoreConnection):
+            conn.start_counting()
         try:
-            yield self.conn
-            if _bump:
-                self.conn.execute(_BUMP_SQL, ("activity" if activity else "data",))
+            yield conn
+            if _bump and (conn.changed_store() if isinstance(conn, StoreConnection) else True):
+                conn.execute(_BUMP_SQL, ("activity" if activity else "data",))
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
@@ -317,6 +321,58 @@ class Store:
             self.close()
 
 
+class StoreConnection(sqlite3.Connection):
+    """The store's connection: tells whether the statements run since :meth:`start_counting` changed rows
+    of the store itself, as opposed to rows of temporary tables (the staging an import or a sync writes
+    before it upserts): what decides whether a transaction moves the store's revision.
+
+    SQLite's authorizer names the database each statement writes to when the statement is prepared;
+    :meth:`execute` and :meth:`executemany` remember that per SQL text (a cached statement is not
+    prepared again) and add up the rows each changed. Rows changed some other way (a cursor of its
+    own) count as changes of the store."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._targets: dict[str, bool] = {}     # SQL text -> whether it writes to the store (main)
+        self._preparing: set[str] = set()
+        self._start = self._counted = self._store_rows = 0
+        self.set_authorizer(self._authorize)
+
+    def _authorize(self, action: int, arg1: str | None, arg2: str | None, database: str | None,
+                   trigger: str | None) -> int:
+        if action in _WRITES and database:
+            self._preparing.add(database)
+        return sqlite3.SQLITE_OK
+
+    def start_counting(self) -> None:
+        self._start = self.total_changes
+        self._counted = self._store_rows = 0
+
+    def changed_store(self) -> bool:
+        """Whether the statements since :meth:`start_counting` changed a row of the store."""
+        uncounted = self.total_changes - self._start - self._counted
+        return self._store_rows > 0 or uncounted > 0
+
+    def _run(self, sql: str, run: Callable[[], sqlite3.Cursor]) -> sqlite3.Cursor:
+        self._preparing = set()
+        before = self.total_changes
+        cursor = run()
+        if self._preparing:
+            self._targets[sql] = "temp" not in self._preparing or len(self._preparing) > 1
+        changed = self.total_changes - before
+        self._counted += changed
+        if changed and self._targets.get(sql, True):
+            self._store_rows += changed
+        return cursor
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        return self._run(sql, lambda: super(StoreConnection, self).execute(sql, parameters))
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        return self._run(sql, lambda: super(StoreConnection, self).executemany(sql, parameters))
+
+
+_WRITES = frozenset({sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE})
 _BUMP_SQL = ("INSERT INTO revisions (name, value) VALUES (?, 1) "
              "ON CONFLICT(name) DO UPDATE SET value = value + 1")
 
@@ -461,7 +517,7 @@ def _writable(path: Path) -> str | None:
 
 def _connect(uri: str, timeout: float, *, readonly: bool) -> sqlite3.Connection:
     # Autocommit mode: transactions are ours, explicit, and never committed behind our back.
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout)
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=timeout, factory=StoreConnection)
     conn.row_factory = sqlite3.Row
     if readonly:
         conn.execute("PRAGMA query_only = ON")

@@ -13,7 +13,8 @@ the answer a click away, so they never enter mastery, which rests on graded work
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 from datetime import date
 
 from ..periods import parse_day
@@ -42,7 +43,7 @@ def team_progress(store: Store, project: Project, team: str, today: date | None 
     return _progress(store, project, queries.progress_reps(store, team=team), today)
 
 
-def page_due_days(plan: Plan, skill_pages: dict[str, Sequence[str]], assignment_skills: Sequence[tuple[str, str]],
+def page_due_days(plan: Plan, skill_pages: Mapping[str, Sequence[str]], assignment_skills: Sequence[tuple[str, str]],
                   role: str) -> dict[str, int]:
     """page -> the earliest due day of the role's planned assignments whose skills the page teaches."""
     skills_of: dict[str, set[str]] = {}
@@ -71,8 +72,8 @@ def _progress(store: Store, project: Project, reps: list[dict], today: date | No
         hired = parse_day(rep["hire_date"])
         left = parse_day(rep["left_on"]) if rep["left_on"] else None
         until = min(today, left) if left is not None else today
-        pages = []
-        due_now = read_due = 0
+        pages: list[dict[str, Any]] = []
+        due_now = read_due = read_total = answered_total = right_total = 0
         if plan is not None and hired is not None:
             if rep["role"] not in due_by_role:
                 due_by_role[rep["role"]] = page_due_days(plan, skill_pages, links, rep["role"])
@@ -85,14 +86,17 @@ def _progress(store: Store, project: Project, reps: list[dict], today: date | No
                     read_due += was_read
                 pages.append({"page": page, "due_day": due_day, "phase": plan.phases[plan.phase_of(due_day)].name,
                               "read": was_read, "answered": int(answered), "right_first": int(right)})
+                read_total += was_read
+                answered_total += int(answered)
+                right_total += int(right)
         result.append({
             "rep_id": rep["rep_id"],
             "day": (until - hired).days + 1 if hired is not None else 0,
             "pages": pages,
             "due_now": due_now,
             "read_due": read_due,
-            "read_total": sum(page["read"] for page in pages),
-            "answered": sum(page["answered"] for page in pages),
-            "right_first": sum(page["right_first"] for page in pages),
+            "read_total": read_total,
+            "answered": answered_total,
+            "right_first": right_total,
         })
     return result

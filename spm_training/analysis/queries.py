@@ -300,6 +300,58 @@ def report_keys(store: Store, kind: str) -> list[str]:
     return [r[0] for r in tuples(store, _REPORT_KEYS[kind])]
 
 
+# --- the served platform: logins, and what reps do in the served book --------------------------------
+
+def logins(store: Store) -> list[dict]:
+    """One row per rep: ``rep_id``, ``login`` (their hub username: the roster's, else the rep id),
+    ``name``, ``team``, the team's ``manager_login`` (None: the manager has no login) and ``left_on``
+    (None: still here); ordered by team, then name."""
+    return store.query(
+        "SELECT r.id AS rep_id, COALESCE(r.login, r.id) AS login, r.name, r.team_id AS team, t.manager_login, "
+        "r.left_on FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.name, r.id")
+
+
+def progress_reps(store: Store, *, team: str | None = None, rep: str | None = None) -> list[dict]:
+    """id, name, role, hire_date and left_on of one rep or of a team's reps (by name); NotFoundError
+    naming what exists when the rep or team does not."""
+    sql = "SELECT id AS rep_id, name, role, hire_date, left_on FROM reps"
+    if rep is not None:
+        rows = store.query(sql + " WHERE id = ?", (rep,))
+        if not rows:
+            raise NotFoundError(f"no rep '{rep}' in the store; spm export reps lists them")
+        return rows
+    rows = store.query(sql + " WHERE team_id = ? ORDER BY name, id", (team,))
+    if not rows:
+        known = [r[0] for r in store.conn.execute("SELECT id FROM teams ORDER BY id")]
+        raise NotFoundError(f"no team '{team}' in the store; teams: {', '.join(known) or 'none yet'}")
+    return rows
+
+
+def assignment_skills(store: Store) -> list[tuple[str, str]]:
+    """(assignment, skill) for every skill an item of an assignment measures, as the last sync wrote them."""
+    return tuples(store, "SELECT DISTINCT i.assignment, s.skill_id FROM items i "
+                         "JOIN item_skills s ON s.item_id = i.id ORDER BY 1, 2")
+
+
+def _rep_filter(rep_ids: Sequence[str]) -> tuple[str, tuple]:
+    # the reps as a JSON array: one parameter however many there are
+    return "rep_id IN (SELECT value FROM json_each(?))", (json.dumps(list(rep_ids)),)
+
+
+def pages_read(store: Store, rep_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(rep_id, page) for every book page each of the reps has opened in the served book."""
+    where, params = _rep_filter(rep_ids)
+    return tuples(store, f"SELECT rep_id, page FROM page_reads WHERE {where} ORDER BY 1, 2", params)
+
+
+def self_check_counts(store: Store, rep_ids: Sequence[str]) -> list[tuple[str, str, int, int]]:
+    """(rep_id, page, questions answered, of them right on the first try) for each page on which
+    each of the reps answered a knowledge check."""
+    where, params = _rep_filter(rep_ids)
+    return tuples(store, f"SELECT rep_id, page, count(*), sum(first_correct) FROM self_checks WHERE {where} "
+                         "GROUP BY rep_id, page ORDER BY 1, 2", params)
+
+
 # --- capacity and hiring (spm capacity, spm hiring-plan) -----------------------------------------------
 
 def roster_dates(store: Store) -> list[dict]:

@@ -27,7 +27,7 @@ def clean_page(page: str) -> str:
     """The book page ``page`` names, as skills.yml writes it (``book/sdr/prospecting``): a trailing
     ``.html`` is dropped; an absolute path, a ``..``, an empty segment or a path over 200 characters is an
     InputError."""
-    if not isinstance(page, str) or not page:
+    if not page:
         raise InputError(SOURCE, "the page is empty", fix="name a book page such as book/sdr/prospecting")
     if page.endswith(".html"):
         page = page[: -len(".html")]
@@ -48,7 +48,7 @@ def clean_page(page: str) -> str:
 
 def clean_question(question: str) -> str:
     """A knowledge check's question id: 1 to 100 printable characters."""
-    if not isinstance(question, str) or not question:
+    if not question:
         raise InputError(SOURCE, "the question id is empty", fix="send the knowledge check's question id")
     if len(question) > MAX_QUESTION:
         raise InputError(SOURCE, f"the question id is {len(question)} characters long",
