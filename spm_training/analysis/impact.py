@@ -41,12 +41,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ..catalog import Kpi
+from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
 from ..periods import period_kind, period_of
 from ..store import Store
 from ..text import plural
-from .queries import kpi_series, load_reps, training_rows
+from .queries import assignment_skills, kpi_series, kpis_with_values, load_reps, training_rows
 
 PERMUTATIONS = 999
 SEED = 2026
@@ -368,6 +368,8 @@ def estimate_impact(panel: Panel, *, program: str, kpi: str, direction: str = "h
                                "effect": float(ak[0]), "ci_low": _finite(lo), "ci_high": _finite(hi)})
     if events:
         worst: dict | None = None
+        z_real: list[float] = []
+        z_shuffled: list[np.ndarray] = []
         for e in range(-EVENT_LEADS, EVENT_LAGS + 1):
             select = event == e
             ae, be = _aggregate(att_y, weight, select), _aggregate(att_d, weight, select)
@@ -376,17 +378,29 @@ def estimate_impact(panel: Panel, *, program: str, kpi: str, direction: str = "h
                 continue
             if not math.isfinite(ae[0]):
                 continue
-            spread = ae[1:] - result.effect * be[1:]
-            spread = spread[np.isfinite(spread)]
-            half = float(np.quantile(np.abs(spread - spread.mean()), LEVEL)) if len(spread) else math.nan
+            # the shuffled estimates with the average effect taken out: their spread under the null
+            shuffled = ae[1:] - result.effect * be[1:]
+            known = shuffled[np.isfinite(shuffled)]
+            centre = float(known.mean()) if len(known) else 0.0
+            half = float(np.quantile(np.abs(known - centre), LEVEL)) if len(known) else math.nan
             point = {"event": e, "effect": float(ae[0]), "low": float(ae[0]) - half, "high": float(ae[0]) + half,
                      "n": int((weight[0] * select).sum())}
             result.events.append(point)
-            if e <= -2 and (worst is None or abs(point["effect"]) > abs(worst["effect"])):
-                worst = point
+            if e <= -2:
+                if worst is None or abs(point["effect"]) > abs(worst["effect"]):
+                    worst = point
+                sd = float(known.std()) if len(known) > 1 else 0.0
+                if sd > 0:
+                    z_real.append(abs(float(ae[0]) - centre) / sd)
+                    z_shuffled.append(np.nan_to_num(np.abs(shuffled - centre) / sd))
         if worst is not None:
-            result.placebo = {"event": worst["event"], "effect": worst["effect"],
-                              "holds": bool(worst["low"] <= 0 <= worst["high"])}
+            # one joint test over every pre-period: the largest standardised departure, real against shuffled
+            p_value = 1.0
+            if z_real:
+                largest = np.max(np.vstack(z_shuffled), axis=0)
+                p_value = float((1 + (largest >= max(z_real) - 1e-12).sum()) / (len(largest) + 1))
+            result.placebo = {"event": worst["event"], "effect": worst["effect"], "periods": len(z_real),
+                              "p_value": p_value, "holds": p_value > 1 - LEVEL}
     return result
 
 
@@ -426,3 +440,33 @@ def training_impact(store: Store, kpis: dict[str, Kpi], program: str, kpi: str, 
     panel = build_panel(series[["rep_id", "period", "value"]], completions[["rep_id", "completed_on"]], teams)
     return estimate_impact(panel, program=program, kpi=kpi, direction=kpis[kpi].direction,
                            permutations=permutations, seed=seed)
+
+
+#: How many shuffles a report's estimates use: fewer than the command's, since a report shows many at once.
+REPORT_PERMUTATIONS = 499
+
+
+def impact_pairs(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> list[tuple[str, str]]:
+    """The programme-KPI pairs a report estimates: every imported programme with every KPI that has
+    values, and each course assignment with the KPIs linked to the skills it measures (skills.yml)."""
+    measured = set(kpis_with_values(store))
+    linked: dict[str, set[str]] = {}
+    for assignment, skill in assignment_skills(store):
+        if skill in skills:
+            linked.setdefault(assignment, set()).update(skills[skill].kpi_ids)
+    pairs = []
+    for p in programs(store):
+        wanted = sorted(k for k in kpis if k in measured) if p["kind"] == "external" else \
+            sorted(k for k in linked.get(p["program"], ()) if k in measured and k in kpis)
+        pairs += [(p["program"], k) for k in wanted]
+    return pairs
+
+
+def impact_results(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
+                   permutations: int = REPORT_PERMUTATIONS) -> list[ImpactResult]:
+    """Every pair of :func:`impact_pairs`, for the organisation or one team: those with an estimate
+    first (helped, hurt, then inconclusive), then those without enough data."""
+    results = [training_impact(store, kpis, program, kpi, team=team, permutations=permutations)
+               for program, kpi in impact_pairs(store, skills, kpis)]
+    order = {v: i for i, v in enumerate(VERDICTS)}
+    return sorted(results, key=lambda r: (order[r.verdict], r.program, r.kpi))

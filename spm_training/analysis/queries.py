@@ -390,3 +390,8 @@ def kpi_series(store: Store, kpi: str) -> list[tuple[str, str, str, float]]:
     """(rep_id, team, period, value) of every value of one KPI."""
     return tuples(store, "SELECT v.rep_id, r.team_id, v.period, v.value FROM kpi_values v "
                          "JOIN reps r ON r.id = v.rep_id WHERE v.kpi_id = ?", (kpi,))
+
+
+def kpis_with_values(store: Store) -> list[str]:
+    """The KPI ids that have at least one value in the store."""
+    return [r[0] for r in tuples(store, "SELECT DISTINCT kpi_id FROM kpi_values ORDER BY 1")]

@@ -94,7 +94,7 @@ def _report_options(func):
 def _write(project: Project, kind: str, key: str, output: str | None, book_url: str | None) -> None:
     from ..analysis.facade import analyse
     from ..analysis.queries import report_keys
-    from ..reports.build import default_output, write_report
+    from ..reports.build import default_output, team_impact, write_report
     from ..reports.links import BookLinks, default_book_url
 
     with project.open_store(write=False) as store:
@@ -104,7 +104,8 @@ def _write(project: Project, kind: str, key: str, output: str | None, book_url: 
         scope = {"team": key} if kind == "team" else {"rep": key} if kind == "rep" else {}
         # Only a rep's report shows each answer's cell and the trainer's comment.
         analysis = analyse(store, project, detail=kind == "rep", **scope)
-        write_report(analysis, kind, key, path, links)
+        write_report(analysis, kind, key, path, links,
+                     impact=team_impact(store, analysis, key) if kind == "team" else None)
     click.echo(f"wrote {path}")
 
 

@@ -22,6 +22,7 @@ from ..analysis import views
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..analysis.facade import Analysis, analyse
 from ..analysis.gaps import PlanEntry
+from ..analysis.impact import impact_results
 from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK
 from ..analysis.queries import report_keys
 from ..analysis.readiness import KPI_CAP

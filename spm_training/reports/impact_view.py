@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from ..analysis.impact import MIN_CONTROL, MIN_TREATED, ImpactResult
 from ..catalog import Kpi
-from ..formatting import MISSING, MINUS, count, missing, number, points
+from ..formatting import MINUS, MISSING, count, missing, number, points
 from .charts import FONT
 
 VERDICT_TEXT = {
@@ -72,11 +72,12 @@ def _placebo_text(result: ImpactResult, unit: str) -> str:
         return "No period before the training has enough data for the placebo check."
     p = result.placebo
     where = f"{-p['event']} periods before the training"
+    test = f"joint test over {plural(p['periods'], 'period')} before the training, p = {number(p['p_value'], 2)}"
     if p["holds"]:
         return (f"Placebo check passed: before the training, trained and comparison reps moved alike (the largest "
-                f"gap, {change(p['effect'], unit)} {where}, is inside its 95% band).")
-    return (f"Placebo check failed: {where} the trained reps already differed by {change(p['effect'], unit)}, "
-            f"outside its 95% band. Trends were not parallel before the training, so read the effect with care.")
+                f"gap, {change(p['effect'], unit)} {where}, is within chance; {test}).")
+    return (f"Placebo check failed: before the training, trained reps already moved differently (by "
+            f"{change(p['effect'], unit)} {where}; {test}). Trends were not parallel, so read the effect with care.")
 
 
 def event_chart(result: ImpactResult, unit: str = "", *, width: int = 560, height: int = 220) -> Markup:
@@ -144,3 +145,13 @@ def _event_name(event: int) -> str:
 def rows(results: Sequence[ImpactResult], kpis: dict[str, Kpi]) -> list[dict]:
     """One formatted summary per estimate, in the order given."""
     return [summary(r, kpis.get(r.kpi)) for r in results]
+
+
+def section(results: Sequence[ImpactResult], kpis: dict[str, Kpi]) -> dict:
+    """The training-impact section (team report) or page (organisation): the estimates, then the pairs
+    without enough data, and the caveats and method once."""
+    views = rows(results, kpis)
+    return {"estimates": [v for v in views if v["verdict"] != "not enough data"],
+            "too_few": [v for v in views if v["verdict"] == "not enough data"],
+            "caveats": list(results[0].caveats) if results else [], "method": results[0].method if results else "",
+            "min_treated": MIN_TREATED, "min_control": MIN_CONTROL}
