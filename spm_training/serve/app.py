@@ -13,6 +13,7 @@ import concurrent.futures
 import dataclasses
 import getpass
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -557,7 +558,7 @@ def make_app(config: ServeConfig) -> tornado.web.Application:
     """The application for ``config``; in hub mode every handler authenticates through JupyterHub's
     OAuth (``HubOAuthenticated``) and ``<prefix>oauth_callback`` finishes the sign-in."""
     service = Service(config)
-    handlers = routes(service)
+    handlers = [*routes(service), (r"(.*)", NotFoundHandler, {"service": service})]
     if service.hub and config.user_for is None:
         from jupyterhub.services.auth import (  # type: ignore[import-untyped]
             HubOAuthCallbackHandler,
@@ -567,8 +568,9 @@ def make_app(config: ServeConfig) -> tornado.web.Application:
         handlers = [(pattern, type(f"Hub{h.__name__}", (HubOAuthenticated, h), {}) if issubclass(h, BaseHandler) else h,
                      kw) for pattern, h, kw in handlers]
         handlers.insert(0, (rf"{config.prefix}oauth_callback", HubOAuthCallbackHandler))
-    handlers.append((r"(.*)", NotFoundHandler, {"service": service}))
-    secret = config.cookie_secret or auth.cookie_secret(config.token)
+    # Local mode signs its cookie with a key derived from the token (a restart with the same token keeps
+    # browsers signed in); on the hub, HubOAuth's cookie is signed with a key of this process alone.
+    secret = config.cookie_secret or (secrets.token_bytes(32) if service.hub else auth.cookie_secret(config.token))
     app = tornado.web.Application(handlers, cookie_secret=secret, xsrf_cookies=True,
                                   xsrf_cookie_kwargs={"httponly": False, "samesite": "Strict"},
                                   autoescape="xhtml_escape")

@@ -7,7 +7,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from served import Org, build_org, with_logins  # noqa: E402
+from served import Org, build_org, with_logins
 
 
 @pytest.fixture(scope="session")
