@@ -12,6 +12,7 @@ from markupsafe import Markup, escape
 from ..analysis.impact import MIN_CONTROL, MIN_TREATED, ImpactResult
 from ..catalog import Kpi
 from ..formatting import MINUS, MISSING, count, missing, number, points
+from ..text import plural
 from .charts import FONT
 
 VERDICT_TEXT = {
