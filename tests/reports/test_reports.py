@@ -49,8 +49,9 @@ def test_write_reports_writes_an_index_and_one_report_per_team_rep_and_assignmen
     roster = info["data"].roster
     names = sorted(p.name for p in paths)
     assert paths[0].name == "index.html"
-    assert len(paths) == 1 + len({r["team"] for r in roster}) + len(roster) + 4 + 1      # and hiring.html
+    assert len(paths) == 1 + len({r["team"] for r in roster}) + len(roster) + 4 + 2      # and hiring.html, impact.html
     assert "hiring.html" in names
+    assert "impact.html" in names
     assert sum(n.startswith("team-") for n in names) == 3 and sum(n.startswith("items-") for n in names) == 4
     index = paths[0].read_text()
     for path in paths[1:]:
