@@ -49,7 +49,8 @@ EXPORTS: dict[str, Callable[[Store, Project], list[dict]]] = {
 }
 
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "reps": ("rep_id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"),
+    "reps": ("rep_id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner", "login",
+             "manager_login", "left_on"),
     "kpis": ("rep_id", "period", "kpi", "value", "target", "attainment"),
     # the same tuples as analysis.SCORE_EXPORT_COLUMNS, MASTERY_EXPORT_COLUMNS and gaps.GAP_EXPORT_COLUMNS
     "scores": ("rep_id", "assignment", "notebook", "cell", "max_score", "score", "needs_manual_grade", "skills",

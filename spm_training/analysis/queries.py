@@ -73,9 +73,12 @@ def load_reps(store: Store, *, team: str | None = None, rep: str | None = None) 
 
 
 def rep_rows(store: Store) -> list[dict]:
-    """Every rep with their team's manager: the shape of ``spm export reps``."""
+    """Every rep with their team's manager: the shape of ``spm export reps``. ``login`` is the rep's hub
+    username (the roster's, else the rep id), ``manager_login`` the team manager's (None: none given),
+    ``left_on`` the day the rep left (None: still here)."""
     return store.query(
-        "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner "
+        "SELECT r.id AS rep_id, r.name, r.email, r.team_id AS team, t.manager, r.role, r.hire_date, r.crm_owner, "
+        "COALESCE(r.login, r.id) AS login, t.manager_login, r.left_on "
         "FROM reps r JOIN teams t ON t.id = r.team_id ORDER BY r.team_id, r.id")
 
 

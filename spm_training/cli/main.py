@@ -44,10 +44,15 @@ def roster() -> None:
 @click.option("--gradebook", metavar="URL", help="nbgrader gradebook URL (default: the course's).")
 @pass_project
 def roster_import(project: Project, file: str, gradebook: str | None) -> None:
-    """Import reps from FILE.csv (id,name,email,team,manager,role,hire_date[,crm_owner]).
+    """Import reps from FILE.csv (id,name,email,team,manager,role,hire_date[,crm_owner] and the hub columns).
 
     Reps and teams are upserted into the store, and each rep is registered as a student in nbgrader's
     gradebook with the same id. Nothing is written unless the whole file is valid.
+
+    The hub columns, all optional: login (the rep's JupyterHub username, lower case; empty: the id),
+    manager_login (the team manager's hub username, the same on every row of a team) and left_on
+    (YYYY-MM-DD, the day the rep left). The file is the truth for the columns it has: without a column,
+    what the store holds for it stays; with it, an empty cell resets the rep or team to the default.
     """
     from ..ingest.roster import import_roster
 

@@ -7,6 +7,7 @@ column and fix, and leaves the store as it was."""
 from __future__ import annotations
 
 import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,23 @@ def test_a_reimport_of_the_same_roster_changes_nothing(tmp_path: Path) -> None:
     assert (result.reps_added, result.reps_updated, result.reps_unchanged) == (0, 0, 3)
     assert revision == 1
     assert digest(db) == before
+
+
+def test_export_reps_has_the_effective_login_the_manager_login_and_left_on(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from spm_training.cli.main import cli
+
+    with open_store(tmp_path / "spm.db") as store:
+        load(tmp_path, "roster.csv", ROSTER, store)
+    args = ["--db", str(tmp_path / "spm.db"), "--course", str(tmp_path), "export", "reps"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "rep_id,name,email,team,manager,role,hire_date,crm_owner,login,manager_login,left_on",
+        "ann,Ann Lee,ann@example.com,East,Mia Roth,AE,2026-01-05,,ann.lee,mia,",
+        "bob,Bob Ray,bob@example.com,East,Mia Roth,SDR,2026-02-01,,bob,mia,2026-06-30",
+        "cy,Cy Oh,cy@example.com,West,Jo Park,AM,2025-11-20,,cy@corp,jo,"]
+    result = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert [(r["login"], r["manager_login"], r["left_on"]) for r in json.loads(result.output)] == [
+        ("ann.lee", "mia", None), ("bob", "mia", "2026-06-30"), ("cy@corp", "jo", None)]
