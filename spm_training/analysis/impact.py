@@ -406,10 +406,11 @@ def estimate_impact(panel: Panel, *, program: str, kpi: str, direction: str = "h
 
 # --- from the store -------------------------------------------------------------------------------
 
-def programs(store: Store) -> list[dict]:
-    """Every programme with completions: program, kind (external or course), reps, first and last date."""
+def programs(store: Store, rows: list[dict] | None = None) -> list[dict]:
+    """Every programme with completions: program, kind (external or course), reps, first and last date
+    (from ``rows`` of :func:`~.queries.training_rows` when given, else read)."""
     seen: dict[str, dict] = {}
-    for row in training_rows(store):
+    for row in training_rows(store) if rows is None else rows:
         entry = seen.setdefault(row["program"], {"program": row["program"], "kind": row["kind"], "reps": set(),
                                                   "first": row["completed_on"], "last": row["completed_on"]})
         entry["reps"].add(row["rep_id"])
@@ -418,44 +419,64 @@ def programs(store: Store) -> list[dict]:
     return [{**e, "reps": len(e["reps"])} for e in sorted(seen.values(), key=lambda e: e["program"])]
 
 
+class _Source:
+    """The store's trainings, reps and KPI series, each read once however many estimates use them."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.rows = training_rows(store)
+        self.completions = pd.DataFrame(self.rows, columns=["rep_id", "program", "completed_on", "hours", "source",
+                                                            "kind"])
+        self.reps = load_reps(self.store)[["rep_id", "team"]]
+        self._series: dict[str, pd.DataFrame] = {}
+
+    def series(self, kpi: str) -> pd.DataFrame:
+        if kpi not in self._series:
+            self._series[kpi] = pd.DataFrame(kpi_series(self.store, kpi), columns=["rep_id", "team", "period", "value"])
+        return self._series[kpi]
+
+    def impact(self, kpis: dict[str, Kpi], program: str, kpi: str, team: str | None, permutations: int,
+               seed: int) -> ImpactResult:
+        if kpi not in kpis:
+            raise NotFoundError(f"no KPI '{kpi}' in the catalog; spm kpis list shows them")
+        done = self.completions[self.completions["program"] == program]
+        if done.empty:
+            known = [p["program"] for p in programs(self.store, self.rows)]
+            listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
+            raise NotFoundError(f"no completions of programme '{program}' in the store; programmes: "
+                                f"{listed or 'none yet (spm trainings import FILE.csv)'}")
+        series, reps = self.series(kpi), self.reps
+        if team is not None:
+            reps = load_reps(self.store, team=team)[["rep_id", "team"]]      # NotFoundError names the teams
+            series = series[series["team"] == team]
+        panel = build_panel(series[["rep_id", "period", "value"]], done[["rep_id", "completed_on"]], reps)
+        return estimate_impact(panel, program=program, kpi=kpi, direction=kpis[kpi].direction,
+                               permutations=permutations, seed=seed)
+
+
 def training_impact(store: Store, kpis: dict[str, Kpi], program: str, kpi: str, *, team: str | None = None,
                     permutations: int = PERMUTATIONS, seed: int = SEED) -> ImpactResult:
     """The effect of completing ``program`` on ``kpi`` across the organisation, or inside one team.
 
-    NotFoundError when the programme has no completions or the KPI is not in the catalog."""
-    if kpi not in kpis:
-        raise NotFoundError(f"no KPI '{kpi}' in the catalog; spm kpis list shows them")
-    done = training_rows(store, program)
-    if not done:
-        known = [p["program"] for p in programs(store)]
-        listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
-        raise NotFoundError(f"no completions of programme '{program}' in the store; programmes: "
-                            f"{listed or 'none yet (spm trainings import FILE.csv)'}")
-    series = pd.DataFrame(kpi_series(store, kpi), columns=["rep_id", "team", "period", "value"])
-    teams = pd.DataFrame(store.query("SELECT id AS rep_id, team_id AS team FROM reps ORDER BY id")) \
-        if team is None else pd.DataFrame(load_reps(store, team=team)[["rep_id", "team"]])
-    if team is not None:
-        series = series[series["team"] == team]
-    completions = pd.DataFrame(done, columns=["rep_id", "program", "completed_on", "hours", "source", "kind"])
-    panel = build_panel(series[["rep_id", "period", "value"]], completions[["rep_id", "completed_on"]], teams)
-    return estimate_impact(panel, program=program, kpi=kpi, direction=kpis[kpi].direction,
-                           permutations=permutations, seed=seed)
+    NotFoundError when the programme has no completions, the KPI is not in the catalog or the team
+    has no reps."""
+    return _Source(store).impact(kpis, program, kpi, team, permutations, seed)
 
 
 #: How many shuffles a report's estimates use: fewer than the command's, since a report shows many at once.
 REPORT_PERMUTATIONS = 499
 
 
-def impact_pairs(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> list[tuple[str, str]]:
+def impact_pairs(source: _Source, skills: dict[str, Skill], kpis: dict[str, Kpi]) -> list[tuple[str, str]]:
     """The programme-KPI pairs a report estimates: every imported programme with every KPI that has
     values, and each course assignment with the KPIs linked to the skills it measures (skills.yml)."""
-    measured = set(kpis_with_values(store))
+    measured = set(kpis_with_values(source.store))
     linked: dict[str, set[str]] = {}
-    for assignment, skill in assignment_skills(store):
+    for assignment, skill in assignment_skills(source.store):
         if skill in skills:
             linked.setdefault(assignment, set()).update(skills[skill].kpi_ids)
     pairs = []
-    for p in programs(store):
+    for p in programs(source.store, source.rows):
         wanted = sorted(k for k in kpis if k in measured) if p["kind"] == "external" else \
             sorted(k for k in linked.get(p["program"], ()) if k in measured and k in kpis)
         pairs += [(p["program"], k) for k in wanted]
@@ -466,7 +487,8 @@ def impact_results(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi],
                    permutations: int = REPORT_PERMUTATIONS) -> list[ImpactResult]:
     """Every pair of :func:`impact_pairs`, for the organisation or one team: those with an estimate
     first (helped, hurt, then inconclusive), then those without enough data."""
-    results = [training_impact(store, kpis, program, kpi, team=team, permutations=permutations)
-               for program, kpi in impact_pairs(store, skills, kpis)]
+    source = _Source(store)
+    results = [source.impact(kpis, program, kpi, team, permutations, SEED)
+               for program, kpi in impact_pairs(source, skills, kpis)]
     order = {v: i for i, v in enumerate(VERDICTS)}
     return sorted(results, key=lambda r: (order[r.verdict], r.program, r.kpi))

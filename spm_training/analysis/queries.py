@@ -378,14 +378,14 @@ def training_rows(store: Store, program: str | None = None) -> list[dict]:
     external, course = "", ""
     params: tuple[str, ...] = ()
     if program is not None:
-        external, course, params = "WHERE program = ?", "AND i.assignment = ?", (program, program)
+        external, course, params = "WHERE program = ?", "WHERE i.assignment = ?", (program, program)
     return store.query(
         "SELECT rep_id, program, completed_on, hours, source, kind FROM ("
         f"SELECT rep_id, program, completed_on, hours, source, 'external' AS kind FROM trainings {external} "
         "UNION ALL "
         "SELECT s.rep_id, i.assignment, substr(max(s.submitted_at), 1, 10), NULL, 'course', 'course' "
-        "FROM scores s JOIN items i ON i.id = s.item_id GROUP BY s.rep_id, i.assignment "
-        f"HAVING max(s.needs_manual_grade) = 0 AND max(s.submitted_at) IS NOT NULL {course}"
+        f"FROM scores s JOIN items i ON i.id = s.item_id {course} GROUP BY s.rep_id, i.assignment "
+        "HAVING max(s.needs_manual_grade) = 0 AND max(s.submitted_at) IS NOT NULL"
         ") ORDER BY program, completed_on, rep_id", params)
 
 
