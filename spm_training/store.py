@@ -892,6 +892,7 @@ def restore_store(path: str | os.PathLike | Path, source: str | os.PathLike | Pa
     with _open_backup(source, DEFAULT_BUSY_TIMEOUT) as (backup, version):
         with open_store(path, write=True, busy_timeout=busy_timeout) as store:
             before = _counts(store.conn)
+            revisions = store.data_revision(), store.activity_revision()
             try:
                 _copy_pages(backup, store.conn, path, store.busy_timeout)
             except sqlite3.Error as exc:
@@ -901,4 +902,13 @@ def restore_store(path: str | os.PathLike | Path, source: str | os.PathLike | Pa
     with open_store(path, write=True, busy_timeout=busy_timeout) as store:
         _verify(store.conn, path, "the restored store")
         after = _counts(store.conn)
+        # The backup brought its own revisions, which may equal ones the store had before with other data:
+        # both move past either, so that nothing cached from the old contents passes for the restored ones.
+        restored = store.data_revision(), store.activity_revision()
+        with store.transaction(_bump=False) as conn:
+            conn.executemany(
+                "INSERT INTO revisions (name, value) VALUES (?, ?) "
+                "ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                [(name, max(old, new) + 1) for name, old, new in zip(("data", "activity"), revisions, restored,
+                                                                     strict=True)])
     return RestoreResult(path=path, source=source, before=before, after=after, source_version=version)
