@@ -191,7 +191,8 @@ class BaseHandler(RequestHandler):
         if not self.service.hub and auth.token_in_url(self):
             return                                # auth.token_in_url redirected or refused
         if self.current_user is None:
-            if self.service.hub and self.request.method in ("GET", "HEAD") and not self.is_api:
+            hub_login = self.service.hub and self.service.config.user_for is None
+            if hub_login and self.request.method in ("GET", "HEAD") and not self.is_api:
                 self.redirect(self.get_login_url())
                 return
             raise Problem(401, auth.SIGN_IN_MESSAGE if not self.service.hub else "Sign in to JupyterHub first.",
@@ -332,6 +333,20 @@ class IndexHandler(BaseHandler):
                         lambda store, who: pages.index_page(store, s.project, s.site, who))
 
 
+class ImpactHandler(BaseHandler):
+    async def get(self) -> None:
+        s = self.service
+        await self.show(lambda who: who.sees_index, ("impact",),
+                        lambda store, who: pages.impact_page(store, s.project, s.site, who))
+
+
+class HiringHandler(BaseHandler):
+    async def get(self) -> None:
+        s = self.service
+        await self.show(lambda who: who.sees_index, ("hiring",),
+                        lambda store, who: pages.hiring_page(store, s.project, s.site, who))
+
+
 class TeamHandler(BaseHandler):
     async def get(self, team: str) -> None:
         s = self.service
@@ -404,11 +419,12 @@ class BookHandler(BaseHandler, tornado.web.StaticFileHandler):
             raise Problem(404, "The book has not been built yet.", book.missing_book_fix(built))
         who = await self.service.run(self.user_access)
         if who.rep_id is not None:
-            wanted = self.get_absolute_path(self.root, self.parse_url_path(path))
-            absolute = self.validate_absolute_path(self.root, wanted)
+            self.path = self.parse_url_path(path)
+            absolute = self.validate_absolute_path(self.root, self.get_absolute_path(self.root, self.path))
             if absolute is None:
                 return                                   # redirected (a folder without its slash)
             if absolute.endswith(".html"):
+                self.absolute_path, self._recording = absolute, True
                 await self._recorded(who.rep_id, absolute)
                 return
         await super().get(path, include_body)
@@ -428,6 +444,10 @@ class BookHandler(BaseHandler, tornado.web.StaticFileHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Cache-Control", "no-store")
         self.finish(body)
+
+    def compute_etag(self) -> str | None:
+        # a page with a rep's XSRF token in it is that rep's alone: no ETag, never cached (see _recorded)
+        return None if getattr(self, "_recording", False) else super().compute_etag()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         BaseHandler.write_error(self, status_code, **kwargs)
@@ -536,6 +556,8 @@ def routes(service: Service) -> list[tuple]:
         (rf"{p}healthz", HealthHandler),
         (rf"{p}", HomeHandler),
         (rf"{p}reports", IndexHandler),
+        (rf"{p}impact", ImpactHandler),
+        (rf"{p}hiring", HiringHandler),
         (rf"{p}team/([^/]+)", TeamHandler),
         (rf"{p}rep/([^/]+)", RepHandler),
         (rf"{p}items/([^/]+)", ItemsHandler),
@@ -544,6 +566,8 @@ def routes(service: Service) -> list[tuple]:
         (rf"{p}api/rep/([^/]+)", RepHandler),
         (rf"{p}api/items/([^/]+)", ItemsHandler),
         (rf"{p}api/reports", IndexHandler),
+        (rf"{p}api/impact", ImpactHandler),
+        (rf"{p}api/hiring", HiringHandler),
         (rf"{p}api/progress/([^/]+)", ProgressApiHandler),
         (rf"{p}api/self-check", SelfCheckHandler),
         (rf"{p}upload", UploadHandler),

@@ -163,8 +163,30 @@ def index_page(store: Store, project: Project, site: Site, access: Access) -> Pa
     for assignment in whole.assignments:
         groups["items"].append({"kind": "items", "key": assignment, "label": assignment,
                                 "href": site.items(assignment)})
-    context = {**_common(links_for(project, site.book), "Reports"), **index_context(whole, groups)}
+    context = {**_common(links_for(project, site.book), "Reports"), **index_context(whole, groups),
+               "impact_href": site.url("impact"), "hiring_href": site.url("hiring")}
     return _render("index", context, site, access)
+
+
+def impact_page(store: Store, project: Project, site: Site, access: Access) -> Page:
+    """The organisation's training impact, as ``write_reports`` writes ``impact.html``."""
+    from ..analysis.impact import impact_results
+    from ..reports.impact_view import section
+
+    whole = analyse(store, project, detail=False)
+    context = {**_common(links_for(project, site.book), "Training impact: did the training move the numbers?"),
+               "reps": len(whole.rep_ids), "index_href": site.url("reports"),
+               "impact": section(impact_results(store, whole.skills, whole.kpis), whole.kpis)}
+    return _render("impact", context, site, access)
+
+
+def hiring_page(store: Store, project: Project, site: Site, access: Access) -> Page:
+    """The organisation's hiring profile and interview scorecard, as ``write_reports`` writes ``hiring.html``."""
+    from ..reports.hiring_view import hiring_context
+
+    whole = analyse(store, project, detail=False)
+    links = links_for(project, site.book)
+    return _render("hiring", hiring_context(whole, links, _common(links, "Hiring profile")), site, access)
 
 
 # --- the home page and reading progress ------------------------------------------------------------
