@@ -27,10 +27,10 @@ def clean_page(page: str) -> str:
     """The book page ``page`` names, as skills.yml writes it (``book/sdr/prospecting``): a trailing
     ``.html`` is dropped; an absolute path, a ``..``, an empty segment or a path over 200 characters is an
     InputError."""
-    if not page:
-        raise InputError(SOURCE, "the page is empty", fix="name a book page such as book/sdr/prospecting")
     if page.endswith(".html"):
         page = page[: -len(".html")]
+    if not page:
+        raise InputError(SOURCE, "the page is empty", fix="name a book page such as book/sdr/prospecting")
     if len(page) > MAX_PAGE:
         raise InputError(SOURCE, f"the page name is {len(page)} characters long",
                          fix=f"name a book page of at most {MAX_PAGE} characters")
