@@ -13,8 +13,8 @@ from spm_training.sphinxext.quiz_model import parse_knowledge_check
 
 ROOT = Path(__file__).resolve().parents[2]
 BOOK = ROOT / "book"
-PARTS_WITH_CHECKS = ("onboarding", "handbook", "sdr")            # parts 1-3
-CHAPTER_PARTS = (*PARTS_WITH_CHECKS, "performance")              # parts 1-4
+PARTS_WITH_CHECKS = ("onboarding", "handbook", "sdr", "team")    # parts 1-3, and 5 (Building the team)
+CHAPTER_PARTS = (*PARTS_WITH_CHECKS, "performance")              # parts 1-5
 MIN_WORDS_PER_PAGE = 600
 MIN_WORDS_PARTS_1_TO_4 = 15_000
 MIN_QUESTIONS = 3
