@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from spm_training.errors import InputError, NotFoundError
 from spm_training.ingest.activity import record_read, record_self_check
 from spm_training.store import open_store
 
-T0 = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 2, 9, 30, 15, 123456, tzinfo=UTC)
 
 
 def test_the_first_answer_decides_and_later_ones_add_attempts(tmp_path: Path) -> None:
