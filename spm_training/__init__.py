@@ -82,6 +82,13 @@ _EXPORTS: dict[str, str] = {
     "ImpactPanel": "analysis.impact:Panel",
     "estimate_impact": "analysis.impact",
     "training_impact": "analysis.impact",
+    "rep_loads": "analysis.capacity",
+    "team_loads": "analysis.capacity",
+    "hiring_plan": "analysis.hiring",
+    "compute_plan": "analysis.hiring",
+    "hiring_profile": "analysis.hiring",
+    "load_capacity": "settings",
+    "load_hiring": "settings",
     # reports
     "BookLinks": "reports.links",
     "team_context": "reports.build",
@@ -138,8 +145,10 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and editors; at run time the names load on first use
     from .analysis.attainment import attainment
+    from .analysis.capacity import rep_loads, team_loads
     from .analysis.export import export_rows
     from .analysis.facade import Analysis, analyse
+    from .analysis.hiring import compute_plan, hiring_plan, hiring_profile
     from .analysis.views import rep_gap_counts
     from .catalog import Kpi, Skill, load_kpis, load_skills
     from .checks import check_skills
@@ -174,5 +183,6 @@ if TYPE_CHECKING:  # for type checkers and editors; at run time the names load o
     from .reports.build import environment as template_environment
     from .reports.build import items_context, rep_context, team_context, write_report, write_reports
     from .reports.links import BookLinks
+    from .settings import load_capacity, load_hiring
     from .store import Store, backup_store, open_store, restore_store
     from .text import plural

@@ -29,6 +29,7 @@ PUBLIC = [
     # analysis
     "analyse", "Analysis", "attainment", "export_rows", "rep_gap_counts", "book_progress", "team_progress", "logins",
     "ImpactPanel", "estimate_impact", "training_impact",
+    "rep_loads", "team_loads", "hiring_plan", "compute_plan", "hiring_profile", "load_capacity", "load_hiring",
     # reports
     "BookLinks", "team_context", "rep_context", "items_context", "write_report", "write_reports",
     "template_environment", "plural",
