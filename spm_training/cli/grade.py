@@ -54,6 +54,9 @@ def _echo_report(report: GradeReport) -> None:
     else:
         click.echo(f"{report.assignment}: {len(report.results)} submission(s) autograded in {report.seconds:.1f} s "
                    f"by {report.workers} worker(s), student code {where}")
+    if report.fork_note:
+        click.echo(f"Note: kernels were started one by one, not forked from a warm parent: {report.fork_note}. "
+                   "Grades are the same, only slower; pass --no-fork to skip the attempt.", err=True)
     for result in report.results:
         flags = [f for f, on in (("FAILED", result.status == "failed"), ("tampered", result.tampered)) if on]
         click.echo(f"  {result.student}  {_score_text(result)}" + (f"  {', '.join(flags)}" if flags else ""))
@@ -84,6 +87,8 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 @click.option("--force", is_flag=True, help="Grade again submissions that are already autograded.")
 @click.option("--no-sandbox", is_flag=True,
               help="Run student code without a sandbox, with your rights. Only where no sandbox can be set up.")
+@click.option("--no-fork", is_flag=True,
+              help="Start every kernel on its own instead of forking it from a warm parent (slower; the same grades).")
 @click.option("--gradebook", metavar="URL", help="nbgrader gradebook URL (default: the course's db_url).")
 @click.option("--memory", "memory_mb", type=click.IntRange(min=256), default=Limits.memory_mb, show_default=True,
               metavar="MB", help="Address-space limit of each sandboxed process.")
@@ -91,13 +96,17 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
               show_default=True, metavar="SECONDS", help="CPU-time limit of each sandboxed process.")
 @pass_project
 def grade(project: Project, assignment: str, students: tuple[str, ...], workers: int | None, force: bool, no_sandbox: bool,
-          gradebook: str | None, memory_mb: int, cpu_seconds: int) -> None:
+          no_fork: bool, gradebook: str | None, memory_mb: int, cpu_seconds: int) -> None:
     """Autograde the collected submissions of ASSIGNMENT in parallel, student code in a sandbox.
 
     Grades are nbgrader's own: each submission goes through nbgrader's autograde, in one of several
     processes, and its rows reach the gradebook in one transaction. Student code runs in a bubblewrap
     sandbox: no network, no access to the gradebook, source/ (hidden tests) or other reps' folders, and
     limits on memory, CPU time and processes, besides nbgrader's per-cell timeout.
+
+    Each grading process forks its kernels from a warm parent that imported ipykernel and the course's
+    modules once (spm.yml: grading: {fork: true, preload: [pandas, numpy]}; default: what the source
+    notebooks import), each child in namespaces of its own; --no-fork starts every kernel on its own.
 
     Like nbgrader autograde, it grades submissions not autograded yet or collected again since; --force
     grades all. Submissions whose locked or test cells were changed are listed, stored for
@@ -109,6 +118,7 @@ def grade(project: Project, assignment: str, students: tuple[str, ...], workers:
     from ..grading.autograde import grade as grade_assignment
     from ..grading.autograde import preload
     from ..grading.sandbox import find_sandbox
+    from ..settings import load_grading
 
     # jsonschema, which nbformat imports, loads rfc3987_syntax when it is installed, only to check the
     # "iri" string format, and that import compiles dozens of grammars: over a second, a good part of the
@@ -116,6 +126,7 @@ def grade(project: Project, assignment: str, students: tuple[str, ...], workers:
     # (not the library, whose callers may want it) goes without it.
     if "jsonschema" not in sys.modules:
         sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    settings = load_grading(project.settings_path)
     sandbox = None
     if not no_sandbox:
         # The sandbox check mostly waits for a process; import nbgrader (seconds) meanwhile. The thread
@@ -135,7 +146,8 @@ def grade(project: Project, assignment: str, students: tuple[str, ...], workers:
         try:
             report = grade_assignment(project.course_dir, assignment, sandbox=sandbox, students=students or None,
                                       workers=workers, force=force, gradebook=gradebook, store=store,
-                                      on_start=progress.start, on_result=progress.done)
+                                      on_start=progress.start, on_result=progress.done,
+                                      fork=settings["fork"] and not no_fork, preload_modules=settings["preload"])
         finally:
             progress.close()
             signal.signal(signal.SIGTERM, previous)

@@ -32,6 +32,7 @@ from ..errors import NotFoundError, SpmError
 from ..nbgrader_io import sqlite_database
 from ..store import Store
 from ..text import first_line
+from .fork_client import ForkSettings, course_preload
 from .gradebook import (
     AssignmentRows,
     Rows,
@@ -42,9 +43,9 @@ from .gradebook import (
     read_submission,
     write_template,
 )
-from .sandbox import Sandbox
+from .sandbox import Sandbox, _under
 from .tampering import Finding, now_text, store_findings, write_report
-from .worker import Outcome, Task, load_nbgrader_config, quiet_worker, run_task
+from .worker import ForkParents, Outcome, Task, load_nbgrader_config, quiet_worker, run_task
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class GradeReport:
     workers: int
     sandboxed: bool
     seconds: float
+    forked: int = 0                      # kernels forked from a warm parent (the rest started one by one)
+    fork_note: str | None = None         # why kernels were started one by one although forking was wanted
 
     @property
     def failed(self) -> list[SubmissionResult]:
@@ -167,7 +170,8 @@ def needs_grading(coursedir: Any, assignment: str, submission: Submission, force
 def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, students: Sequence[str] | None = None,
           workers: int | None = None, force: bool = False, gradebook: str | None = None,
           store: Store | None = None, on_result: Callable[[SubmissionResult], None] | None = None,
-          on_start: Callable[[int], None] | None = None) -> GradeReport:
+          on_start: Callable[[int], None] | None = None, fork: bool = True,
+          preload_modules: Sequence[str] | None = None) -> GradeReport:
     """Autograde the collected submissions of ``assignment``.
 
     ``sandbox`` is required and may only be None on purpose: then student code runs unsandboxed.
@@ -175,6 +179,10 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     ``store`` (when given) and to a JSON file beside the rep's autograded folder. A submission that
     nbgrader cannot grade is reported in its result and never stops the others; a gradebook that cannot
     be written does stop the run (SpmError), after the submissions already merged.
+
+    With a sandbox and ``fork``, each grading process forks its kernels from a warm parent that imported
+    ipykernel and ``preload_modules`` (default: what the course's source notebooks import at the top level); where
+    that parent cannot be set up, kernels start one by one, and the report's ``fork_note`` says why.
     """
     started = time.monotonic()
     course_dir = Path(course_dir).resolve()
@@ -197,11 +205,15 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     scratch = Path(tempfile.mkdtemp(prefix="spm-grade-"))
     engine = engine_for(url)
     pool = None
+    forked, fork_note = 0, None
     try:
         structure = read_assignment(engine, assignment)
         template = scratch / "template.db"
         write_template(structure, template)
-        tasks = _tasks(engine, structure, coursedir, assignment, todo, scratch, template, sandbox)
+        settings = None
+        if sandbox is not None and fork:
+            settings = fork_settings(coursedir, assignment, sandbox, preload_modules)
+        tasks = _tasks(engine, structure, coursedir, assignment, todo, scratch, template, sandbox, settings)
         # No connection is open while the grading processes are forked; they never use the gradebook.
         engine.dispose()
         pool = WorkerPool(size, course_dir)
@@ -209,6 +221,8 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
             on_start(len(todo))
         detected_at = now_text()
         for outcome in pool.run(tasks):
+            forked += outcome.forked
+            fork_note = fork_note or outcome.fork_problem
             result = _apply(outcome, tasks[outcome.index], engine, coursedir, structure, store, detected_at)
             results.append(result)
             if on_result:
@@ -219,7 +233,23 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
         engine.dispose()
         shutil.rmtree(scratch, ignore_errors=True)
     results.sort(key=lambda r: r.student)
-    return GradeReport(assignment, results, skipped, size, sandbox is not None, time.monotonic() - started)
+    return GradeReport(assignment, results, skipped, size, sandbox is not None, time.monotonic() - started,
+                       forked, fork_note)
+
+
+def fork_settings(coursedir: Any, assignment: str, sandbox: Sandbox, preload: Sequence[str] | None = None
+                  ) -> ForkSettings:
+    """What the grading processes' fork parents import, and where kernels see their working folders: the
+    folder above every rep's autograded folder (``<course>/autograded`` by default), when the sandbox
+    can mount there."""
+    marker = "spm-student-placeholder"
+    sample = coursedir.format_path(coursedir.autograded_directory, marker, assignment)
+    base = sample.split(marker)[0].rstrip("/") or None
+    if base is not None and (_under(base, "/tmp") or not sandbox.can_mount_at(base)):
+        base = None
+    if preload is None:
+        preload = course_preload(Path(coursedir.format_path(coursedir.source_directory, ".", ".")))
+    return ForkSettings(preload=tuple(preload), base=base)
 
 
 def preload() -> None:
@@ -233,7 +263,7 @@ def preload() -> None:
 
 
 def _tasks(engine: Any, structure: AssignmentRows, coursedir: Any, assignment: str, todo: Iterable[Submission],
-           scratch: Path, template: Path, sandbox: Sandbox | None) -> list[Task]:
+           scratch: Path, template: Path, sandbox: Sandbox | None, fork: ForkSettings | None = None) -> list[Task]:
     cells = tuple(structure.cell_infos())
     source = coursedir.format_path(coursedir.source_directory, ".", assignment)
     tasks = []
@@ -244,7 +274,7 @@ def _tasks(engine: Any, structure: AssignmentRows, coursedir: Any, assignment: s
                 tasks.append(Task(
                     index=index, assignment=assignment, student=submission.student, submitted=str(submission.folder),
                     source=source, scratch=str(scratch / f"s{index}"), template=str(template), before=before,
-                    cells=cells, sandbox=sandbox,
+                    cells=cells, sandbox=sandbox, fork=fork,
                     autograded=coursedir.format_path(coursedir.autograded_directory, submission.student,
                                                      assignment)))
     except Exception as exc:  # noqa: BLE001 - SQLAlchemy and driver errors differ by backend
@@ -321,14 +351,19 @@ def _worker_main(conn: Any, course_dir: str) -> None:
     os.setpgrp()
     quiet_worker()
     config = load_nbgrader_config(Path(course_dir))
-    while True:
-        try:
-            task = conn.recv()
-        except (EOFError, OSError):
-            return
-        if task is None:
-            return
-        conn.send(run_task(task, config))
+    parents = ForkParents()
+    try:
+        while True:
+            try:
+                task = conn.recv()
+            except (EOFError, OSError):
+                return
+            if task is None:
+                return
+            parents.before(task)
+            conn.send(parents.after(run_task(task, config)))
+    finally:
+        parents.close()
 
 
 class WorkerPool:

@@ -103,22 +103,37 @@ class Sandbox:
         ``rundir`` (a host folder for the kernel's sockets, connection file and home) appears read-write at
         the same path. Only the allow-listed variables of ``env`` are passed in.
         """
+        return self._command(argv, binds_rw=[(rundir, rundir), (workdir, inside)], mount_points=[], chdir=inside,
+                             rundir=rundir, env=env, nested_userns=False)
+
+    def parent_command(self, argv: Sequence[str], *, spawn_dir: str, mount_points: Sequence[str],
+                       env: Mapping[str, str]) -> list[str]:
+        """The command line of a fork parent (:mod:`.fork_parent`): the same sandbox, with ``spawn_dir``
+        (where its children's kernel folders are made) read-write and empty folders at ``mount_points``
+        (where children mount their working folders). It may make one user namespace, its own; it lets
+        no child make another."""
+        return self._command(argv, binds_rw=[(spawn_dir, spawn_dir)], mount_points=mount_points, chdir=spawn_dir,
+                             rundir=spawn_dir, env=env, nested_userns=True)
+
+    def _command(self, argv: Sequence[str], *, binds_rw: list[tuple[str, str]], mount_points: Sequence[str],
+                 chdir: str, rundir: str, env: Mapping[str, str], nested_userns: bool) -> list[str]:
         args = [self.bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--hostname", "sandbox"]
         if not self.as_root:
-            # Unprivileged: a user namespace is what makes the mounts possible; no nested ones inside.
-            args += ["--unshare-user", "--disable-userns"]
+            # Unprivileged: a user namespace is what makes the mounts possible; no nested ones inside
+            # (a fork parent makes one itself, then forbids more).
+            args += ["--unshare-user"] if nested_userns else ["--unshare-user", "--disable-userns"]
         args.append("--clearenv")
         for key, value in sorted(sandbox_env(env, rundir).items()):
             args += ["--setenv", key, value]
 
-        binds_rw = [(rundir, rundir), (workdir, inside)]
         mounted = [*self.readonly, *(link for _, link in self.symlinks)]
         # bubblewrap creates missing parents of a mount point with mode 0700, which an unprivileged uid
         # cannot enter; create them first, the ones outside /tmp before /tmp is mounted. Mode 0555: they
         # can be entered but not written, so student code cannot plant files beside its folder (say a
         # gradebook.db where the course's would be), not even in the sandbox's own throwaway copy of them.
-        parents = _parents([*self.readonly, *(dest for _, dest in binds_rw)], mounted)
+        parents = _parents([*self.readonly, *(dest for _, dest in binds_rw), *mount_points], mounted)
+        parents += [p for p in mount_points if p not in parents]
         early = [p for p in parents if not _under(p, "/tmp")]
         late = [p for p in parents if _under(p, "/tmp")]
         # Whatever lives under /tmp (an environment or a checkout there, as in a CI run) is mounted after
@@ -146,7 +161,7 @@ class Sandbox:
         args += mounts(under_tmp=True)
         for source, dest in binds_rw:
             args += ["--bind", source, dest]
-        args += ["--chdir", inside]
+        args += ["--chdir", chdir]
         uid = self.uid()
         if uid is not None:
             args += [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",

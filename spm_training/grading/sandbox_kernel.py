@@ -9,6 +9,11 @@ autograded folder in the real course. When the kernel stops, the files it left a
 nbgrader's folder (as ``nbgrader autograde`` leaves them there too), but only regular files, read through
 descriptors that never follow a link: student code could otherwise plant a symlink that makes the
 trusted grader write over the gradebook.
+
+When the grading process has a fork parent (:mod:`.fork_client`), the kernel is forked from it, already
+warm, instead of being started by bubblewrap: same sandbox, namespaces of its own (see
+:mod:`.fork_parent`). A kernel spec other than this Python's ``-m ipykernel_launcher``, or a parent that
+fails, starts the kernel the usual way.
 """
 
 from __future__ import annotations
@@ -16,17 +21,25 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-import signal
 import stat
 import subprocess
+import sys
 import tempfile
-import time
 from typing import Any
 
 import nbformat
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Any as AnyTrait
 from traitlets import Unicode
+
+from .fork_client import ForkedKernel, ForkParent, ForkUnavailable
+from .fork_parent import _alive, _children, _pid_namespace, stop_strays  # noqa: F401 - used from here before
+from .sandbox import _under, sandbox_env
+
+#: The grading process's fork parent, when it has one (set by the grading process for each submission).
+FORK_PARENT: ForkParent | None = None
+#: Why kernels were started by bubblewrap although a fork parent was wanted (said once per grading run).
+FORK_PROBLEMS: list[str] = []
 
 #: The most bytes copied back from a kernel's working folder; beyond it, files are left out (and logged).
 MIRROR_BUDGET = 256 * 1024 * 1024
@@ -77,6 +90,8 @@ class SandboxKernelManager(AsyncKernelManager):
         # under nbgrader, unless the course sits inside a folder the sandbox binds read-only.
         inside = self.kernel_cwd if self.kernel_cwd and self.sandbox.can_mount_at(self.kernel_cwd) \
             else self._outside_cwd
+        if self._fork(kernel_cmd, inside, env):
+            return
         argv = self.sandbox.command(kernel_cmd, workdir=self._work_dir, inside=inside, rundir=self._kernel_dir,
                                     env=env)
         # bubblewrap itself needs nothing from the environment; what the kernel gets is in --setenv.
@@ -85,6 +100,29 @@ class SandboxKernelManager(AsyncKernelManager):
         # stderr would land in the trainer's terminal; cell output travels over the sockets anyway.
         kw["stdout"] = kw["stderr"] = subprocess.DEVNULL
         await super()._async_launch_kernel(argv, **kw)
+
+    def _fork(self, kernel_cmd: list[str], inside: str, env: dict[str, str]) -> bool:
+        """Fork the kernel from the grading process's warm parent; False to start it the usual way."""
+        parent = FORK_PARENT
+        assert self._kernel_dir is not None
+        if parent is None or not _forkable(kernel_cmd) or not _under(self._kernel_dir, parent.spawn_dir):
+            return False
+        base = parent.settings.base
+        if not _under(inside, "/tmp") and not (base and _under(inside, base)):
+            return False
+        try:
+            process = parent.spawn(kernel_dir=self._kernel_dir, workdir=self._work_dir, inside=inside,
+                                   argv=kernel_cmd[1:], env=sandbox_env(env, self._kernel_dir))
+        except ForkUnavailable as exc:
+            FORK_PROBLEMS.append(str(exc))
+            return False
+        provisioner: Any = self.provisioner
+        provisioner.process = process
+        provisioner.pid = process.pid
+        provisioner.pgid = None
+        provisioner.cwd = inside
+        self._reconcile_connection_info(provisioner.connection_info)
+        return True
 
     async def _async_shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         # nbclient shuts a kernel down once every cell has run and its output is in; a polite shutdown
@@ -106,6 +144,10 @@ class SandboxKernelManager(AsyncKernelManager):
         # interrupt reaches the kernel alone, so the processes it started are ended here: a fork bomb
         # would otherwise keep both cores busy and starve the kernel of the time it needs to answer.
         await super()._async_interrupt_kernel()
+        process = getattr(self.provisioner, "process", None)
+        if isinstance(process, ForkedKernel):
+            process.stop_strays()
+            return
         outer = getattr(self.provisioner, "pid", None)
         if outer:
             stop_strays(outer)
@@ -174,65 +216,12 @@ def _message_size(msg: dict) -> int:
     return sum(len(line) for line in content.get("traceback", []))
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as handle:
-                found += [int(p) for p in handle.read().split()]
-    except OSError:
-        pass
-    return found
-
-
-def _alive(pid: int) -> bool:
-    """False for a zombie: killed already, waiting for bubblewrap's init to reap it."""
-    try:
-        with open(f"/proc/{pid}/stat") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
-    except (OSError, IndexError):
+def _forkable(kernel_cmd: list[str]) -> bool:
+    """Whether the kernel is this Python's ipykernel, which the fork parent has imported."""
+    if len(kernel_cmd) < 3 or kernel_cmd[1:3] != ["-m", "ipykernel_launcher"]:
         return False
-
-
-def _pid_namespace(pid: int) -> str | None:
-    try:
-        return os.readlink(f"/proc/{pid}/ns/pid")
-    except OSError:
-        return None
-
-
-def stop_strays(outer_pid: int, seconds: float = 5.0) -> int:
-    """SIGKILL every process in the sandbox started by ``outer_pid`` (bubblewrap) except bubblewrap's own
-    init and the kernel; returns how many were killed.
-
-    The kernel may go on forking until its interrupt lands, and a child may fork while we scan, so the
-    scan repeats until a few rounds in a row find nothing alive (or ``seconds`` pass).
-    """
-    init = _children(outer_pid)
-    if not init:
-        return 0
-    namespace = _pid_namespace(init[0])
-    if namespace is None:
-        return 0
-    keep = {init[0], *_children(init[0])[:1]}
-    killed = 0
-    quiet = 0
-    deadline = time.monotonic() + seconds
-    while quiet < 3 and time.monotonic() < deadline:
-        strays = [int(e) for e in os.listdir("/proc")
-                  if e.isdigit() and int(e) not in keep and _pid_namespace(int(e)) == namespace and _alive(int(e))]
-        if not strays:
-            quiet += 1
-            time.sleep(0.01)
-            continue
-        quiet = 0
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-    return killed
+    program = shutil.which(kernel_cmd[0]) or kernel_cmd[0]
+    return os.path.realpath(program) == os.path.realpath(sys.executable)
 
 
 def copy_regular_tree(source: str, dest: str) -> None:

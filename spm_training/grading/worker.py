@@ -24,6 +24,7 @@ from typing import Any
 
 from ..nbgrader_io import sqlite_url
 from ..text import first_line
+from .fork_client import ForkParent, ForkSettings, ForkUnavailable
 from .gradebook import CellInfo, Rows, engine_for, read_submission, seed_submission
 from .sandbox import Sandbox
 from .tampering import Finding, check_submission
@@ -47,6 +48,7 @@ class Task:
     cells: tuple[CellInfo, ...]    # the recorded cells, for the tampering check
     autograded: str                # the rep's autograded folder in the real course; the kernel works there
     sandbox: Sandbox | None
+    fork: ForkSettings | None = None   # set: kernels are forked from a warm parent in the grading process
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     checked: bool = False                  # whether the tampering check ran (findings can be trusted)
     seconds: float = 0.0
+    forked: int = 0                        # kernels forked from the warm parent
+    fork_problem: str | None = None        # why a kernel was started by bubblewrap although forking was wanted
 
 
 def load_nbgrader_config(course_dir: Path) -> Any:
@@ -178,6 +182,11 @@ def run_task(task: Task, base_config: Any) -> Outcome:
     started = time.monotonic()
     outcome = Outcome(task.index, task.student)
     scratch = Path(task.scratch)
+    from . import sandbox_kernel
+
+    sandbox_kernel.FORK_PROBLEMS.clear()
+    parent = sandbox_kernel.FORK_PARENT
+    forked_before = parent.forked if parent is not None else 0
     try:
         from nbgrader.converters import NbGraderException
         from nbgrader.coursedir import CourseDirectory
@@ -197,6 +206,9 @@ def run_task(task: Task, base_config: Any) -> Outcome:
             config.SandboxKernelManager.sandbox = task.sandbox
             config.SandboxKernelManager.run_root = str(scratch / "run")
             config.SandboxKernelManager.kernel_cwd = task.autograded
+            if sandbox_kernel.FORK_PARENT is not None:
+                # Kernel folders are made where the fork parent can see them (and children see only theirs).
+                config.SandboxKernelManager.run_root = sandbox_kernel.FORK_PARENT.spawn_dir
         coursedir = CourseDirectory(config=config)
         _copy_submission(Path(task.submitted),
                          Path(coursedir.format_path(coursedir.submitted_directory, task.student, task.assignment)))
@@ -234,8 +246,50 @@ def run_task(task: Task, base_config: Any) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - any failure is this submission's, reported, never the batch's
         outcome.errors.append(f"grading failed: {describe(exc)}")
         outcome.log.append(traceback.format_exc(limit=8))
+    if parent is not None:
+        outcome.forked = parent.forked - forked_before
+    if sandbox_kernel.FORK_PROBLEMS:
+        outcome.fork_problem = sandbox_kernel.FORK_PROBLEMS[0]
     outcome.seconds = time.monotonic() - started
     return outcome
+
+
+class ForkParents:
+    """A grading process's fork parent, started on the first sandboxed submission that wants one. If it
+    cannot be started, kernels start the usual way for the rest of the run, and the reason is kept for
+    the first outcome only (the coordinator says it once)."""
+
+    def __init__(self) -> None:
+        self.parent: ForkParent | None = None
+        self.problem: str | None = None
+        self.reported = False
+
+    def before(self, task: Task) -> None:
+        from . import sandbox_kernel
+
+        sandbox_kernel.FORK_PARENT = None
+        if task.sandbox is None or task.fork is None or self.problem is not None:
+            return
+        if self.parent is None:
+            spawn_dir = os.path.join(os.path.dirname(task.scratch), f"parent-{os.getpid()}")
+            self.parent = ForkParent(task.sandbox, task.fork, spawn_dir)
+        try:
+            self.parent.ensure()
+        except ForkUnavailable as exc:
+            self.problem = str(exc)
+            self.parent.close()
+            return
+        sandbox_kernel.FORK_PARENT = self.parent
+
+    def after(self, outcome: Outcome) -> Outcome:
+        if self.problem is not None and not self.reported:
+            self.reported = True
+            outcome.fork_problem = outcome.fork_problem or self.problem
+        return outcome
+
+    def close(self) -> None:
+        if self.parent is not None:
+            self.parent.close()
 
 
 def _read_after(conn: Any, task: Task) -> Rows:
