@@ -76,6 +76,7 @@ class ServeConfig:
     settings: ServeSettings = dataclasses.field(default_factory=ServeSettings)
     workers: int = WORKERS
     cache_size: int = DEFAULT_SIZE
+    max_upload: int = MAX_UPLOAD           # bytes
     today: date | None = None              # the day progress is computed for (default: each day's date)
     #: tests: a stand-in for the hub's user model of a request (None: unauthenticated)
     user_for: Callable[[RequestHandler], dict | None] | None = None
@@ -278,6 +279,10 @@ class BaseHandler(RequestHandler):
             title=heading, status=status_code, reason=self._reason, heading=heading, message=message, fix=fix,
             back=site.home() if status_code not in (401,) else "", generated=date.today().isoformat(),
             version=__version__, definitions_url=f"{site.book}{DEFINITIONS_PAGE}.html"))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):g} MB"
 
 
 def _status(e: BaseException) -> int:
@@ -494,10 +499,11 @@ class UploadHandler(BaseHandler):
         kind = self.get_body_argument("kind", "")
         files = {field: ops.Upload(f[0].filename, f[0].body) for field, f in self.request.files.items()
                  if field in ("file", "activities") and f and f[0].body}
-        too_big = [u.filename for u in files.values() if len(u.body) > MAX_UPLOAD]
+        cap = self.service.config.max_upload
+        too_big = [u.filename for u in files.values() if len(u.body) > cap]
         if too_big:
-            await self._page(who, error=f"{ops.shown_name(too_big[0])} is larger than 50 MB: split it by period "
-                                        "and upload the parts", status=413)
+            await self._page(who, error=f"{ops.shown_name(too_big[0])} is larger than {_megabytes(cap)}: split it "
+                                        "by period and upload the parts", status=413)
             return
         loop = asyncio.get_running_loop()
         try:
@@ -526,7 +532,7 @@ class UploadHandler(BaseHandler):
             title="Upload files and sync", generated=date.today().isoformat(), version=__version__,
             definitions_url=f"{site.book}{DEFINITIONS_PAGE}.html", served=Markup(pages.nav(site, who)),
             action=site.url("upload"), sync_action=site.url("sync"), xsrf=Markup(self.xsrf_form_html()),
-            kinds=ops.KINDS, lines=lines or [], error=error, max_mb=MAX_UPLOAD // (1024 * 1024)))
+            kinds=ops.KINDS, lines=lines or [], error=error, max_size=_megabytes(self.service.config.max_upload)))
 
 
 class SyncHandler(UploadHandler):
