@@ -104,6 +104,8 @@ def pod_settings(name: str, user_id: int, groups: Iterable[str], course: str | N
         "supplemental_gids": sorted(course_gid(c) for c in spm_hub.courses_trained(groups)) if trainer else [],
         "environment": environment,
         "cmd": ["/bin/sh", "-c", f'umask {umask} && exec jupyterhub-singleuser "$@"', "jupyterhub-singleuser"],
+        # spm-service.yaml's spm-trainers-gradebook policy opens the gradebook to trainers' pods only
+        "extra_labels": {"spm-training/role": "trainer" if trainer else "rep"},
         "init_containers": [init],
         "volumes": volumes,
         "volume_mounts": mounts,
@@ -132,8 +134,9 @@ def pre_spawn_hook(spawner: Any, settings: Mapping[str, Any]) -> None:
     course = spm_hub.choose_course(groups, (spawner.user_options or {}).get("course")) if trainer else None
     members = course_members(spawner.user, course) if course else []
     for key, value in pod_settings(spawner.user.name, spawner.user.id, groups, course, members, settings).items():
-        if key == "environment":
-            spawner.environment.update(value)
+        if key in ("environment", "extra_labels"):
+            # merged: the chart's own labels (network access to the hub) and environment stay
+            setattr(spawner, key, {**getattr(spawner, key), **value})
         elif key in ("init_containers", "volumes", "volume_mounts"):
             setattr(spawner, key, [*getattr(spawner, key), *value])
         else:

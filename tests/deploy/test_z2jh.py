@@ -391,3 +391,435 @@ def test_the_recipe_refuses_a_volume_that_drops_the_sticky_bit(tmp_path: Path) -
     assert result.stderr == (f"exchange-volume.sh: {tmp_path / 'exchange'}: the volume did not keep mode 1777, "
                              "owner 0, group 0 (it reads mode 0777, owner 0, group 0); use a volume that keeps Unix "
                              "owners and modes (NFSv4 without squashing, CephFS), see the Kubernetes guide\n")
+
+
+# --- 4. the image ----------------------------------------------------------------------------------
+
+def dockerignore_patterns() -> list[str]:
+    lines = (ROOT / ".dockerignore").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+
+def docker_ignores(path: str, patterns: list[str]) -> bool:
+    """Whether Docker leaves ``path`` (relative to the build context) out: its patterns are Go's
+    filepath.Match on the whole relative path, ``**`` matching any number of folders (none included), and
+    a pattern that matches a folder leaves out everything in it. (No ``!`` exceptions are used.)"""
+    import re
+
+    def regex(pattern: str) -> re.Pattern:
+        pattern = pattern.rstrip("/")
+        out = ""
+        i = 0
+        while i < len(pattern):
+            if pattern.startswith("**/", i):
+                out, i = out + "(?:.*/)?", i + 3
+            elif pattern.startswith("**", i):
+                out, i = out + ".*", i + 2
+            elif pattern[i] == "*":
+                out, i = out + "[^/]*", i + 1
+            elif pattern[i] == "?":
+                out, i = out + "[^/]", i + 1
+            else:
+                out, i = out + re.escape(pattern[i]), i + 1
+        return re.compile(out + r"\Z")
+
+    parts = path.split("/")
+    prefixes = ["/".join(parts[:n]) for n in range(1, len(parts) + 1)]
+    return any(regex(p).match(prefix) for p in patterns for prefix in prefixes)
+
+
+@pytest.mark.parametrize("path", [
+    ".venv/lib/python3.11/site-packages/nbgrader/__init__.py", "spm.db", "spm.db-wal", "spm.db-shm",
+    "assessments/gradebook.db", "assessments/gradebook.db-journal", "backups/spm-2026-12-01.db",
+    "spm-demo/spm.db", "spm-demo/assessments/submitted/dee/ps1/ps1.ipynb",
+    "assessments/submitted/dee/ps1/ps1.ipynb", "assessments/autograded/dee/ps1/ps1.ipynb",
+    "assessments/feedback/dee/ps1/ps1.html", "assessments/release/ps1/ps1.ipynb",
+    "srv/exchange/spm-2026q3/inbound/dee+ps1+x/ps1.ipynb", "reports/team-North.html", "_build/html/index.html",
+    "secrets.yaml", "roster.csv", "data/roster-2026.csv", "kpis.csv", ".git/config",
+    "spm_training/__pycache__/store.cpython-311.pyc", "courses/spm-2026q3/gradebook.url",
+])
+def test_dockerignore_keeps_data_out_of_the_image(path: str) -> None:
+    assert docker_ignores(path, dockerignore_patterns())
+
+
+def test_dockerignore_keeps_what_the_image_is_built_from() -> None:
+    """Every tracked file the image's stages copy (the package, the book's sources, the deploy files)
+    stays in the build context."""
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    patterns = dockerignore_patterns()
+    dropped = [path for path in tracked if docker_ignores(path, patterns)]
+    assert dropped == []
+    for path in ("pyproject.toml", "README.md", "spm_training/store.py", "deploy/z2jh/requirements.lock",
+                 "assessments/source/01_kpi_smart/team_quarter.csv", "spm_training/reports/build.py"):
+        assert path in tracked and not docker_ignores(path, patterns)
+
+
+def test_the_base_image_is_pinned_by_digest_and_every_copy_is_named() -> None:
+    dockerfile = (Z2JH / "Dockerfile").read_text()
+    assert ("ARG BASE=quay.io/jupyter/minimal-notebook:python-3.11@sha256:"
+            "c0454dbeca4146113ea9f8c882d88ba03663105dd4b8ff6b153c066e453a2dd8\n") in dockerfile
+    froms = [line for line in dockerfile.splitlines() if line.startswith("FROM ")]
+    assert froms == ["FROM ${BASE} AS book", "FROM ${BASE}"]
+    # the final stage copies named files only: the whole context goes to the book stage, never further
+    final = dockerfile.split("FROM ${BASE}\n", 1)[1]
+    copies = [line for line in final.splitlines() if line.startswith("COPY ")]
+    assert all(not line.rstrip().split()[-2] == "." for line in copies), copies
+    assert "pip install --no-cache-dir --no-deps -r /tmp/spm-training/requirements.lock" in final
+    assert "&& pip check" in final
+
+
+def locked() -> dict[str, str]:
+    pins = {}
+    for line in (Z2JH / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pins[name] = version
+    return pins
+
+
+def test_the_lock_pins_every_runtime_dependency_at_the_tested_version() -> None:
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    closure: dict[str, str] = {}
+    todo = ["spm-training", "jupyterhub", "psycopg2-binary"]
+    while todo:
+        name = canonicalize_name(todo.pop())
+        if name in closure:
+            continue
+        dist = md.distribution(name)
+        closure[name] = dist.version
+        for spec in dist.requires or []:
+            requirement = Requirement(spec)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                todo.append(requirement.name)
+    closure.pop("spm-training")
+    pins = locked()
+    assert all(canonicalize_name(name) == name for name in pins)
+    assert sorted(pins) == sorted(closure)
+    # jupyterhub follows the chart's hub (Zero to JupyterHub 4.4.0 runs JupyterHub 5.5.0); the rest are
+    # exactly what these tests run on
+    assert pins.pop("jupyterhub") == "5.5.0"
+    assert {name: pins[name] for name in pins} == {name: closure[name] for name in pins}
+
+
+# --- 5. the chart's values -------------------------------------------------------------------------
+
+def values() -> dict:
+    import yaml
+
+    return yaml.safe_load((Z2JH / "values.yaml").read_text())
+
+
+def without_required(schema):
+    """The schema without its ``required`` lists (the chart's defaults fill those keys), except inside
+    ``oneOf``, whose branches are told apart by what they require."""
+    if isinstance(schema, dict):
+        return {k: (v if k == "oneOf" else without_required(v)) for k, v in schema.items() if k != "required"}
+    if isinstance(schema, list):
+        return [without_required(v) for v in schema]
+    return schema
+
+
+def installed_values() -> dict:
+    """values.yaml as the install command gives it to Helm: the --set-file options fill hub.extraFiles."""
+    data = values()
+    data["hub"]["extraFiles"]["spm-hub"]["stringData"] = (ROOT / "deploy" / "spm_hub.py").read_text()
+    data["hub"]["extraFiles"]["spm-k8s"]["stringData"] = (Z2JH / "spm_k8s.py").read_text()
+    return data
+
+
+def schema_errors(data: dict) -> list[str]:
+    import jsonschema
+    import yaml
+
+    schema = without_required(yaml.safe_load((Z2JH / "chart" / "values.schema.yaml").read_text()))
+    validator = jsonschema.Draft7Validator(schema)
+    return sorted(f"{'.'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(data))
+
+
+def test_the_values_pass_the_charts_schema() -> None:
+    assert schema_errors(installed_values()) == []
+    licence = (Z2JH / "chart" / "LICENSE").read_text()
+    assert licence.startswith("BSD 3-Clause License\n\nCopyright (c) 2017, Project Jupyter Contributors\n")
+
+
+def test_the_schema_check_catches_a_misspelt_or_mistyped_value() -> None:
+    assert schema_errors(values())[0].startswith("hub.extraFiles.spm-hub: {'mountPath': ")   # no --set-file
+    data = installed_values()
+    data["singleuser"]["memroy"] = {"limit": "2G"}
+    data["cull"]["timeout"] = "an hour"
+    data["hub"]["networkPolicy"] = {"egressAllowRules": {"privateIps": True}}
+    assert schema_errors(data) == [
+        "cull.timeout: 'an hour' is not of type 'integer', 'null'",
+        "hub.networkPolicy.egressAllowRules: Additional properties are not allowed ('privateIps' was unexpected)",
+        "singleuser: Additional properties are not allowed ('memroy' was unexpected)",
+    ]
+
+
+def test_the_chart_version_is_current_and_pinned_everywhere() -> None:
+    text = (Z2JH / "values.yaml").read_text()
+    assert "--version 4.4.0 --values deploy/z2jh/values.yaml" in text
+    assert "4.2.0" not in text
+    guide = (ROOT / "book" / "guides" / "kubernetes.md").read_text()
+    assert "--version 4.4.0" in guide and "--version 4.2.0" not in guide
+
+
+def spm_k8s():
+    for folder in (ROOT / "deploy", Z2JH):
+        if str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+    import spm_k8s
+
+    return spm_k8s
+
+
+def settings() -> dict:
+    return values()["custom"]["spm"]
+
+
+def test_the_values_register_the_service_and_roles_the_rules_define() -> None:
+    services, roles = spm_k8s().service_and_roles(settings())
+    hub = values()["hub"]
+    assert hub["services"] == services
+    assert hub["loadRoles"] == roles
+    assert services["spm"]["url"] == settings()["serviceUrl"] == "http://spm-service.spm.svc.cluster.local:8000"
+    # managers and reps get no scope beyond reaching the service; ops and trainers get theirs by group
+    assert roles["user"]["scopes"] == ["self", "access:services!service=spm"]
+    assert roles["spm-ops"]["groups"] == ["spm-ops"] and roles["spm-trainers"]["groups"] == ["trainers"]
+    assert hub["config"]["GenericOAuthenticator"]["allowed_groups"] == ["trainers", "spm-ops", "spm-managers"]
+    assert not any("2026q3" in group for group in hub["config"]["GenericOAuthenticator"]["allowed_groups"])
+
+
+def test_who_may_log_in_follows_the_kind_of_group() -> None:
+    module = spm_k8s()
+    assert module.may_log_in(["nbgrader-new-course-2027"], settings())        # a course nobody listed
+    assert module.may_log_in(["formgrade-new-course-2027"], settings())
+    assert module.may_log_in(["spm-managers"], settings()) and module.may_log_in(["spm-ops"], settings())
+    assert not module.may_log_in(["finance", "everyone"], settings())
+    assert not module.may_log_in([], settings())
+
+
+def test_a_reps_pod_runs_as_its_own_uid_with_a_passwd_entry_and_no_store() -> None:
+    pod = spm_k8s().pod_settings("dee.fox", 21, ["nbgrader-spm-2026q3"], None, [], settings())
+    assert (pod["uid"], pod["gid"], pod["supplemental_gids"]) == (20021, 100, [])
+    assert pod["environment"] == {"JUPYTER_CONFIG_PATH": "/etc/spm/jupyter/rep:/etc/spm/jupyter/common",
+                                  "SPM_EXCHANGE": "/srv/spm/exchange",
+                                  "PATH": "/opt/conda/bin:/usr/local/bin:/usr/bin:/bin"}
+    assert pod["cmd"][2] == 'umask 0077 && exec jupyterhub-singleuser "$@"'
+    assert pod["extra_labels"] == {"spm-training/role": "rep"}
+    [init] = pod["init_containers"]
+    assert init["command"] == ["/usr/local/bin/spm-passwd-entry", "/var/run/spm-passwd"]
+    assert init["env"] == [{"name": "NB_USER", "value": "dee.fox"}, {"name": "NB_HOME", "value": "/home/jovyan"}]
+    assert (init["securityContext"]["runAsUser"], init["securityContext"]["runAsGroup"]) == (20021, 100)
+    assert init["image"] == "registry.example.com/spm-training/singleuser:0.2.0"
+    assert f"{values()['singleuser']['image']['name']}:{values()['singleuser']['image']['tag']}" == init["image"]
+    assert pod["volume_mounts"] == [
+        {"name": "spm-passwd", "mountPath": "/etc/passwd", "subPath": "passwd", "readOnly": True},
+        {"name": "spm-passwd", "mountPath": "/etc/group", "subPath": "group", "readOnly": True}]
+    assert "cpu_limit" not in pod and "lifecycle_hooks" not in pod
+
+
+def test_a_trainers_pod_gets_the_grading_profile_and_never_the_shared_store() -> None:
+    module = spm_k8s()
+    members = [("dee.fox", 21), ("sam.lee", 22)]
+    groups = ["trainers", "formgrade-spm-2026q3", "formgrade-spm-2027q1"]
+    pod = module.pod_settings("ola", 5, groups, "spm-2026q3", members, settings())
+    assert pod["uid"] == 20005
+    assert pod["supplemental_gids"] == sorted([module.course_gid("spm-2026q3"), module.course_gid("spm-2027q1")])
+    assert module.course_gid("spm-2026q3") == 15985059
+    assert (pod["cpu_limit"], pod["mem_limit"], pod["cpu_guarantee"], pod["mem_guarantee"]) == (4, "8G", 1, "4G")
+    assert pod["environment"]["SPM_GRADE_WORKERS"] == "4"
+    # the store is the service's: the trainer's own records (spm grade's changed-cell findings) stay home
+    assert pod["environment"]["SPM_DB"] == "/home/jovyan/.spm/spm-2026q3.db"
+    assert not any("spm-store" in str(volume) for volume in pod["volumes"])
+    assert pod["extra_labels"] == {"spm-training/role": "trainer"}
+    assert pod["init_containers"][0]["env"][-1] == {"name": "SPM_PASSWD_USERS", "value": "dee.fox:20021\nsam.lee:20022"}
+    assert pod["cmd"][2] == 'umask 0007 && exec jupyterhub-singleuser "$@"'
+    # 4 workers at most 1.5 GiB each, plus JupyterLab, inside the 8 GiB limit
+    assert settings()["trainerProfile"]["gradeWorkers"] * 1.5 + 1 <= 8
+
+
+def test_the_hook_keeps_the_charts_labels_and_refuses_managers_a_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    module = spm_k8s()
+    monkeypatch.setattr(module, "course_members", lambda user, course: [("dee.fox", 21)])
+
+    def spawner(groups: list[str]) -> SimpleNamespace:
+        user = SimpleNamespace(name="ola", id=5, groups=[SimpleNamespace(name=g) for g in groups])
+        return SimpleNamespace(user=user, user_options={}, environment={"JUPYTERHUB_USER": "ola"},
+                               extra_labels={"hub.jupyter.org/network-access-hub": "true"},
+                               init_containers=[], volumes=[{"name": "home"}], volume_mounts=[{"name": "home"}])
+
+    trainer = spawner(["trainers", "formgrade-spm-2026q3"])
+    module.pre_spawn_hook(trainer, settings())
+    assert trainer.extra_labels == {"hub.jupyter.org/network-access-hub": "true", "spm-training/role": "trainer"}
+    assert trainer.environment["JUPYTERHUB_USER"] == "ola" and trainer.environment["SPM_COURSE"] == "spm-2026q3"
+    assert [v["name"] for v in trainer.volumes] == ["home", "spm-passwd", "spm-courses"]
+    assert trainer.uid == 20005 and trainer.mem_limit == "8G"
+    manager = spawner(["spm-managers"])
+    with pytest.raises(RuntimeError) as refused:
+        module.pre_spawn_hook(manager, settings())
+    assert str(refused.value) == ("ola has no JupyterLab server on this hub: managers and sales operations use the "
+                                  "spm service at /services/spm/. Ask an admin to add you to a course group if you "
+                                  "take a course.")
+
+
+def test_the_extra_config_wires_the_rules_into_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    """hub.extraConfig run as the chart runs it (z2jh's get_config reads the values), with stand-ins for
+    oauthenticator, which the hub image has and this test environment does not."""
+    import asyncio
+    import types
+
+    from traitlets.config import Config
+
+    module = spm_k8s()
+    generic = types.ModuleType("oauthenticator.generic")
+
+    class GenericOAuthenticator:
+        allowed = frozenset({"trainers", "spm-ops", "spm-managers"})
+
+        async def check_allowed(self, username: str, auth_model: dict | None) -> bool:
+            return bool(self.allowed & set((auth_model or {}).get("groups", [])))
+
+    generic.GenericOAuthenticator = GenericOAuthenticator
+    z2jh = types.ModuleType("z2jh")
+    z2jh.get_config = lambda key: values()["custom"]["spm"] if key == "custom.spm" else None
+    monkeypatch.setitem(sys.modules, "oauthenticator", types.ModuleType("oauthenticator"))
+    monkeypatch.setitem(sys.modules, "oauthenticator.generic", generic)
+    monkeypatch.setitem(sys.modules, "z2jh", z2jh)
+    monkeypatch.setitem(sys.modules, "spm_k8s", module)
+    c = Config()
+    exec(values()["hub"]["extraConfig"]["10-spm"], {"c": c})
+    assert c.Authenticator.auth_refresh_age == 900 and c.Authenticator.refresh_pre_spawn is True
+    assert c.JupyterHub.cookie_max_age_days == 1
+    assert sorted(c.JupyterHub.custom_scopes) == ["custom:spm:course", "custom:spm:organisation"]
+    authenticator = c.JupyterHub.authenticator_class()
+    allowed = [asyncio.run(authenticator.check_allowed("x", {"groups": groups}))
+               for groups in (["nbgrader-any-new-course"], ["spm-ops"], ["finance"])]
+    assert allowed == [True, True, False]
+    assert callable(c.KubeSpawner.pre_spawn_hook)
+
+
+def exchange_prepare():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("exchange_prepare", Z2JH / "exchange-prepare.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_job_and_the_hub_number_a_course_alike() -> None:
+    job, hub = exchange_prepare(), spm_k8s()
+    for course in ("spm-2026q3", "spm-2027q1", "sdr-academy", "a", "x" * 22):
+        assert job.course_gid(course) == hub.course_gid(course)
+        assert 3_000_000 <= hub.course_gid(course) < 3_000_000 + 2 ** 24
+    assert job.courses_and_gids(["formgrade-b", "nbgrader-b", "trainers", "formgrade-a"]) == [
+        ("a", hub.course_gid("a")), ("b", hub.course_gid("b"))]
+
+
+def test_the_exchange_job_prepares_every_course_group_the_hub_lists(tmp_path: Path) -> None:
+    """exchange-prepare.py against a stand-in for the hub's REST API (two pages of groups), with a
+    stand-in for exchange-volume.sh that records what it was asked."""
+    import http.server
+    import threading
+
+    pages = {"0": {"items": [{"name": "formgrade-spm-2026q3"}, {"name": "nbgrader-spm-2026q3"}],
+                   "_pagination": {"next": {"offset": 2}}},
+             "2": {"items": [{"name": "formgrade-sdr-academy"}, {"name": "trainers"}], "_pagination": {"next": None}}}
+    seen: list[str] = []
+
+    class Hub(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers["Authorization"])
+            offset = self.path.split("offset=")[1].split("&")[0]
+            body = json.dumps(pages[offset]).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Hub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake = tmp_path / "exchange-volume"
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(0o755)
+    try:
+        result = subprocess.run([sys.executable, str(Z2JH / "exchange-prepare.py"), "/srv/spm/exchange"],
+                                capture_output=True, text=True, timeout=60,
+                                env={"JUPYTERHUB_API_URL": f"http://127.0.0.1:{server.server_port}/hub/api",
+                                     "JUPYTERHUB_API_TOKEN": "t0ken", "SPM_EXCHANGE_VOLUME": str(fake),
+                                     "PATH": "/usr/bin:/bin"})
+    finally:
+        server.shutdown()
+    hub = spm_k8s()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (f"/srv/spm/exchange sdr-academy={hub.course_gid('sdr-academy')} "
+                             f"spm-2026q3={hub.course_gid('spm-2026q3')}\n")
+    assert seen == ["token t0ken", "token t0ken"]
+    unreachable = subprocess.run([sys.executable, str(Z2JH / "exchange-prepare.py"), "/x"], capture_output=True,
+                                 text=True, timeout=60, env={"JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api",
+                                                             "JUPYTERHUB_API_TOKEN": "t", "PATH": "/usr/bin:/bin"})
+    assert unreachable.returncode == 1
+    assert unreachable.stderr.startswith("exchange-prepare: cannot list the hub's groups (")
+    assert unreachable.stderr.endswith("); check the job's JUPYTERHUB_API_URL and the spm-exchange-prepare "
+                                       "service token\n")
+
+
+# --- 1 and 6. the service's pod, its volume, and the jobs ------------------------------------------
+
+def manifests(name: str) -> dict[tuple[str, str], dict]:
+    import yaml
+
+    docs = yaml.safe_load_all((Z2JH / name).read_text())
+    return {(doc["kind"], doc["metadata"]["name"]): doc for doc in docs}
+
+
+def test_the_service_owns_the_store_on_its_own_readwriteonce_volume() -> None:
+    service = manifests("spm-service.yaml")
+    assert service[("PersistentVolumeClaim", "spm-store")]["spec"]["accessModes"] == ["ReadWriteOnce"]
+    deployment = service[("Deployment", "spm-service")]["spec"]
+    assert deployment["replicas"] == 1 and deployment["strategy"] == {"type": "Recreate"}
+    pod = deployment["template"]["spec"]
+    [container] = pod["containers"]
+    assert container["command"] == ["spm", "--db", "/srv/spm/store/spm.db", "--course", "/srv/spm/courses/spm-2026q3",
+                                    "serve", "--auth", "hub", "--sync-every", "60"]
+    assert {"name": "JUPYTERHUB_API_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "hub", "key": "hub.services.spm.apiToken"}}} in container["env"]
+    assert pod["securityContext"]["supplementalGroups"] == [spm_k8s().course_gid("spm-2026q3")]
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["courses"]["readOnly"] is True and "readOnly" not in mounts["store"]
+    assert service[("Service", "spm-service")]["spec"]["ports"][0]["port"] == 8000
+    # no user pod mounts the store: it appears in no values and in no pod the hook builds
+    assert "spm-store" not in (Z2JH / "values.yaml").read_text()
+    policy = service[("NetworkPolicy", "spm-trainers-gradebook")]["spec"]
+    assert policy["podSelector"]["matchLabels"] == {"component": "singleuser-server", "spm-training/role": "trainer"}
+    assert policy["egress"][0]["ports"] == [{"protocol": "TCP", "port": 5432}]
+    assert values()["singleuser"]["networkPolicy"]["egressAllowRules"] == {"privateIPs": False}
+
+
+def test_scheduled_jobs_back_up_and_refresh_on_the_services_node() -> None:
+    jobs = manifests("jobs.yaml")
+    schedules = {name: doc["spec"]["schedule"] for (kind, name), doc in jobs.items() if kind == "CronJob"}
+    assert schedules == {"spm-exchange-prepare": "*/10 * * * *", "spm-report-refresh": "40 * * * *",
+                         "spm-store-backup": "15 2 * * *", "spm-gradebook-backup": "45 2 * * *"}
+    for name in ("spm-report-refresh", "spm-store-backup", "spm-gradebook-backup"):
+        pod = jobs[("CronJob", name)]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        [term] = pod["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]
+        assert term == {"labelSelector": {"matchLabels": {"app.kubernetes.io/name": "spm-service"}},
+                        "topologyKey": "kubernetes.io/hostname"}
+    backup = jobs[("CronJob", "spm-store-backup")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert 'spm --db /srv/spm/store/spm.db backup "/backups/store/spm-$(date -u +%F).db"' in \
+        backup["containers"][0]["command"][2]
+    prepare = jobs[("CronJob", "spm-exchange-prepare")]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    assert prepare["containers"][0]["command"] == ["python", "/usr/local/bin/spm-exchange-prepare", "/srv/spm/exchange"]
+    assert "COPY --chmod=0755 deploy/z2jh/exchange-prepare.py /usr/local/bin/spm-exchange-prepare" in \
+        (Z2JH / "Dockerfile").read_text()
