@@ -11,8 +11,9 @@ that starts on the first day of the quarter after today:
   default target per role, else the mean of the store's revenue targets for the role) delivers their
   quarterly target × their own current revenue attainment; a rep with no revenue value yet follows the
   ramp curve for their month since hire, then the role's steady attainment. (A rep still ramping today is
-  so counted at today's attainment, which keeps a young team's plan on the safe side.) Every month, a rep stays with the probability
-  that the role's attrition gives (a year's attrition *a*: (1 − a)^(1/12) a month).
+  so counted at today's attainment, which keeps a young team's plan on the safe side.) Every month, a rep
+  stays with the probability that the role's attrition gives (a year's attrition *a*: (1 − a)^(1/12) a
+  month).
 - *Ramp curve*: per role, the mean revenue attainment in each month since hire (1 is the month of the hire
   date), read from the store through the same ramp view as the reports' (:func:`.onboarding.ramp`; a
   quarter's value counts for each of its months). A month where fewer than ``min_hires`` reps of the role
@@ -479,9 +480,11 @@ def hiring_plan(whole: Analysis, roster: list[dict], settings: dict, *, horizon:
                 continue
             hired = whole.hire_date(r)
             tenure = months_between(hired, start) + 1 if hired is not None else len(curve) + 1
-            own = now[r] if r in now and now[r][2] else None
-            reps.append(Rep(tenure=max(1, tenure), attainment=None if own is None else own[2],
-                            quota=None if own is None else current_revenue(own[1], own[0]) / own[2]))
+            period, value, level = now.get(r, ("", 0.0, None))
+            if level:               # their own target a quarter: the revenue over the attainment
+                reps.append(Rep(tenure=max(1, tenure), attainment=level, quota=current_revenue(value, period) / level))
+            else:
+                reps.append(Rep(tenure=max(1, tenure)))
         source = ("the KPI catalog's default" if whole.kpis["revenue"].target_for(role, "quarter")
                   else "the mean of the store's revenue targets")
         roles[role] = Role(quota=quota, quota_source=source, curve=curve, steady=steady, attrition=rate,

@@ -33,8 +33,10 @@ KPI_VALUES = [  # rep, period, kpi, value, target
     ("cy", "2026-10", "activities", 200, 300), ("dee", "2026-10", "activities", 990, 900),
     ("eve", "2026-10", "activities", 900, 300),
     # pipeline generated a quarter: AE capacity 480,000, SDR 200,000
-    ("ann", "2026-Q3", "pipeline_generated", 240_000, 360_000), ("bob", "2026-Q3", "pipeline_generated", 600_000, 360_000),
-    ("cy", "2026-Q3", "pipeline_generated", 96_000, 360_000), ("dee", "2026-Q3", "pipeline_generated", 220_000, 150_000),
+    ("ann", "2026-Q3", "pipeline_generated", 240_000, 360_000),
+    ("bob", "2026-Q3", "pipeline_generated", 600_000, 360_000),
+    ("cy", "2026-Q3", "pipeline_generated", 96_000, 360_000),
+    ("dee", "2026-Q3", "pipeline_generated", 220_000, 150_000),
     # revenue a quarter: attainment 100%, 75%, 50%; Eve's is not counted, she has left
     ("ann", "2026-Q3", "revenue", 120_000, 120_000), ("bob", "2026-Q3", "revenue", 90_000, 120_000),
     ("cy", "2026-Q3", "revenue", 60_000, 120_000), ("eve", "2026-Q3", "revenue", 500_000, 120_000),
