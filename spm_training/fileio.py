@@ -9,6 +9,26 @@ from pathlib import Path
 from .errors import InputError
 
 
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread of ours writes files
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+#: The process's umask, as it was when spm started.
+UMASK = _read_umask()
+#: The mode of a file a user shares by the umask they chose (0o644 with umask 022, 0o600 with 077):
+#: what a file created with open() gets, which the atomic writers' private temporary files do not.
+SHARED_MODE = 0o666 & ~UMASK
+
+
+def follow_umask(path: Path) -> None:
+    """Give ``path`` (written by :func:`write_text_atomic`, which creates files private to their owner)
+    the mode the umask gives a new file: :data:`SHARED_MODE`."""
+    os.chmod(path, SHARED_MODE)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
 

@@ -8,7 +8,6 @@ data (dicts and lists), so tests and other tools can read them without parsing H
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,7 @@ from ..analysis.queries import report_keys
 from ..analysis.readiness import KPI_CAP
 from ..catalog import Kpi, Skill
 from ..errors import NotFoundError
-from ..fileio import write_output, write_text_atomic
+from ..fileio import follow_umask, write_output, write_text_atomic
 from ..project import Project
 from ..store import Store
 from . import charts
@@ -550,8 +549,9 @@ def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: Boo
 
 
 def _readable(path: Path) -> None:
-    # The atomic writer creates files private to their owner; a report is meant to be shared.
-    os.chmod(path, 0o644)
+    # The atomic writer creates files private to their owner; a report gets the mode the umask gives a new
+    # file, so a trainer with umask 077 writes private reports and one with 022 shareable ones.
+    follow_umask(path)
 
 
 def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: str = DEFAULT_BOOK_URL) -> list[Path]:
