@@ -102,10 +102,19 @@ def _label(ordinal: int, kind: str) -> str:
     return f"{ordinal // 12}-{ordinal % 12 + 1:02d}"
 
 
-def build_panel(values: pd.DataFrame, completions: pd.DataFrame, teams: pd.DataFrame) -> Panel:
-    """The panel of one KPI: ``values`` has rep_id, period, value (one kind of period), ``completions``
-    rep_id, completed_on (ISO dates; a rep's first completion counts), ``teams`` rep_id, team for every
-    rep to include. A completion falls in the period that contains its date (event time 0)."""
+@dataclass
+class _Matrix:
+    """A KPI as a rep × period matrix, before cohorts: what every programme's panel of the KPI shares."""
+
+    rep_ids: list[str]
+    periods: list[str]
+    y: np.ndarray
+    strata: np.ndarray
+    kind: str
+    first: int              # the first period's ordinal
+
+
+def _matrix(values: pd.DataFrame, teams: pd.DataFrame) -> _Matrix:
     kind_of = {p: period_kind(p) for p in values["period"].unique()}
     kinds = values["period"].map(kind_of)
     # a KPI imported both per month and per quarter: the kind with more values (months on a tie)
@@ -113,26 +122,40 @@ def build_panel(values: pd.DataFrame, completions: pd.DataFrame, teams: pd.DataF
     values = values[kinds == kind] if len(kind_of) else values
     teams = teams.drop_duplicates("rep_id").sort_values("rep_id").reset_index(drop=True)
     values = values[values["rep_id"].isin(set(teams["rep_id"]))]
+    reps, strata = list(teams["rep_id"]), pd.factorize(teams["team"])[0]
     if values.empty:
-        return Panel(list(teams["rep_id"]), [], np.empty((len(teams), 0)), np.full(len(teams), NEVER),
-                     pd.factorize(teams["team"])[0])
+        return _Matrix(reps, [], np.empty((len(reps), 0)), strata, kind, 0)
     ordinals = values["period"].map(_ordinal)
     first, last = int(ordinals.min()), int(ordinals.max())
-    periods = [_label(o, kind) for o in range(first, last + 1)]
-    index = {rep: i for i, rep in enumerate(teams["rep_id"])}
-    y = np.full((len(teams), last - first + 1), np.nan)
+    index = {rep: i for i, rep in enumerate(reps)}
+    y = np.full((len(reps), last - first + 1), np.nan)
     y[values["rep_id"].map(index).to_numpy(), (ordinals - first).to_numpy()] = values["value"].to_numpy(float)
+    return _Matrix(reps, [_label(o, kind) for o in range(first, last + 1)], y, strata, kind, first)
 
-    cohort = np.full(len(teams), NEVER, dtype=np.int64)
-    done = completions[completions["rep_id"].isin(index)]
-    if not done.empty:
-        earliest = done.groupby("rep_id")["completed_on"].min()
-        for rep, day in earliest.items():
-            g = _ordinal(period_of(date.fromisoformat(str(day)[:10]), kind)) - first
-            cohort[index[rep]] = g if g < len(periods) else NEVER
+
+def _panel(matrix: _Matrix, first_completion: dict[str, str]) -> Panel:
+    """The matrix with each rep's cohort: the period of their first completion (rep id -> ISO date)."""
+    cohort = np.full(len(matrix.rep_ids), NEVER, dtype=np.int64)
+    if matrix.periods:
+        for i, rep in enumerate(matrix.rep_ids):
+            day = first_completion.get(rep)
+            if day is not None:
+                g = _ordinal(period_of(date.fromisoformat(str(day)[:10]), matrix.kind)) - matrix.first
+                cohort[i] = g if g < len(matrix.periods) else NEVER
     keep = cohort > 0
-    return Panel([r for r, k in zip(teams["rep_id"], keep, strict=True) if k], periods, y[keep], cohort[keep],
-                 pd.factorize(teams["team"])[0][keep], trained_before=int((~keep).sum()))
+    return Panel([r for r, k in zip(matrix.rep_ids, keep, strict=True) if k], matrix.periods, matrix.y[keep],
+                 cohort[keep], matrix.strata[keep], trained_before=int((~keep).sum()))
+
+
+def _first_completions(completions: pd.DataFrame) -> dict[str, str]:
+    return {} if completions.empty else completions.groupby("rep_id")["completed_on"].min().to_dict()
+
+
+def build_panel(values: pd.DataFrame, completions: pd.DataFrame, teams: pd.DataFrame) -> Panel:
+    """The panel of one KPI: ``values`` has rep_id, period, value (one kind of period), ``completions``
+    rep_id, completed_on (ISO dates; a rep's first completion counts), ``teams`` rep_id, team for every
+    rep to include. A completion falls in the period that contains its date (event time 0)."""
+    return _panel(_matrix(values, teams), _first_completions(completions))
 
 
 # --- ATT(g, t) for many assignments at once --------------------------------------------------------
@@ -429,27 +452,33 @@ class _Source:
                                                             "kind"])
         self.reps = load_reps(self.store)[["rep_id", "team"]]
         self._series: dict[str, pd.DataFrame] = {}
+        self._matrices: dict[tuple[str, str | None], _Matrix] = {}
+        self._firsts = {p: _first_completions(g) for p, g in self.completions.groupby("program")}
 
     def series(self, kpi: str) -> pd.DataFrame:
         if kpi not in self._series:
             self._series[kpi] = pd.DataFrame(kpi_series(self.store, kpi), columns=["rep_id", "team", "period", "value"])
         return self._series[kpi]
 
+    def matrix(self, kpi: str, team: str | None) -> _Matrix:
+        if (kpi, team) not in self._matrices:
+            series, reps = self.series(kpi), self.reps
+            if team is not None:
+                reps = load_reps(self.store, team=team)[["rep_id", "team"]]      # NotFoundError names the teams
+                series = series[series["team"] == team]
+            self._matrices[(kpi, team)] = _matrix(series[["rep_id", "period", "value"]], reps)
+        return self._matrices[(kpi, team)]
+
     def impact(self, kpis: dict[str, Kpi], program: str, kpi: str, team: str | None, permutations: int,
                seed: int) -> ImpactResult:
         if kpi not in kpis:
             raise NotFoundError(f"no KPI '{kpi}' in the catalog; spm kpis list shows them")
-        done = self.completions[self.completions["program"] == program]
-        if done.empty:
+        if program not in self._firsts:
             known = [p["program"] for p in programs(self.store, self.rows)]
             listed = ", ".join(known[:12]) + (f" and {len(known) - 12} more" if len(known) > 12 else "")
             raise NotFoundError(f"no completions of programme '{program}' in the store; programmes: "
                                 f"{listed or 'none yet (spm trainings import FILE.csv)'}")
-        series, reps = self.series(kpi), self.reps
-        if team is not None:
-            reps = load_reps(self.store, team=team)[["rep_id", "team"]]      # NotFoundError names the teams
-            series = series[series["team"] == team]
-        panel = build_panel(series[["rep_id", "period", "value"]], done[["rep_id", "completed_on"]], reps)
+        panel = _panel(self.matrix(kpi, team), self._firsts[program])
         return estimate_impact(panel, program=program, kpi=kpi, direction=kpis[kpi].direction,
                                permutations=permutations, seed=seed)
 
@@ -484,11 +513,30 @@ def impact_pairs(source: _Source, skills: dict[str, Skill], kpis: dict[str, Kpi]
 
 
 def impact_results(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi], *, team: str | None = None,
-                   permutations: int = REPORT_PERMUTATIONS) -> list[ImpactResult]:
-    """Every pair of :func:`impact_pairs`, for the organisation or one team: those with an estimate
-    first (helped, hurt, then inconclusive), then those without enough data."""
+                   permutations: int = REPORT_PERMUTATIONS,
+                   kinds: tuple[str, ...] = ("external", "course")) -> list[ImpactResult]:
+    """The pairs of :func:`impact_pairs` that could have enough data, for the organisation or one team:
+    those with an estimate first (helped, hurt, then inconclusive), then those without enough data.
+    ``kinds``: imported programmes (external), the course's assignments (course), or both.
+
+    A pair is left out before any estimate when fewer than :data:`MIN_TREATED` reps in scope with values
+    of the KPI completed the programme, or no more than :data:`MIN_CONTROL` reps have values: no estimate
+    could come of it, and a course has dozens of such pairs."""
     source = _Source(store)
-    results = [source.impact(kpis, program, kpi, team, permutations, SEED)
-               for program, kpi in impact_pairs(source, skills, kpis)]
+    scope = set(source.reps["rep_id"]) if team is None else set(load_reps(store, team=team)["rep_id"])
+    trained = {p: set(g["rep_id"]) & scope for p, g in source.completions.groupby("program")}
+    with_values: dict[str, set[str]] = {}
+    results = []
+    kind = {p["program"]: p["kind"] for p in programs(store, source.rows)}
+    for program, kpi in impact_pairs(source, skills, kpis):
+        if kind[program] not in kinds:
+            continue
+        if kpi not in with_values:
+            with_values[kpi] = set(source.series(kpi)["rep_id"]) & scope
+        done = trained.get(program, set()) & with_values[kpi]
+        # reps trained later serve as controls until then, so only a scope too small for both is left out
+        if len(done) < MIN_TREATED or len(with_values[kpi]) < MIN_CONTROL + 1:
+            continue
+        results.append(source.impact(kpis, program, kpi, team, permutations, SEED))
     order = {v: i for i, v in enumerate(VERDICTS)}
     return sorted(results, key=lambda r: (order[r.verdict], r.program, r.kpi))

@@ -21,6 +21,7 @@ from ..analysis import views
 from ..analysis.evidence import CAVEAT, MIN_N, RESAMPLES
 from ..analysis.facade import Analysis, analyse
 from ..analysis.gaps import PlanEntry
+from ..analysis.impact import impact_results
 from ..analysis.items import FEW_LEARNERS, TOO_EASY, TOO_HARD, WEAK
 from ..analysis.queries import report_keys
 from ..analysis.readiness import KPI_CAP
@@ -32,10 +33,12 @@ from ..store import Store
 from . import charts
 from .filters import FILTERS, plural
 from .hiring_view import hiring_context, hiring_section
+from .impact_view import section as impact_section
 from .links import DEFAULT_BOOK_URL, BookLinks
 from .names import report_name, report_stems
 
 REPORT_KINDS = ("team", "rep", "items")
+IMPACT_PAGE = "impact.html"   # beside the index: did the training move the numbers, across the organisation
 HIRING_PAGE = "hiring.html"   # beside the index: the organisation's hiring profile and interview scorecard
 LINKED_SHOWN = 100        # the team report's table of linked gaps; every one is in the rep's plan
 
@@ -232,10 +235,12 @@ MISSING_PARTS = {"mastery": "no skill graded yet", "kpi": "no KPI value yet", "p
 COACH_FIRST_SHOWN = 10    # the reps "Coach first" lists; the rest are in the tables under it
 
 
-def team_context(a: Analysis, team: str, links: BookLinks, rep_pages: dict[str, str] | None = None) -> dict:
+def team_context(a: Analysis, team: str, links: BookLinks, rep_pages: dict[str, str] | None = None, *,
+                 impact: dict | None = None) -> dict:
     """Everything the manager's report shows for ``team``, from an analysis scoped to it.
     ``rep_pages``: rep id -> the file name of the rep's report, for the links to it (by default the
-    name :func:`default_output` gives it)."""
+    name :func:`default_output` gives it). ``impact``: the team's training-impact section
+    (:func:`team_impact`); None leaves the section out."""
     if set(a.team_ids()) - {team}:
         raise ValueError("team_context needs an analysis scoped to the team")
     if not a.rep_ids:
@@ -265,7 +270,7 @@ def team_context(a: Analysis, team: str, links: BookLinks, rep_pages: dict[str, 
         "gaps": gaps, "linked": [_linked_row(g) for g in linked[:LINKED_SHOWN]], "linked_total": len(linked),
         "counts": {"linked": totals["linked"], "skill": totals["skill_only"], "kpi": totals["kpi"],
                    "pairs": totals["pairs"], "reps_linked": len(first), "reps": len(a.rep_ids)},
-        "by_skill": views.gaps_by_skill(a, gaps, skills),
+        "by_skill": views.gaps_by_skill(a, gaps, skills), "impact": impact,
         "evidence": _evidence_view(views.evidence_rows(a, evidence_rows())), "caveat": CAVEAT, "min_n": MIN_N,
         "resamples": RESAMPLES, "recognition": _recognition_view(views.recognition(a)),
         "onboarding": _new_hire_view(a, pages), "pending": pending, "reps_pending": reps_pending,
@@ -536,16 +541,25 @@ def render(kind: str, context: dict) -> str:
 
 
 def write_report(analysis: Analysis, kind: str, key: str, path: Path, links: BookLinks,
-                 rep_pages: dict[str, str] | None = None) -> Path:
+                 rep_pages: dict[str, str] | None = None, *, impact: dict | None = None) -> Path:
     """Render one report of ``kind`` for ``key`` (team, rep id or assignment) to ``path``. A team
-    report links its reps to ``rep_pages`` (rep id -> file name; see :func:`team_context`)."""
+    report links its reps to ``rep_pages`` (rep id -> file name; see :func:`team_context`) and shows
+    ``impact`` (:func:`team_impact`)."""
     if kind not in REPORT_KINDS:
         raise ValueError(kind)
     path = Path(path)
-    context = team_context(analysis, key, links, rep_pages) if kind == "team" else CONTEXTS[kind](analysis, key, links)
+    context = team_context(analysis, key, links, rep_pages, impact=impact) if kind == "team" else \
+        CONTEXTS[kind](analysis, key, links)
     write_output(path, render(kind, context))
     _readable(path)
     return path
+
+
+def team_impact(store: Store, analysis: Analysis, team: str) -> dict:
+    """The team report's training-impact section: each programme's effect on the KPIs, among the team's reps."""
+    # imported programmes only: the course's assignments, a dozen pairs each, are on the organisation page
+    return impact_section(impact_results(store, analysis.skills, analysis.kpis, team=team, kinds=("external",)),
+                          analysis.kpis)
 
 
 def _readable(path: Path) -> None:
@@ -567,7 +581,8 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
     for team in sorted(whole.team_ids()):
         scope = whole.scoped(views.team_members(whole, team))
         path = write_report(scope, "team", team, out_dir / f"team-{stems['team'][team]}.html", links,
-                            rep_pages={r: f"rep-{stems['rep'][r]}.html" for r in scope.rep_ids})
+                            rep_pages={r: f"rep-{stems['rep'][r]}.html" for r in scope.rep_ids},
+                            impact=team_impact(store, whole, team))
         written.append({"kind": "team", "key": team, "label": f"Team {team} ({len(scope.rep_ids)} reps)",
                         "path": path})
     for rep in views.reps_in_order(whole, ("team", "name")):
@@ -579,6 +594,12 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
         path = write_report(whole, "items", assignment, out_dir / f"items-{stems['items'][assignment]}.html",
                             links)
         written.append({"kind": "items", "key": assignment, "label": assignment, "path": path})
+    impact_page = out_dir / IMPACT_PAGE
+    write_text_atomic(impact_page, render("impact", {
+        **_common(links, "Training impact: did the training move the numbers?"), "reps": len(whole.rep_ids),
+        "index_href": "index.html",
+        "impact": impact_section(impact_results(store, whole.skills, whole.kpis), whole.kpis)}))
+    _readable(impact_page)
     index = out_dir / "index.html"
     groups = {kind: [{**w, "href": w["path"].name} for w in written if w["kind"] == kind]
               for kind in REPORT_KINDS}
@@ -586,6 +607,6 @@ def write_reports(store: Store, out_dir: Path, project: Project, *, book_url: st
     write_text_atomic(hiring, render("hiring", hiring_context(whole, links, _common(links, "Hiring profile"))))
     _readable(hiring)
     write_text_atomic(index, environment().get_template("index.html").render(
-        **_common(links, "Reports"), **index_context(whole, groups), hiring_href=HIRING_PAGE))
+        **_common(links, "Reports"), **index_context(whole, groups), hiring_href=HIRING_PAGE, impact_href=IMPACT_PAGE))
     _readable(index)
-    return [index, *(w["path"] for w in written), hiring]
+    return [index, *(w["path"] for w in written), hiring, impact_page]
