@@ -96,6 +96,8 @@ class Service:
         self.executor = concurrent.futures.ThreadPoolExecutor(config.workers, thread_name_prefix="spm-serve")
         self._roster: tuple[int, list[dict]] | None = None
         self._roster_lock = threading.Lock()
+        self._readers = threading.local()
+        self._open_readers: list[Store] = []
         self.terminal_user = getpass.getuser()
 
     @property
@@ -103,17 +105,41 @@ class Service:
         return self.config.auth == "hub"
 
     def with_store(self, work: Callable[[Store], T], *, write: bool = False) -> T:
+        """``work(store)`` with the store opened for writing (closed after), or read-only on this thread's
+        own connection, kept between requests: opening a store checks it, which costs more than many a
+        page, and a read-only connection sees every commit of the others as it lands."""
         try:
-            store = self.project.open_store(write=write, create=False)
+            store = self.project.open_store(write=True, create=False) if write else self._reader()
         except StoreError as exc:
             raise _store_problem(exc) from None
         try:
             return work(store)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
+            self._drop_reader(store)
             from ..store import explain
 
             raise _store_problem(explain(self.project.db_path, exc, self.project.busy_timeout)) from None
+        except StoreError as exc:
+            self._drop_reader(store)
+            raise _store_problem(exc) from None
         finally:
+            if write:
+                store.close()
+
+    def _reader(self) -> Store:
+        store = getattr(self._readers, "store", None)
+        if store is None:
+            store = self.project.open_store(write=False)
+            self._readers.store = store
+            with self._roster_lock:
+                self._open_readers.append(store)
+        return store
+
+    def _drop_reader(self, store: Store) -> None:
+        if getattr(self._readers, "store", None) is store:
+            self._readers.store = None
+            with self._roster_lock:
+                self._open_readers.remove(store)
             store.close()
 
     async def run(self, work: Callable[[Store], T]) -> T:
@@ -148,7 +174,14 @@ class Service:
                                     today=self.config.today)
 
     def close(self) -> None:
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.executor.shutdown(wait=True, cancel_futures=True)
+        with self._roster_lock:
+            readers, self._open_readers = self._open_readers, []
+        for store in readers:
+            try:
+                store.close()
+            except sqlite3.ProgrammingError:
+                pass                # made on a worker thread: SQLite closes it when it is collected
 
 
 def _store_problem(exc: StoreError) -> Problem:
@@ -242,7 +275,10 @@ class BaseHandler(RequestHandler):
             self.set_header("Content-Type", "application/json; charset=utf-8")
             self.finish(page.json)
         else:
-            self.finish(page.with_nav(pages.nav(self.service.site, who)))
+            self.set_header("Content-Type", "text/html; charset=utf-8")
+            for chunk in page.chunks(pages.nav(self.service.site, who)):
+                self.write(chunk)
+            self.finish()
 
     # --- errors ----------------------------------------------------------------------------------------
 

@@ -74,9 +74,18 @@ class Page:
     context: dict
     html: str
     _json: str | None = None
+    _parts: tuple[bytes, bytes] | None = None
 
     def with_nav(self, nav: str) -> str:
         return self.html.replace(NAV_MARKER, nav, 1)
+
+    def chunks(self, nav: str) -> tuple[bytes, bytes, bytes]:
+        """The page's UTF-8 bytes around the navigation, encoded once per page (a 2,000-rep team page
+        is megabytes: a warm request should copy it, not encode it again)."""
+        if self._parts is None:
+            head, _, tail = self.html.encode("utf-8").partition(NAV_MARKER.encode())
+            self._parts = (head, tail)
+        return self._parts[0], nav.encode("utf-8"), self._parts[1]
 
     @property
     def json(self) -> str:

@@ -55,8 +55,8 @@ class Org:
 
 
 def build_org(folder: Path) -> Org:
-    """A populated store (the analysis tests' builder, 9 reps in 3 teams), with no hub logins: each
-    rep's login is then their id, and no team has a manager_login."""
+    """A populated store (the analysis tests' builder, 9 reps in 3 teams), with the demo roster's
+    logins as they come."""
     _, info = populated(folder, n_reps=9)
     return Org(folder, [dict(r) for r in info["data"].roster])
 
@@ -66,7 +66,8 @@ def with_logins(org: Org, folder: Path) -> Org:
     team's manager_login (the manager's name, dotted: see :func:`manager_login`)."""
     shutil.copy2(org.folder / "spm.db", folder / "spm.db")
     text = io.StringIO()
-    writer = csv.DictWriter(text, [*org.roster[0].keys(), "login", "manager_login"], lineterminator="\n")
+    columns = [*dict.fromkeys([*org.roster[0].keys(), "login", "manager_login"])]
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
     writer.writeheader()
     for r in org.roster:
         writer.writerow({**r, "login": r["id"], "manager_login": manager_login(r["manager"])})
