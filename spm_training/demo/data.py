@@ -18,6 +18,12 @@ The data does not contradict itself:
   revenue ÷ the rep's revenue target (so the two attainments are equal), and the average deal size
   is revenue ÷ a whole number of deals won. Revenue is drawn from the skills linked to revenue and
   to quota attainment, so that both keep a relation to their skills.
+
+A programme's effect can be planted (:class:`PlantedEffect`, :data:`PLANTED`): a share of the reps
+whose role has the KPI complete the programme, at a random day of the second, third or fourth
+quarter (staggered cohorts), the others never; from the quarter of completion on, the KPI's
+log-attainment rises by ``lift``. Completions are drawn with a generator of their own, so every
+other value is the same with and without the effect.
 """
 
 from __future__ import annotations
@@ -46,6 +52,21 @@ NOISE_SD = 0.10
 RATIO_UNITS = ("ratio",)
 
 
+@dataclass(frozen=True)
+class PlantedEffect:
+    """A programme that moves one KPI: ``lift`` is added to the log-attainment of the KPI for each
+    trained rep from the period of completion on; ``share`` of the reps whose role has the KPI train."""
+
+    program: str
+    kpi: str
+    lift: float
+    share: float = 0.7
+
+
+#: The demo's programme: a Challenger workshop that lifts win rate by about 28% of its value (e^0.25).
+PLANTED = PlantedEffect("Challenger workshop", "win_rate", 0.25)
+
+
 @dataclass
 class DemoData:
     """A generated organisation: roster rows, latent skills, and KPI rows in the long format."""
@@ -56,12 +77,17 @@ class DemoData:
     periods: list[str]
     seed: int
     meta: dict = field(default_factory=dict)
+    trainings: list[dict] = field(default_factory=list)     # rep_id, program, completed_on, hours
 
     def roster_csv(self) -> str:
-        return _csv(self.roster, ("id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner"))
+        return _csv(self.roster, ("id", "name", "email", "team", "manager", "role", "hire_date", "crm_owner", "login",
+                                  "manager_login"))
 
     def kpis_csv(self) -> str:
         return _csv(self.kpi_rows, ("rep_id", "period", "kpi", "value", "target"))
+
+    def trainings_csv(self) -> str:
+        return _csv(self.trainings, ("rep_id", "program", "completed_on", "hours"))
 
 
 def _csv(rows: list[dict], columns: tuple[str, ...]) -> str:
@@ -84,6 +110,11 @@ def last_quarters(today: date, n: int) -> list[str]:
     return periods[::-1]
 
 
+def manager_login(manager: str) -> str:
+    """A team manager's hub login in the demo: their name in lower case, with dots (``marta.keller``)."""
+    return ".".join(manager.lower().split())
+
+
 def make_roster(rng: np.random.Generator, n_reps: int, today: date) -> list[dict]:
     counts = {role: max(1, round(n_reps * share)) for role, share in ROLE_SHARE.items()}
     counts["SDR"] += n_reps - sum(counts.values())
@@ -102,6 +133,8 @@ def make_roster(rng: np.random.Generator, n_reps: int, today: date) -> list[dict
                 "id": rep_id, "name": f"{first} {last}", "email": f"{rep_id}@northwind-signal.example",
                 "team": team, "manager": manager, "role": role,
                 "hire_date": (today - timedelta(days=days)).isoformat(), "crm_owner": f"{first} {last}",
+                # hub logins, so that spm serve on the demo store has reps and managers to show pages to
+                "login": rep_id, "manager_login": manager_login(manager),
             })
             i += 1
     return roster
@@ -148,8 +181,27 @@ def _round_target(kpi: Kpi, target: float) -> float:
     return float(max(1, round(target))) if kpi.unit in ("count", "EUR") else round(target, 2)
 
 
+def make_trainings(seed: int, roster: list[dict], kpis: dict[str, Kpi], periods: list[str],
+                   planted: PlantedEffect) -> list[dict]:
+    """Who completed the planted programme and when: a random day of the second to last period."""
+    rng = np.random.default_rng([seed, 18])
+    rows = []
+    for rep in roster:
+        train, cohort, offset = rng.random() < planted.share, int(rng.integers(1, len(periods))), rng.random()
+        if rep["role"] not in kpis[planted.kpi].roles or not train or len(periods) < 2:
+            continue
+        start, end = period_bounds(periods[cohort])
+        day = start + timedelta(days=int(offset * (end - start).days))
+        if day >= date.fromisoformat(rep["hire_date"]):
+            rows.append({"rep_id": rep["id"], "program": planted.program, "completed_on": day.isoformat(),
+                         "hours": 16})
+    return rows
+
+
 def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str, dict[str, float]],
-                  skills: dict[str, Skill], kpis: dict[str, Kpi], periods: list[str]) -> list[dict]:
+                  skills: dict[str, Skill], kpis: dict[str, Kpi], periods: list[str],
+                  lifted: dict[str, tuple[str, date, float]] | None = None) -> list[dict]:
+    """``lifted``: rep id -> (KPI, completion day, lift) of a planted programme."""
     linked = {k: [s.id for s in skills.values() if k in s.kpi_ids] for k in kpis}
     # A base KPI is drawn from its own skills and those of the KPIs derived from it.
     drawn_from = {k: list(dict.fromkeys(linked[k] + [s for d, base in RATIO_OF_TARGET.items() if base == k
@@ -172,6 +224,9 @@ def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str
                 # Drawn for every period and KPI, kept or not, so that one rep's values never depend
                 # on another's hire date.
                 log_att = EFFECT * (skill_level - 0.6) * 2 + form + rng.normal(0, NOISE_SD)
+                lift = (lifted or {}).get(rep["id"])
+                if lift is not None and lift[0] == kpi.id and period_bounds(period)[1] >= lift[1]:
+                    log_att += lift[2]      # trained in or before this period
                 if share == 0:
                     continue        # hired after the period ended: no value
                 explicit = None
@@ -196,13 +251,20 @@ def make_kpi_rows(rng: np.random.Generator, roster: list[dict], latent: dict[str
 
 
 def generate(skills: dict[str, Skill], kpis: dict[str, Kpi], *, seed: int = 7, n_reps: int = 30,
-             n_quarters: int = 4, today: date | None = None) -> DemoData:
-    """The whole demo organisation, the same for the same seed, size and day."""
+             n_quarters: int = 4, today: date | None = None, planted: PlantedEffect | None = None) -> DemoData:
+    """The whole demo organisation, the same for the same seed, size and day; with ``planted``, the
+    programme's completions and its effect on the KPI."""
     today = today or date.today()
     rng = np.random.default_rng(seed)
     roster = make_roster(rng, n_reps, today)
     latent = make_latent(rng, roster, skills)
     periods = last_quarters(today, n_quarters)
-    rows = make_kpi_rows(rng, roster, latent, skills, kpis, periods)
-    return DemoData(roster=roster, latent=latent, kpi_rows=rows, periods=periods, seed=seed,
-                    meta={"effect": EFFECT, "today": today.isoformat()})
+    trainings = make_trainings(seed, roster, kpis, periods, planted) if planted and planted.kpi in kpis else []
+    lifted = {t["rep_id"]: (planted.kpi, date.fromisoformat(t["completed_on"]), planted.lift)
+              for t in trainings} if planted else None
+    rows = make_kpi_rows(rng, roster, latent, skills, kpis, periods, lifted)
+    meta = {"effect": EFFECT, "today": today.isoformat()}
+    if planted:
+        meta["planted"] = planted
+    return DemoData(roster=roster, latent=latent, kpi_rows=rows, periods=periods, seed=seed, meta=meta,
+                    trainings=trainings)

@@ -15,6 +15,7 @@ executed notebooks) is not done again.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -32,6 +33,7 @@ from ..errors import SpmError
 from ..fileio import write_text_atomic
 from ..ingest.kpis import import_kpis
 from ..ingest.roster import import_roster
+from ..ingest.trainings import import_trainings
 from ..nbgrader_io import ensure_env_bin_on_path
 from ..output import TABLE_WIDTH, render, to_table
 from ..plan import load_plan
@@ -39,7 +41,7 @@ from ..progressbar import on_terminal
 from ..project import Project
 from ..store import Store
 from .course import copy_course, generate_assignments, release_assignments, simulate_trainer, write_submissions
-from .data import DemoData, generate
+from .data import PLANTED, DemoData, generate
 
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 Echo = Callable[[str], None]
@@ -72,7 +74,7 @@ def run_demo(directory: Path, *, seed: int = 7, n_reps: int = 30, build_book: bo
     project = Project.at(root, course_dir=course, db_path=directory / "spm.db")
     kpis, skills = project.kpis, project.skills
     plan = load_plan(project.course_dir, project.plan_path)     # the demo needs one: a missing plan is an error
-    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
+    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today, planted=PLANTED)
     url = project.gradebook_url()
     store = project.open_store()
     try:
@@ -124,6 +126,12 @@ def _import_people(store: Store, directory: Path, data: DemoData, kpis: dict[str
     echo(f"  {len(data.roster)} reps in {len({r['team'] for r in data.roster})} teams ({roster.reps_added} new); "
          f"{len(data.kpi_rows)} KPI values for {', '.join(data.periods)} ({result.inserted} new, "
          f"{result.updated} updated)")
+    if data.trainings:
+        trainings_file = directory / "trainings.csv"
+        write_text_atomic(trainings_file, data.trainings_csv())
+        done = import_trainings(store, trainings_file)
+        echo(f"  {done.rows} reps completed {', '.join(done.programs)} (staggered over the quarters; spm trainings "
+             "import)")
 
 
 def _grade_all(course: Path, names: list[str], store: Store, workers: int | None, echo: Echo) -> None:
@@ -212,9 +220,28 @@ def _summary(store: Store, data: DemoData, project: Project, directory: Path,
         echo("    none")
     echo(f"  check: measured mastery ranks rep-skill pairs like the latent skill the generator planted "
          f"(Spearman rho {rho:.2f} over {len(mastery)} pairs; 1 would be perfect, 0 no relation)")
+    impact = _planted_impact(store, data, kpis, echo)
     echo("")
     echo(summary_table(attainment_summary(store, kpis), kpis))
-    return {"linked_gaps": top, "latent_rho": rho}
+    return {"linked_gaps": top, "latent_rho": rho, "impact": impact}
+
+
+def _planted_impact(store: Store, data: DemoData, kpis: dict[str, Kpi], echo: Echo) -> dict | None:
+    """What spm impact finds for the planted programme, beside what the generator planted."""
+    from ..analysis.impact import training_impact
+    from ..reports.impact_view import summary
+
+    planted = data.meta.get("planted")
+    if planted is None or not data.trainings or planted.kpi not in kpis:
+        return None
+    result = training_impact(store, kpis, planted.program, planted.kpi)
+    view = summary(result, kpis[planted.kpi])
+    found = (f"{view['effect']} per trained rep and quarter (95% interval {view['interval']}), {result.verdict}"
+             if result.effect is not None else result.verdict)
+    echo(f"  check: the generator planted an effect of {planted.program} on {kpis[planted.kpi].name} (its "
+         f"attainment x{math.exp(planted.lift):.2f} from the quarter of completion); spm impact finds {found}, "
+         f"{view['n_treated']} trained reps against {view['n_control']}")
+    return result.to_dict()
 
 
 def summary_table(rows: list[dict], kpis: dict[str, Kpi]) -> str:

@@ -51,10 +51,11 @@ from ..fileio import write_text_atomic
 from ..ingest.kpis import parse_kpi_file, write_kpi_values
 from ..ingest.roster import parse_roster, write_roster
 from ..ingest.sync import ItemLike, ScoreRow, write_catalog, write_scores
+from ..ingest.trainings import write_trainings
 from ..plan import Plan, due_for, load_plan
 from ..store import Store, checkpoint, open_store, table_counts
 from .course import COMMENTS, MISSED_SHARE, trainer_comment
-from .data import DemoData, generate
+from .data import PLANTED, DemoData, generate
 
 #: The day the shipped dashboard and its tests are computed for, so that they never change with the calendar.
 DEMO_TODAY = date(2026, 11, 28)
@@ -222,7 +223,7 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     skills = load_skills(course_dir, kpis)
     # Read before the store is created, so that a broken plan.yml leaves no half-written store behind.
     plan = load_plan(course_dir)
-    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today)
+    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today, planted=PLANTED)
     with tempfile.TemporaryDirectory(prefix="spm-demo-store-") as tmp:
         # The files spm demo imports, read and validated as spm roster import and spm kpis import read them.
         roster_file, kpi_file = Path(tmp) / "roster.csv", Path(tmp) / "kpis.csv"
@@ -238,6 +239,8 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     try:
         write_store(store, reps=reps, kpi_values=values, kpi_source=kpi_file.name, skills=skills, kpis=kpis,
                     items=items, scores=scores)
+        # the planted programme's completions, as spm trainings import writes them
+        write_trainings(store, [{**t, "hours": float(t["hours"])} for t in data.trainings], source="trainings.csv")
         counts = table_counts(store, ("reps", "teams", "kpi_values", "items"))
         checkpoint(store)
     finally:
