@@ -457,15 +457,23 @@ NETWORK_FILESYSTEMS = {0x6969: "NFS", 0xFF534D42: "CIFS", 0xFE534D42: "SMB2", 0x
                        0x65735546: "FUSE", 0x00C36400: "CephFS"}
 
 
+@functools.cache
+def _libc() -> object | None:
+    """The C library this process already runs with (loaded once: ctypes.util.find_library would run
+    ldconfig in a subprocess on every open); None off Linux."""
+    import ctypes
+    import sys
+
+    return ctypes.CDLL(None, use_errno=True) if sys.platform.startswith("linux") else None
+
+
 def _statfs_type(folder: Path) -> int | None:
     """statfs(2)'s f_type for ``folder``, None where it cannot be read (not Linux, no libc)."""
     import ctypes
-    import ctypes.util
-    import sys
 
-    if not sys.platform.startswith("linux"):
+    libc: Any = _libc()
+    if libc is None:
         return None
-    libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
     buffer = ctypes.create_string_buffer(512)   # struct statfs is 120 bytes on 64-bit Linux; f_type comes first
     if libc.statfs(os.fsencode(folder), buffer) != 0:
         return None
