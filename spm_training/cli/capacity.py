@@ -45,6 +45,16 @@ def _loads(project: Project, team: str | None) -> tuple[Analysis, list[str], lis
     return analysis, measured, rows, team_loads(rows)
 
 
+def _team_loads(project: Project, whole: Analysis, roster: list[dict], team: str | None) -> list[dict]:
+    """Each team's load, from an analysis already made (the hiring plan's), for its reps still here."""
+    from ..analysis.capacity import active_reps, rep_loads, team_loads
+
+    scope = whole if team is None else whole.scoped([r for r in whole.rep_ids if whole.index.reps[r]["team"] == team])
+    reps = active_reps(scope.reps, {r["rep_id"]: r["left_on"] for r in roster}, scope.today)
+    _, rows = rep_loads(scope.current, reps, load_capacity(project.settings_path), scope.kpis)
+    return team_loads(rows)
+
+
 @click.command("capacity")
 @click.option("--team", metavar="TEAM", help="Only this team's reps (its name, in any case).")
 @format_option()
@@ -159,7 +169,7 @@ def hiring_plan(project: Project, target: float | None, growth: float | None, ho
         click.echo(render(plan.rows(), fmt, PLAN_COLUMNS))
         return
     click.echo(plan_text(plan, team, growth))
-    _, _, _, teams = _loads(project, team)
+    teams = _team_loads(project, whole, roster, team)
     full = [t["team"] for t in teams if t["full"]]
     over = sum(t["over"] for t in teams)
     measured = sum(t["measured"] for t in teams)
