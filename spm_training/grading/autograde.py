@@ -86,6 +86,7 @@ class GradeReport:
     seconds: float
     forked: int = 0                      # kernels forked from a warm parent (the rest started one by one)
     fork_note: str | None = None         # why kernels were started one by one although forking was wanted
+    fork_replaced: int = 0               # fork parents replaced after a crash or a sign of tampering
 
     @property
     def failed(self) -> list[SubmissionResult]:
@@ -205,7 +206,7 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
     scratch = Path(tempfile.mkdtemp(prefix="spm-grade-"))
     engine = engine_for(url)
     pool = None
-    forked, fork_note = 0, None
+    forked, replaced, fork_note = 0, 0, None
     try:
         structure = read_assignment(engine, assignment)
         template = scratch / "template.db"
@@ -222,6 +223,7 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
         detected_at = now_text()
         for outcome in pool.run(tasks):
             forked += outcome.forked
+            replaced += outcome.fork_replaced
             fork_note = fork_note or outcome.fork_problem
             result = _apply(outcome, tasks[outcome.index], engine, coursedir, structure, store, detected_at)
             results.append(result)
@@ -234,7 +236,7 @@ def grade(course_dir: Path, assignment: str, *, sandbox: Sandbox | None, student
         shutil.rmtree(scratch, ignore_errors=True)
     results.sort(key=lambda r: r.student)
     return GradeReport(assignment, results, skipped, size, sandbox is not None, time.monotonic() - started,
-                       forked, fork_note)
+                       forked, fork_note, replaced)
 
 
 def fork_settings(coursedir: Any, assignment: str, sandbox: Sandbox, preload: Sequence[str] | None = None

@@ -336,46 +336,59 @@ def _bind_fd(fd: int, target: str) -> None:
 
 def isolate_mounts(request: dict[str, Any], config: dict[str, Any]) -> None:
     """Everything the child may write is its own: a new /tmp, /dev/shm and /proc, its kernel folder and
-    working folder, and nothing of the folder where the other kernels' folders are made."""
+    working folder, and nothing of the folder where the other kernels' folders are made.
+
+    The folders leading to those (and to the read-only binds that live under /tmp) are rebuilt in small
+    read-only file systems, mode 0555 as bubblewrap makes them: student code cannot plant a file beside
+    its folder (say a gradebook.db where the course's would be), not even in this throwaway copy.
+    """
     kernel_dir, workdir, inside = request["kernel_dir"], request["workdir"], request["inside"]
-    spawn_dir, base = config["spawn_dir"], config.get("base")
     tmp_size = f"size={config['tmp_mb'] * 1024 * 1024},mode=1777"
     flags = MS_NOSUID | MS_NODEV
-    keep = [(path, os.open(path, os.O_PATH)) for path in config["under_tmp"] if os.path.exists(path)]
-    kernel_fd = os.open(kernel_dir, os.O_PATH | os.O_DIRECTORY)
-    work_fd = os.open(workdir, os.O_PATH | os.O_DIRECTORY)
+    binds = [(path, os.open(path, os.O_PATH), False) for path in config["under_tmp"] if os.path.exists(path)]
+    binds += [(kernel_dir, os.open(kernel_dir, os.O_PATH | os.O_DIRECTORY), True),
+              (inside, os.open(workdir, os.O_PATH | os.O_DIRECTORY), True)]
     proc_fd = os.open("/proc", os.O_PATH | os.O_DIRECTORY)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-
     _mount("tmpfs", "/tmp", "tmpfs", flags, tmp_size)
-    for path, fd in keep:
-        # The environment or checkout that lives under /tmp (read-only binds, locked so).
-        if os.path.isdir(f"/proc/self/fd/{fd}"):
-            os.makedirs(path, exist_ok=True)
+
+    tops: dict[str, bool] = {}        # skeleton root -> whether a bind landed right on it
+    for target, _fd, _dir in binds:
+        top = _skeleton_root(target, config)
+        if top not in tops:
+            tops[top] = False
+            if _under(top, "/tmp"):
+                os.mkdir(top, 0o555)
+            _mount("tmpfs", top, "tmpfs", flags, "size=1048576,mode=0555")
+    for target, fd, is_dir in sorted(binds, key=lambda b: b[0].count("/")):
+        if target in tops:
+            tops[target] = True
+        elif is_dir or os.path.isdir(f"/proc/self/fd/{fd}"):
+            os.makedirs(target, exist_ok=True)
         else:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            open(path, "a").close()
-        _bind_fd(fd, path)
-    if not _under(spawn_dir, "/tmp"):
-        _mount("tmpfs", spawn_dir, "tmpfs", flags, "size=1048576,mode=0755")
-    os.makedirs(kernel_dir, exist_ok=True)
-    _bind_fd(kernel_fd, kernel_dir)
-    if _under(inside, "/tmp"):
-        os.makedirs(inside, exist_ok=True)
-        _bind_fd(work_fd, inside)
-    else:
-        if not base or not _under(inside, base):
-            raise SetupError(f"{inside} is not under {base}, where the parent can mount a working folder")
-        _mount("tmpfs", base, "tmpfs", flags, "size=1048576,mode=0555")
-        os.makedirs(inside, mode=0o555, exist_ok=True)
-        _bind_fd(work_fd, inside)
-        # Nothing can be planted beside the working folder, not even in this throwaway copy.
-        _mount(None, base, None, MS_REMOUNT | MS_RDONLY | flags)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            open(target, "a").close()
+        _mount(f"/proc/self/fd/{fd}", target, None, MS_BIND | MS_REC)
+    for top, covered in tops.items():
+        if not covered:
+            _mount(None, top, None, MS_REMOUNT | MS_RDONLY | flags)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", flags, tmp_size)
     mount_proc(proc_fd)
-    for fd in (kernel_fd, work_fd, proc_fd, *(fd for _, fd in keep)):
+    for fd in (proc_fd, *(fd for _, fd, _ in binds)):
         os.close(fd)
+
+
+def _skeleton_root(target: str, config: dict[str, Any]) -> str:
+    """The folder whose read-only copy holds ``target``'s mount point: its top folder under /tmp, the
+    spawn folder, or the folder above the reps' working folders."""
+    if _under(target, "/tmp"):
+        parts = target.split("/")
+        return "/".join(parts[:3]) if len(parts) > 2 else target
+    for root in (config["spawn_dir"], config.get("base")):
+        if root and _under(target, root):
+            return root
+    raise SetupError(f"{target} is neither under /tmp nor under a folder the parent can mount on")
 
 
 def mount_proc(old_fd: int) -> None:

@@ -66,6 +66,7 @@ class Outcome:
     seconds: float = 0.0
     forked: int = 0                        # kernels forked from the warm parent
     fork_problem: str | None = None        # why a kernel was started by bubblewrap although forking was wanted
+    fork_replaced: int = 0                 # fork parents started again before this submission (crashed, tampered)
 
 
 def load_nbgrader_config(course_dir: Path) -> Any:
@@ -263,6 +264,7 @@ class ForkParents:
         self.parent: ForkParent | None = None
         self.problem: str | None = None
         self.reported = False
+        self.replaced = 0
 
     def before(self, task: Task) -> None:
         from . import sandbox_kernel
@@ -273,15 +275,19 @@ class ForkParents:
         if self.parent is None:
             spawn_dir = os.path.join(os.path.dirname(task.scratch), f"parent-{os.getpid()}")
             self.parent = ForkParent(task.sandbox, task.fork, spawn_dir)
+        started = self.parent.started
         try:
             self.parent.ensure()
         except ForkUnavailable as exc:
             self.problem = str(exc)
             self.parent.close()
             return
+        if started and self.parent.started > started:
+            self.replaced += 1
         sandbox_kernel.FORK_PARENT = self.parent
 
     def after(self, outcome: Outcome) -> Outcome:
+        outcome.fork_replaced, self.replaced = self.replaced, 0
         if self.problem is not None and not self.reported:
             self.reported = True
             outcome.fork_problem = outcome.fork_problem or self.problem
