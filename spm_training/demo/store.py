@@ -55,7 +55,7 @@ from ..ingest.trainings import write_trainings
 from ..plan import Plan, due_for, load_plan
 from ..store import Store, checkpoint, open_store, table_counts
 from .course import COMMENTS, MISSED_SHARE, trainer_comment
-from .data import PLANTED, DemoData, generate
+from .data import DemoData, PlantedEffect, generate
 
 #: The day the shipped dashboard and its tests are computed for, so that they never change with the calendar.
 DEMO_TODAY = date(2026, 11, 28)
@@ -208,9 +208,11 @@ def simulate_scores(data: DemoData, course_dir: Path, today: date, seed: int, pl
 
 
 def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today: date = DEMO_TODAY,
-                     course_dir: Path | None = None) -> DemoStore:
+                     course_dir: Path | None = None, planted: PlantedEffect | None = None) -> DemoStore:
     """Write a new demo store at ``path``: roster, four quarters of KPIs, the course's skills and
-    items, and SIMULATED item scores (no grading ran; see the module's docstring).
+    items, and SIMULATED item scores (no grading ran; see the module's docstring). With ``planted``
+    (such as :data:`~spm_training.demo.data.PLANTED`, which ``spm demo`` plants), a programme's
+    completions and its effect on a KPI; without, the store the dashboard notebook's outputs show.
 
     The same ``seed``, ``n_reps``, ``today`` and course give the same store, row for row. ``path``
     must not exist yet: a demo must never be mixed into a real store."""
@@ -223,7 +225,7 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     skills = load_skills(course_dir, kpis)
     # Read before the store is created, so that a broken plan.yml leaves no half-written store behind.
     plan = load_plan(course_dir)
-    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today, planted=PLANTED)
+    data = generate(skills, kpis, seed=seed, n_reps=n_reps, today=today, planted=planted)
     with tempfile.TemporaryDirectory(prefix="spm-demo-store-") as tmp:
         # The files spm demo imports, read and validated as spm roster import and spm kpis import read them.
         roster_file, kpi_file = Path(tmp) / "roster.csv", Path(tmp) / "kpis.csv"
@@ -239,8 +241,9 @@ def build_demo_store(path: str | Path, *, seed: int = 7, n_reps: int = 30, today
     try:
         write_store(store, reps=reps, kpi_values=values, kpi_source=kpi_file.name, skills=skills, kpis=kpis,
                     items=items, scores=scores)
-        # the planted programme's completions, as spm trainings import writes them
-        write_trainings(store, [{**t, "hours": float(t["hours"])} for t in data.trainings], source="trainings.csv")
+        if data.trainings:      # the planted programme's completions, as spm trainings import writes them
+            write_trainings(store, [{**t, "hours": float(t["hours"])} for t in data.trainings],
+                            source="trainings.csv")
         counts = table_counts(store, ("reps", "teams", "kpi_values", "items"))
         checkpoint(store)
     finally:

@@ -21,7 +21,7 @@ from tests.analysis_data import catalogs
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory):
-    return build_demo_store(tmp_path_factory.mktemp("demo") / "demo.db", seed=7, n_reps=30)
+    return build_demo_store(tmp_path_factory.mktemp("demo") / "demo.db", seed=7, n_reps=30, planted=PLANTED)
 
 
 def test_planting_changes_only_the_trained_reps_kpi_after_their_training() -> None:

@@ -14,7 +14,7 @@ from spm_training.analysis.facade import analyse
 from spm_training.catalog import load_kpis, load_skills
 from spm_training.course import read_items
 from spm_training.demo import store as demo_store
-from spm_training.demo.data import PLANTED, generate
+from spm_training.demo.data import generate
 from spm_training.demo.store import DEMO_TODAY, PENDING_DAYS, build_demo_store
 from spm_training.errors import StoreError
 from spm_training.project import Project
@@ -73,7 +73,7 @@ def test_counts_of_what_it_writes(built: demo_store.DemoStore) -> None:
 
 def test_roster_kpis_and_items_are_the_generators_and_the_courses(built: demo_store.DemoStore) -> None:
     kpis = load_kpis(None)
-    data = generate(load_skills(COURSE, kpis), kpis, seed=7, n_reps=30, today=DEMO_TODAY, planted=PLANTED)
+    data = generate(load_skills(COURSE, kpis), kpis, seed=7, n_reps=30, today=DEMO_TODAY)
     with open_store(built.path, create=False) as store:
         reps = store.query("SELECT id, name, email, team_id AS team, role, hire_date FROM reps ORDER BY id")
         values = store.query("SELECT rep_id, period, kpi_id, value, target FROM kpi_values")
@@ -154,8 +154,7 @@ def test_simulated_mastery_follows_the_latent_skills(built: demo_store.DemoStore
 def test_analysis_finds_linked_gaps_first(built: demo_store.DemoStore) -> None:
     with open_store(built.path, create=False) as store:
         a = analyse(store, Project.at(ROOT, db_path=built.path), today=built.today)
-    # the planted workshop (issue 18) lifts its trained reps' win rate: some linked gaps are skill gaps alone
-    assert a.gaps["kind"].value_counts().to_dict() == {"linked": 131, "skill": 101, "kpi": 12}
+    assert a.gaps["kind"].value_counts().to_dict() == {"linked": 142, "skill": 96, "kpi": 12}
     linked = a.gaps[a.gaps["kind"] == "linked"]
     assert ((linked["mastery"].astype(float) < linked["threshold"].astype(float))
             & (linked["attainment"].astype(float) < 1)).all()
