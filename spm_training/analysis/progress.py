@@ -14,8 +14,8 @@ the answer a click away, so they never enter mastery, which rests on graded work
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 from datetime import date
+from typing import Any
 
 from ..periods import parse_day
 from ..plan import Plan, due_date
