@@ -22,7 +22,9 @@ RATINGS: tuple[tuple[int, str, str], ...] = (
 
 def question(skill: Skill) -> str:
     """The behavioural question for ``skill``: a real past case, the candidate's own part, the outcome."""
-    return (f"Tell me about a recent deal or prospect where {skill.name.lower()} made the difference. "
+    # lower case inside the sentence, but acronyms (ICP, CRM, KPI) as they are
+    name = " ".join(word if word.isupper() else word.lower() for word in skill.name.split())
+    return (f"Tell me about a recent deal or prospect where {name} made the difference. "
             "What did you do yourself, and what happened next?")
 
 

@@ -82,3 +82,12 @@ def test_the_team_report_holds_the_teams_own_profile(whole):
     members = set(scope.rep_ids)
     for p in context["hiring"]["profile"] + context["hiring"]["thin"]:
         assert p["reps"] <= len(members)
+
+
+def test_the_scorecard_asks_about_each_skill_in_its_own_words(whole):
+    rows = {r["id"]: r for r in scorecard_rows(whole.skills, whole.kpis)}
+    assert rows["icp_targeting"]["question"] == ("Tell me about a recent deal or prospect where ICP targeting made "
+                                                 "the difference. What did you do yourself, and what happened next?")
+    assert rows["cold_calling"]["watch_for"] == "In the role-play, the candidate " + \
+        whole.skills["cold_calling"].description[0].lower() + whole.skills["cold_calling"].description[1:]
+    assert rows["icp_targeting"]["kpis"] == [whole.kpis[k].name for k in whole.skills["icp_targeting"].kpi_ids]
