@@ -23,6 +23,8 @@ from spm_training.grading.fork_client import ForkParent, ForkSettings, ForkUnava
 from spm_training.grading.sandbox import SandboxUnavailable, find_sandbox, sandbox_env
 
 ATTACKS = Path(__file__).parent / "fork_attacks"
+# Real grading runs and real fork parents: slow like the hostile and equivalence suites beside it.
+slow = pytest.mark.slow
 NAMES = ("a_plant", "b_daemon", "c_signal", "d_reader")
 
 
@@ -67,6 +69,7 @@ def _score(batch, rep: str) -> float:
                for c in batch["rows"][rep].values())
 
 
+@slow
 def test_every_kernel_was_forked_from_one_parent_that_was_never_replaced(batch):
     report = batch["report"]
     assert [r.student for r in report.results] == [*(_rep(n) for n in NAMES), "victim"]
@@ -75,12 +78,14 @@ def test_every_kernel_was_forked_from_one_parent_that_was_never_replaced(batch):
     assert {r.student: r.score for r in report.results} == {rep: 4.0 for rep in batch["rows"]}
 
 
+@slow
 def test_nothing_planted_or_poisoned_reaches_the_next_kernel(batch):
     assert _output(batch, "fork-a-plant") == "planted\n"
     assert _output(batch, "fork-d-reader") == "leftovers [], poisoned [], other processes []\n"
     assert _score(batch, "fork-d-reader") == 4.0
 
 
+@slow
 def test_a_daemon_does_not_outlive_its_kernel(batch):
     assert _output(batch, "fork-b-daemon") == "daemon started\n"
     # Neither the daemon nor the parent is left once grading is done.
@@ -88,6 +93,7 @@ def test_a_daemon_does_not_outlive_its_kernel(batch):
     assert gc.sandbox_processes(batch["workers"]) == []
 
 
+@slow
 def test_the_parent_cannot_be_signalled_or_traced(batch):
     # Inside, the kernel's parent is its namespace's init; the fork parent has no pid there at all.
     assert _output(batch, "fork-c-signal") == "parent 1, processes seen [], traced []\n"
@@ -95,11 +101,13 @@ def test_the_parent_cannot_be_signalled_or_traced(batch):
     assert _score(batch, "victim") == 4.0
 
 
+@slow
 def test_a_crashed_or_tampered_parent_is_replaced(sandbox):
     root = tempfile.mkdtemp(prefix="spm-fork-test-")
     parent = ForkParent(sandbox, ForkSettings(preload=(), base=None), os.path.join(root, "spawn"))
 
     def run(code: str) -> int:
+        parent.ensure()
         kernel_dir = tempfile.mkdtemp(prefix="k", dir=parent.spawn_dir)
         os.makedirs(os.path.join(kernel_dir, "work"))
         sandbox.chown_for_sandbox(kernel_dir)
@@ -124,6 +132,7 @@ def test_a_crashed_or_tampered_parent_is_replaced(sandbox):
         parent.close()
 
 
+@slow
 def test_a_machine_without_a_fork_parent_falls_back_and_says_so_once(sandbox, tmp_path_factory, monkeypatch):
     course = gc.copy_course(gc.course_template(tmp_path_factory), tmp_path_factory.mktemp("nofork") / "course")
     for rep in ("ann", "ben", "cat"):
@@ -144,6 +153,7 @@ def test_a_machine_without_a_fork_parent_falls_back_and_says_so_once(sandbox, tm
         ["  ann  4/6", "  ben  4/6", "  cat  4/6"]
 
 
+@slow
 def test_no_fork_starts_kernels_one_by_one_without_trying(sandbox, tmp_path_factory, monkeypatch):
     course = gc.copy_course(gc.course_template(tmp_path_factory), tmp_path_factory.mktemp("nofork2") / "course")
     gc.submit(course, "ann", gc.CORRECT)
