@@ -1,7 +1,7 @@
 # Leave files where a kernel forked next from the same parent might look, and change what it imports.
 import json
-import os
 import mimetypes
+import os
 import sys
 import types
 
