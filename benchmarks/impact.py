@@ -25,6 +25,7 @@ rows to the verdict, with the default 999 shuffles and the event study. Goal: un
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -136,12 +137,12 @@ def speed(seed: int) -> None:
             write_roster(store, roster)
             write_kpi_values(store, frame, kpis, source="bench.csv")
             import_trainings(store, csv)
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             result = training_impact(store, kpis, "Workshop", "activities")
-            elapsed = time.perf_counter() - start
+            elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"\nSpeed: training_impact on {reps} reps x {months} months ({len(frame):,} KPI values, "
           f"{result.n_treated} trained, {len(result.cohorts)} cohorts, 999 shuffles, event study): "
-          f"{elapsed:.2f} s (goal < 10 s); effect {result.effect:+.2f}, 95% interval {result.ci_low:+.2f} to "
+          f"{elapsed:.2f} s wall, {cpu:.2f} s CPU (goal < 10 s; load average {os.getloadavg()[0]:.1f}); effect {result.effect:+.2f}, 95% interval {result.ci_low:+.2f} to "
           f"{result.ci_high:+.2f}, verdict {result.verdict}")
 
 
