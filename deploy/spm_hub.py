@@ -41,6 +41,8 @@ TRAINER_COURSE_PREFIX = "formgrade-"
 REP_COURSE_PREFIX = "nbgrader-"
 
 SERVICE_NAME = "spm"
+#: seconds the hub waits for the spm service to answer when it starts
+SERVICE_START_TIMEOUT = 120
 #: the scopes the spm service reads from a user's token (spm_training/serve/access.py)
 ORGANISATION_SCOPE = "custom:spm:organisation"
 COURSE_SCOPE = "custom:spm:course"
@@ -165,6 +167,9 @@ def spm_service(layout: SpmHub) -> dict:
         "oauth_no_confirm": True,
         "oauth_client_allowed_scopes": [ORGANISATION_SCOPE, COURSE_SCOPE],
         "display": True,
+        # The hub waits this long for the service to answer when it starts, and stops if it never does:
+        # a busy machine can take a while to import the platform.
+        "timeout": SERVICE_START_TIMEOUT,
     }
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import postgres, system
+from .book import build_checkout
 from .hub import DEPLOY, ROOT, Hub, User, find_proxy
 from .hub import why_unavailable as hub_unavailable
 from .userenv import environment_for
@@ -30,7 +31,12 @@ from .userenv import environment_for
 COURSE = "spmtest-onboarding"
 OTHER_COURSE = "spmtest-cohort-b"
 TRAINERS_GROUP = f"{system.PREFIX}trainers"
+OPS_GROUP = f"{system.PREFIX}ops"
+SERVICE_USER = f"{system.PREFIX}svc"
 SOURCE = ROOT / "assessments"
+#: the roster's two teams: the first rep (and the second) in Closers, the others in Gardeners
+CLOSERS, GARDENERS = "Closers", "Gardeners"
+CLOSERS_MANAGER, GARDENERS_MANAGER = f"{system.PREFIX}mgr1", f"{system.PREFIX}mgr2"
 
 
 def why_unavailable() -> str | None:
@@ -60,6 +66,12 @@ class Deployment:
     reps: list[User]
     simulated: list[User]
     timings: dict[str, float] = field(default_factory=dict)
+    #: the Closers' manager: a Unix account in no group, whom only the roster names
+    manager: User | None = None
+    #: sales operations: a Unix account in the ops group only
+    ops: User | None = None
+    #: an account in no group and no roster: the hub must refuse it
+    outsider: User | None = None
 
     @property
     def course_root(self) -> Path:
@@ -85,10 +97,18 @@ class Deployment:
     def python(self) -> str:
         return str(self.user_environment / "bin" / "python")
 
+    def team_of(self, user: User) -> str:
+        return CLOSERS if user in self.reps[:2] else GARDENERS
+
     def roster_csv(self) -> str:
-        lines = ["id,name,email,team,manager,role,hire_date"]
+        """The roster: each rep's hub login, and each team's manager by name and by hub login."""
+        lines = ["id,name,email,team,manager,role,hire_date,login,manager_login"]
+        managers = {CLOSERS: ("Casey Closer", CLOSERS_MANAGER), GARDENERS: ("Gale Gardener", GARDENERS_MANAGER)}
         for number, user in enumerate(self.reps + self.simulated, start=1):
-            lines.append(f"{user.name},Rep {number:02d} Test,{user.name}@example.com,Cohort A,Dana Lead,SDR,2026-07-01")
+            team = self.team_of(user)
+            manager, login = managers[team]
+            lines.append(f"{user.name},Rep {number:02d} Test,{user.name}@example.com,{team},{manager},SDR,2026-07-01,"
+                         f"{user.name},{login}")
         return "\n".join(lines) + "\n"
 
 
@@ -128,8 +148,8 @@ def _deployed(reps: int, simulated: int) -> Iterator[Deployment]:
     homes.mkdir(mode=0o755)
     homes.chmod(0o755)
     accounts: list[str] = []
-    groups = [TRAINERS_GROUP, *(f"{kind}-{course}" for course in (COURSE, OTHER_COURSE)
-                                for kind in ("formgrade", "nbgrader"))]
+    groups = [TRAINERS_GROUP, OPS_GROUP, *(f"{kind}-{course}" for course in (COURSE, OTHER_COURSE)
+                                           for kind in ("formgrade", "nbgrader"))]
     for stale in (f"{system.PREFIX}trainer1", f"{system.PREFIX}trainer2"):
         system.remove_user(stale)  # left by an interrupted run: its home is gone with its temporary root
     try:
@@ -137,6 +157,7 @@ def _deployed(reps: int, simulated: int) -> Iterator[Deployment]:
             pg = stack.enter_context(postgres.Cluster())
             url = pg.create_database("spmtest_gradebook", "spmtest_grader")
             system.create_group(TRAINERS_GROUP)
+            system.create_group(OPS_GROUP)
             for course, extra in ((COURSE, ["--gradebook-url", url]), (OTHER_COURSE, [])):
                 made = subprocess.run([str(DEPLOY / "add-course.sh"), course, str(SOURCE), *extra,
                                        "--exchange", str(root / "exchange"), "--courses", str(root / "courses"),
@@ -158,12 +179,21 @@ def _deployed(reps: int, simulated: int) -> Iterator[Deployment]:
             rep_accounts = [account(f"{system.PREFIX}rep{i}", [f"nbgrader-{COURSE}"]) for i in range(1, reps + 1)]
             sim_accounts = [account(f"{system.PREFIX}sim{i:02d}", [f"nbgrader-{COURSE}"])
                             for i in range(1, simulated + 1)]
+            # The spm service's own account (in the course's trainers group: it writes the store), a
+            # manager and an outsider in no group at all, and sales operations in the ops group only.
+            account(SERVICE_USER, [f"formgrade-{COURSE}"])
+            manager_account = account(CLOSERS_MANAGER, [])
+            outsider_account = account(f"{system.PREFIX}nobody", [])
+            ops_account = account(f"{system.PREFIX}ops1", [OPS_GROUP])
+            checkout = build_checkout(root)
             someone = (rep_accounts + sim_accounts + trainer_accounts)[0].name
             environment, why = _timed(timings, "python environment for the users",
                                       lambda: environment_for(someone, root))
             if environment is None:
                 raise RuntimeError(why)
-            hub = stack.enter_context(Hub(root, TRAINERS_GROUP, find_proxy() or "", environment))
+            hub = stack.enter_context(Hub(root, TRAINERS_GROUP, find_proxy() or "", environment,
+                                          service_course=COURSE, service_user=SERVICE_USER, ops_group=OPS_GROUP,
+                                          book_root=checkout))
             trainers = [User(hub, a) for a in trainer_accounts]
             rep_users = [User(hub, a) for a in rep_accounts]
             sims = [User(hub, a) for a in sim_accounts]
@@ -186,7 +216,9 @@ def _deployed(reps: int, simulated: int) -> Iterator[Deployment]:
                     user.wait_ready()
 
             _timed(timings, f"{len(trainers) + len(rep_users)} JupyterLab servers started", wait_all)
-            yield Deployment(root, hub, url, environment, trainers, rep_users, sims, timings)
+            yield Deployment(root, hub, url, environment, trainers, rep_users, sims, timings,
+                             manager=User(hub, manager_account), ops=User(hub, ops_account),
+                             outsider=User(hub, outsider_account))
     finally:
         for name in accounts:
             system.remove_user(name)

@@ -66,9 +66,15 @@ class Hub:
     trainers_group: str
     proxy: str
     user_environment: Path
+    #: the spm service: the course it serves ("" for none), its account, ops group and the book's checkout
+    service_course: str = ""
+    service_user: str = ""
+    ops_group: str = "spm-ops"
+    book_root: Path | None = None
     port: int = field(default_factory=free_port)
     hub_port: int = field(default_factory=free_port)
     proxy_api_port: int = field(default_factory=free_port)
+    service_port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
 
     @property
@@ -90,6 +96,11 @@ class Hub:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.hub_port}/hub/api"
+
+    @property
+    def service_url(self) -> str:
+        """The spm service through the hub's proxy, as a browser reaches it."""
+        return f"{self.url}/services/spm/"
 
     @property
     def log(self) -> Path:
@@ -118,8 +129,15 @@ c.Spawner.http_timeout = 180
 # Answer a spawn request at once (202) and let the client wait for readiness, so servers start side by side.
 c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0}}
 c.Spawner.start_timeout = 240
-c.JupyterHub.services = []
-c.JupyterHub.load_roles = []
+c.SpmHub.ops_group = {self.ops_group!r}
+c.SpmHub.service_course = {self.service_course!r}
+c.SpmHub.service_user = {self.service_user!r}
+c.SpmHub.service_port = {self.service_port}
+c.SpmHub.book_root = {str(self.book_root or self.root)!r}
+c.SpmHub.sync_every_minutes = 0   # the tests sync when they mean to
+# The services and roles again, for the paths above; no idle culler.
+import spm_hub
+c.JupyterHub.services, c.JupyterHub.load_roles = spm_hub.services_and_roles(c, culler=False)
 """)
         return config
 
@@ -154,10 +172,22 @@ c.JupyterHub.load_roles = []
             self.proc.wait(10)
 
     def log_tail(self, lines: int = 60) -> str:
+        """The hub's last lines, without the proxy's multi-line reports of requests it could not pass on
+        (they would fill the tail while the hub starts)."""
         try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+            text = self.log.read_text(errors="replace").splitlines()
         except FileNotFoundError:
             return "(no hub log)"
+        kept, in_proxy_report = [], False
+        for line in text:
+            if "[ConfigProxy]" in line:
+                in_proxy_report = "error" in line
+                continue
+            if in_proxy_report and (line.startswith((" ", "\t", "}")) or not line.strip()):
+                continue
+            in_proxy_report = False
+            kept.append(line)
+        return "\n".join(kept[-lines:])
 
 
 class HubError(AssertionError):
@@ -179,8 +209,8 @@ class User:
 
     # --- the hub ------------------------------------------------------------------------------
 
-    def login(self) -> None:
-        """The hub's login form, with the account's Unix password (PAM)."""
+    def login(self) -> requests.Response:
+        """The hub's login form, with the account's Unix password (PAM); the hub's redirect after it."""
         page = self.session.get(f"{self.hub.url}/hub/login", timeout=30)
         page.raise_for_status()
         xsrf = self.session.cookies.get("_xsrf", path="/hub/") or self.session.cookies.get("_xsrf")
@@ -188,6 +218,7 @@ class User:
                                   data={"username": self.name, "password": self.account.password, "_xsrf": xsrf})
         if reply.status_code != 302:
             raise HubError(f"{self.name}: login refused ({reply.status_code}):\n{self.hub.log_tail(20)}")
+        return reply
 
     def create_token(self) -> str:
         """A token for scripts, as the hub's token page makes one (same rights as the user)."""
@@ -231,6 +262,24 @@ class User:
 
     def stop_server(self) -> None:
         self.hub_api("DELETE", f"/users/{self.name}/server")
+
+    # --- the spm service, through the proxy, with the session's cookies ------------------------
+
+    def service(self, path: str = "", method: str = "GET", **kwargs: Any) -> requests.Response:
+        """A page of the spm service as this user's browser gets it: the first request goes through the
+        hub's OAuth (no confirmation page) and leaves the service's own cookie in the session."""
+        return self.session.request(method, self.hub.service_url + path.lstrip("/"), timeout=120, **kwargs)
+
+    def service_form(self, path: str, data: dict[str, str], files: dict[str, tuple[str, bytes, str]] | None = None,
+                     page: str | None = None) -> requests.Response:
+        """Submit one of the service's forms as the browser would: the page that holds it is loaded
+        first, and its XSRF field is sent back with the data."""
+        shown = self.service(page or path)
+        found = re.search(r'name="_xsrf" value="([^"]+)"', shown.text)
+        if shown.status_code != 200 or found is None:
+            raise HubError(f"{self.name}: no form at {page or path} ({shown.status_code}): {shown.text[:300]}\n"
+                           f"--- hub log ---\n{self.hub.log_tail(40)}")
+        return self.service(path, "POST", data={**data, "_xsrf": found.group(1)}, files=files)
 
     # --- the user's server, through the proxy -----------------------------------------------
 
