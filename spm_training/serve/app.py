@@ -51,6 +51,11 @@ MAX_UPLOAD = 50 * 1024 * 1024
 CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
        "img-src 'self' data:; font-src 'self' data:; object-src 'none'; base-uri 'self'; form-action 'self'; "
        "frame-ancestors 'self'")
+#: The book's pages also need 'unsafe-eval' and blob: images: the ipywidgets embed manager of the notebook
+#: pages compiles its JSON-schema validator (ajv) with new Function() and shows widget images as blobs.
+#: The reports do without both.
+BOOK_CSP = (CSP.replace("script-src 'self' 'unsafe-inline'", "script-src 'self' 'unsafe-inline' 'unsafe-eval'")
+            .replace("img-src 'self' data:", "img-src 'self' data: blob:"))
 
 
 class Problem(Exception):
@@ -452,6 +457,7 @@ class BookHandler(BaseHandler, tornado.web.StaticFileHandler):
 
     def set_default_headers(self) -> None:
         super().set_default_headers()
+        self.set_header("Content-Security-Policy", BOOK_CSP)
         self.set_header("Cache-Control", "private, no-cache")      # revalidated with the ETag
 
     async def get(self, path: str, include_body: bool = True) -> None:
@@ -587,6 +593,18 @@ class SyncHandler(UploadHandler):
         await self._page(who, lines=lines)
 
 
+class FaviconHandler(BaseHandler):
+    """Browsers ask for /favicon.ico beside a page that names no icon (the book's redirecting
+    index.html): no content, rather than a 404 in the console."""
+
+    public = True
+
+    def get(self) -> None:
+        self.set_status(204)
+        self.set_header("Cache-Control", "public, max-age=86400")
+        self.finish()
+
+
 class NotFoundHandler(BaseHandler):
     async def get(self, *args: str) -> None:
         raise Problem(404, f"No page at {self.request.path}.", "The home page lists the pages that are yours.")
@@ -596,6 +614,7 @@ def routes(service: Service) -> list[tuple]:
     p = service.site.prefix
     found = [
         (rf"{p}healthz", HealthHandler),
+        (rf"{p}favicon.ico", FaviconHandler),
         (rf"{p}", HomeHandler),
         (rf"{p}reports", IndexHandler),
         (rf"{p}impact", ImpactHandler),

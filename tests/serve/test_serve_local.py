@@ -94,6 +94,11 @@ def test_every_response_carries_the_security_headers(served: Served) -> None:
         assert "frame-ancestors 'self'" in r.headers["Content-Security-Policy"]
         assert r.headers["X-Content-Type-Options"] == "nosniff"
         assert r.headers["Referrer-Policy"] == "same-origin"
+    # the book's widgets compile their schema validator at run time; the reports need no eval
+    assert "'unsafe-eval'" not in served.client().get("/").headers["Content-Security-Policy"]
+    assert "script-src 'self' 'unsafe-inline' 'unsafe-eval';" in served.client().get("/book/").headers[
+        "Content-Security-Policy"]
+    assert served.client().get("/favicon.ico").status == 204
 
 
 def _plan(project, **options):  # type: ignore[no-untyped-def]
