@@ -179,3 +179,24 @@ def test_the_default_preload_is_what_the_source_notebooks_import(tmp_path):
                 nbformat.v4.new_code_cell("this is not python (")]
     nbformat.write(nb, folder / "a.ipynb")
     assert course_preload(tmp_path / "source") == ("pandas", "numpy", "os", "scipy")
+
+
+def test_the_grading_settings_of_spm_yml(tmp_path):
+    from spm_training.errors import CatalogError
+    from spm_training.settings import load_grading
+
+    settings = tmp_path / "spm.yml"
+    assert load_grading(None) == {"fork": True, "preload": None}
+    settings.write_text("grading:\n  fork: false\n  preload: [pandas, scipy.stats]\n")
+    assert load_grading(settings) == {"fork": False, "preload": ["pandas", "scipy.stats"]}
+    for text, message in (
+            ("grading:\n  fork: maybe\n", "grading fork must be true or false, not 'maybe'"),
+            ("grading:\n  preload: pandas\n", "grading preload must be a list of module names, not 'pandas'"),
+            ("grading:\n  preload: [pandas, 'not a module']\n",
+             "grading preload must be a list of module names, not ['pandas', 'not a module']"),
+            ("grading:\n  forks: true\n", "unknown grading setting 'forks'")):
+        settings.write_text(text)
+        with pytest.raises(CatalogError) as caught:
+            load_grading(settings)
+        assert message in str(caught.value)
+        assert "write grading: {fork: true, preload: [pandas, numpy]}" in str(caught.value)
