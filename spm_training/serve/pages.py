@@ -25,7 +25,15 @@ from ..analysis import views
 from ..analysis.facade import analyse
 from ..analysis.progress import book_progress, team_progress
 from ..project import Project
-from ..reports.build import _common, environment, index_context, items_context, rep_context, team_context
+from ..reports.build import (
+    _common,
+    environment,
+    index_context,
+    items_context,
+    rep_context,
+    team_context,
+    team_impact,
+)
 from ..reports.links import BookLinks
 from ..store import Store
 from ..text import plural
@@ -139,7 +147,8 @@ def _render(kind: str, context: dict, site: Site, access: Access) -> Page:
 
 def team_page(store: Store, project: Project, site: Site, access: Access, team: str) -> Page:
     a = analyse(store, project, team=team)
-    context = team_context(a, team, links_for(project, site.book), rep_pages={r: site.rep(r) for r in a.rep_ids})
+    context = team_context(a, team, links_for(project, site.book), rep_pages={r: site.rep(r) for r in a.rep_ids},
+                           impact=team_impact(store, a, team))
     return _render("team", context, site, access)
 
 

@@ -146,3 +146,25 @@ def test_home_pages_by_role(served: Served, org: Org) -> None:
             assert rep["name"] not in manager_home
     ops_home = served.client("ops").get(p()).text
     assert "Needs attention" in ops_home and f'href="{p("upload")}"' in ops_home
+
+
+def test_a_served_page_is_the_static_report_with_served_links(served: Served, org: Org) -> None:
+    from spm_training.analysis.facade import analyse
+    from spm_training.reports.build import render, rep_context, team_context, team_impact
+    from spm_training.reports.links import BookLinks
+
+    project = served.config.project
+    links = BookLinks(project, f"{PREFIX}book/")
+    team, rep = org.teams[0], org.roster[0]["id"]
+    with project.open_store(write=False) as store:
+        a = analyse(store, project, team=team)
+        static_team = render("team", team_context(a, team, links, rep_pages={r: p("rep", r) for r in a.rep_ids},
+                                                  impact=team_impact(store, a, team)))
+        static_rep = render("rep", rep_context(analyse(store, project, rep=rep), rep, links))
+    client = served.client("ops")
+    nav = re.compile(r'<nav class="toc site" aria-label="Site">.*?</nav>\n?')
+    stamp = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d")
+    for route, static in ((p("team", team), static_team), (p("rep", rep), static_rep)):
+        page = client.get(route).text
+        assert nav.search(page), route
+        assert stamp.sub("", nav.sub("", page, count=1)) == stamp.sub("", static), route
