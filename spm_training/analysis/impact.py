@@ -445,9 +445,9 @@ def programs(store: Store, rows: list[dict] | None = None) -> list[dict]:
 class _Source:
     """The store's trainings, reps and KPI series, each read once however many estimates use them."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, course: bool = True) -> None:
         self.store = store
-        self.rows = training_rows(store)
+        self.rows = training_rows(store, course=course)
         self.completions = pd.DataFrame(self.rows, columns=["rep_id", "program", "completed_on", "hours", "source",
                                                             "kind"])
         self.reps = load_reps(self.store)[["rep_id", "team"]]
@@ -522,7 +522,7 @@ def impact_results(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi],
     A pair is left out before any estimate when fewer than :data:`MIN_TREATED` reps in scope with values
     of the KPI completed the programme, or no more than :data:`MIN_CONTROL` reps have values: no estimate
     could come of it, and a course has dozens of such pairs."""
-    source = _Source(store)
+    source = _Source(store, course="course" in kinds)
     scope = set(source.reps["rep_id"]) if team is None else set(load_reps(store, team=team)["rep_id"])
     trained = {p: set(g["rep_id"]) & scope for p, g in source.completions.groupby("program")}
     with_values: dict[str, set[str]] = {}

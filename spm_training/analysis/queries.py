@@ -367,26 +367,30 @@ def roster_dates(store: Store) -> list[dict]:
 
 # --- trainings: imported programmes and the course's assignments ------------------------------------
 
-def training_rows(store: Store, program: str | None = None) -> list[dict]:
+def training_rows(store: Store, program: str | None = None, *, course: bool = True) -> list[dict]:
     """Every completed training: the imported ones (``spm trainings import``) and the course's
     assignments. rep_id, program, completed_on (ISO date), hours (None when not given), source, kind
     (``external`` or ``course``); ordered by programme, date and rep.
 
     An assignment counts as completed by a rep once none of its items awaits a manual grade, on the
     date of the rep's submission: the store keeps nbgrader's submission timestamp (``submitted_at``)
-    and no time of grading, and a graded submission's scores are those of that submission."""
-    external, course = "", ""
+    and no time of grading, and a graded submission's scores are those of that submission. Without
+    ``course`` only the imported ones (the course's take a pass over every score)."""
+    external, assignment = "", ""
     params: tuple[str, ...] = ()
     if program is not None:
-        external, course, params = "WHERE program = ?", "WHERE i.assignment = ?", (program, program)
+        external, assignment, params = "WHERE program = ?", "WHERE i.assignment = ?", (program, program)
+    course_rows = (
+        "UNION ALL "
+        "SELECT s.rep_id, i.assignment, substr(max(s.submitted_at), 1, 10), NULL, 'course', 'course' "
+        f"FROM scores s JOIN items i ON i.id = s.item_id {assignment} GROUP BY s.rep_id, i.assignment "
+        "HAVING max(s.needs_manual_grade) = 0 AND max(s.submitted_at) IS NOT NULL") if course else ""
+    if not course and program is not None:
+        params = params[:1]
     return store.query(
         "SELECT rep_id, program, completed_on, hours, source, kind FROM ("
         f"SELECT rep_id, program, completed_on, hours, source, 'external' AS kind FROM trainings {external} "
-        "UNION ALL "
-        "SELECT s.rep_id, i.assignment, substr(max(s.submitted_at), 1, 10), NULL, 'course', 'course' "
-        f"FROM scores s JOIN items i ON i.id = s.item_id {course} GROUP BY s.rep_id, i.assignment "
-        "HAVING max(s.needs_manual_grade) = 0 AND max(s.submitted_at) IS NOT NULL"
-        ") ORDER BY program, completed_on, rep_id", params)
+        f"{course_rows}) ORDER BY program, completed_on, rep_id", params)
 
 
 def kpi_series(store: Store, kpi: str) -> list[tuple[str, str, str, float]]:
