@@ -2,14 +2,17 @@
 
 Two copies of the course (``assessments/`` by default) get the same generated assignment and the same
 submissions: a deterministic mix of complete, partly answered and unanswered notebooks. One copy is
-graded by the nbgrader command line, the other by the spm command line (sandboxed unless --no-sandbox),
-each timed from start to exit as a trainer would run it. The grades of the two gradebooks must be
+graded by the nbgrader command line, the other by the spm command line (sandboxed unless --no-sandbox;
+kernels forked from a warm parent unless --no-fork), each timed from start to exit as a trainer would run
+it. The grades of the two gradebooks must be
 identical (every grade row's auto score, manual score, extra credit and needs-manual-grade flag, by
 rep and cell); the script prints both times and the ratio, and exits 1 if the grades differ.
 
     python benchmarks/grade.py                      # 24 reps, assignment 01_kpi_smart
     python benchmarks/grade.py --rounds 3           # alternate the order; the median ratio
     python benchmarks/grade.py --reps 48 --assignment 02_funnel_analysis
+    python benchmarks/grade.py --reps 200 --workers 2  # the issue's second size
+    python benchmarks/grade.py --no-fork               # kernels started one by one, as before issue 20
 
 The machine's load average is printed before each command: on a shared machine, what other people run
 takes cores from both, and the ratio moves with it.
@@ -56,7 +59,8 @@ def _generate(course: Path, assignment: str) -> None:
     done = subprocess.run([nbgrader, "generate_assignment", assignment, "--force"], cwd=course, env=_env(),
                           capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        raise SystemExit(f"nbgrader generate_assignment {assignment} failed:\n"
+                         f"{done.stdout[-2000:]}{done.stderr[-2000:]}")
 
 
 _SOLUTION_MARK = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
@@ -130,6 +134,8 @@ def _round(pristine: Path, work: Path, args: argparse.Namespace, spm_first: bool
         spm += ["--workers", str(args.workers)]
     if args.no_sandbox:
         spm.append("--no-sandbox")
+    if args.no_fork:
+        spm.append("--no-fork")
     runs = {}
     for name in (("spm", "nbgrader") if spm_first else ("nbgrader", "spm")):
         load = _load()
@@ -138,7 +144,8 @@ def _round(pristine: Path, work: Path, args: argparse.Namespace, spm_first: bool
             label = "nbgrader autograde (sequential)"
         else:
             runs[name] = _timed(spm, work)
-            label = f"spm grade ({'no sandbox' if args.no_sandbox else 'sandboxed'})"
+            label = f"spm grade ({'no sandbox' if args.no_sandbox else 'sandboxed'}" \
+                    f"{', no fork' if args.no_fork else ''})"
         print(f"  {label:<32} {runs[name][0]:6.1f} s  (exit {runs[name][1].returncode}, {load} before)", flush=True)
     (nbgrader_seconds, nbgrader_run), (spm_seconds, spm_run) = runs["nbgrader"], runs["spm"]
     print(f"  speed-up: {nbgrader_seconds / spm_seconds:.2f}x", flush=True)
@@ -167,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=24, help="number of submissions (default 24)")
     parser.add_argument("--workers", type=int, default=None, help="spm grade --workers (default: one per core)")
     parser.add_argument("--no-sandbox", action="store_true", help="run spm grade without the sandbox")
+    parser.add_argument("--no-fork", action="store_true", help="run spm grade with kernels started one by one")
     parser.add_argument("--rounds", type=int, default=1,
                         help="grade fresh copies this many times, alternating which command goes first")
     parser.add_argument("--keep", action="store_true", help="keep the course copies and print where they are")
