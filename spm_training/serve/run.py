@@ -101,7 +101,7 @@ async def _serve(config: ServeConfig, host: str, port: int, every: int, echo: Ca
         as_whom = f" as {config.as_login} sees it" if config.as_login else ""
         echo(f"spm serve: the store {config.project.db_path}{as_whom}; open this URL (Ctrl-C stops the service):")
         echo(f"    {url_for(host, port, config.token)}")
-    task = asyncio.ensure_future(_scheduled_sync(service, every, echo)) if every else None
+    task = asyncio.ensure_future(scheduled_sync(service, every * 60, echo)) if every else None
     try:
         await stop.wait()
     finally:
@@ -111,11 +111,12 @@ async def _serve(config: ServeConfig, host: str, port: int, every: int, echo: Ca
         service.close()
 
 
-async def _scheduled_sync(service: Service, every: int, echo: Callable[[str], None]) -> None:
+async def scheduled_sync(service: Service, seconds: float, echo: Callable[[str], None]) -> None:
+    """Sync from the course's gradebook every ``seconds``, saying each outcome in one line, until cancelled."""
     from .ops import sync_now
 
     while True:
-        await asyncio.sleep(every * 60)
+        await asyncio.sleep(seconds)
         try:
             lines = await sync_now(service)
             echo("scheduled sync: " + "; ".join(lines))

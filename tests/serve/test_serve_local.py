@@ -139,3 +139,39 @@ def test_serve_help_names_every_option() -> None:
     assert result.exit_code == 0
     for option in ("--host", "--port", "--auth", "--token", "--as", "--sync-every", "--book-url", "50 MB"):
         assert option in result.output
+
+
+def test_scheduled_syncs_are_for_the_hub_and_as_for_local_mode(org: Org, tmp_path: Path) -> None:
+    project = project_copy(org, tmp_path, book=False)
+    db = ["--db", str(project.db_path), "serve"]
+    assert CliRunner().invoke(cli, [*db, "--sync-every", "5"]).output == (
+        "Error: --sync-every works in hub mode only: locally, run spm sync when you want one\n")
+    assert CliRunner().invoke(cli, [*db, "--auth", "hub", "--as", "ann"]).output == (
+        "Error: --as works in local mode only: on the hub each user sees what is theirs\n")
+    env = {"JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:10101/", "JUPYTERHUB_SERVICE_PREFIX": "/services/spm/"}
+    assert _plan(project, auth_mode="hub", sync_every=30, env=env)[3] == 30
+
+
+def test_a_scheduled_sync_says_each_outcome_in_one_line(org: Org, tmp_path: Path) -> None:
+    import asyncio
+
+    from spm_training.serve.app import Service
+    from spm_training.serve.run import scheduled_sync
+
+    project = project_copy(org, tmp_path, book=False)
+    service = Service(ServeConfig(project=project, auth="hub"))
+    said: list[str] = []
+
+    async def two_rounds() -> None:
+        task = asyncio.ensure_future(scheduled_sync(service, 0.01, said.append))
+        while len(said) < 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+
+    try:
+        asyncio.run(asyncio.wait_for(two_rounds(), 30))
+    finally:
+        service.close()
+    gradebook = project.course_dir / "gradebook.db"
+    assert said[0] == said[1]
+    assert said[0].startswith(f"scheduled sync failed: {gradebook}: no gradebook here; ")
