@@ -29,7 +29,14 @@ not reject at 5% (two-sided). Because the estimate is linear in the outcome, one
 permutations serves every τ. The event-study bands are the 95% spread of the shuffled estimates
 after the average effect is taken out.
 
-The functions here are pure: they take frames and return plain structures.
+Implemented here in numpy rather than through the ``differences`` package (its ATTgt is the same
+estimator, but it brings polars, formulaic, statsmodels and joblib, and its bootstrap is not the
+randomisation inference used here). ``benchmarks/impact_differences.py`` checks the two agree: on a
+simulated organisation of 60 reps over 24 months, all 115 ATT(g, t) cells to 5e-15 and the average
+effect to every digit. ``tests/analysis/test_impact.py`` holds a hand-computed panel.
+
+The estimator works on plain arrays and frames (:func:`estimate_impact`, :func:`build_panel`); the
+functions at the end read what it needs from the store through :mod:`.queries`.
 """
 
 from __future__ import annotations
@@ -523,6 +530,8 @@ def impact_results(store: Store, skills: dict[str, Skill], kpis: dict[str, Kpi],
     of the KPI completed the programme, or no more than :data:`MIN_CONTROL` reps have values: no estimate
     could come of it, and a course has dozens of such pairs."""
     source = _Source(store, course="course" in kinds)
+    if not source.rows:
+        return []
     scope = set(source.reps["rep_id"]) if team is None else set(load_reps(store, team=team)["rep_id"])
     trained = {p: set(g["rep_id"]) & scope for p, g in source.completions.groupby("program")}
     with_values: dict[str, set[str]] = {}
