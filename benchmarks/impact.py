@@ -142,7 +142,8 @@ def speed(seed: int) -> None:
             elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     print(f"\nSpeed: training_impact on {reps} reps x {months} months ({len(frame):,} KPI values, "
           f"{result.n_treated} trained, {len(result.cohorts)} cohorts, 999 shuffles, event study): "
-          f"{elapsed:.2f} s wall, {cpu:.2f} s CPU (goal < 10 s; load average {os.getloadavg()[0]:.1f}); effect {result.effect:+.2f}, 95% interval {result.ci_low:+.2f} to "
+          f"{elapsed:.2f} s wall, {cpu:.2f} s CPU (goal < 10 s; load average {os.getloadavg()[0]:.1f}); "
+          f"effect {result.effect:+.2f}, 95% interval {result.ci_low:+.2f} to "
           f"{result.ci_high:+.2f}, verdict {result.verdict}")
 
 
