@@ -28,6 +28,7 @@ from tornado.web import HTTPError, RequestHandler
 from .. import __version__
 from ..analysis.queries import logins
 from ..errors import InputError, NotFoundError, SpmError, StoreError
+from ..ingest.crm_mapping import preset_names
 from ..project import Project
 from ..reports.build import environment
 from ..reports.links import DEFINITIONS_PAGE
@@ -552,7 +553,8 @@ class UploadHandler(BaseHandler):
             lines = await loop.run_in_executor(
                 self.service.executor, lambda: ops.run_import(self.service, kind, files,
                                                               kpi_format=self.get_body_argument("format", "auto"),
-                                                              period=self.get_body_argument("period", "quarter")))
+                                                              period=self.get_body_argument("period", "quarter"),
+                                                              preset=self.get_body_argument("preset", "generic")))
         except SpmError as exc:
             await self._page(who, error=str(exc), status=503 if isinstance(exc, StoreError) else 400)
             return
@@ -574,7 +576,7 @@ class UploadHandler(BaseHandler):
             title="Upload files and sync", generated=date.today().isoformat(), version=__version__,
             definitions_url=f"{site.book}{DEFINITIONS_PAGE}.html", served=Markup(pages.nav(site, who)),
             action=site.url("upload"), sync_action=site.url("sync"), xsrf=Markup(self.xsrf_form_html()),
-            kinds=ops.KINDS, lines=lines or [], error=error, max_size=_megabytes(self.service.config.max_upload)))
+            kinds=ops.KINDS, presets=preset_names(), lines=lines or [], error=error, max_size=_megabytes(self.service.config.max_upload)))
 
 
 class SyncHandler(UploadHandler):

@@ -52,7 +52,7 @@ def safe_suffix(filename: str) -> str:
 
 
 def run_import(service: Service, kind: str, files: dict[str, Upload], *, kpi_format: str = "auto",
-               period: str = "quarter") -> list[str]:
+               period: str = "quarter", preset: str = "generic") -> list[str]:
     """Import ``files["file"]`` (and, for a CRM export, the optional ``files["activities"]``) as
     ``kind``; the lines the CLI would print. SpmError in one line, naming the uploaded file."""
     project = service.project
@@ -69,7 +69,7 @@ def run_import(service: Service, kind: str, files: dict[str, Upload], *, kpi_for
             paths[field], names[str(path)] = path, shown_name(upload.filename)
         try:
             with _writing, project.open_store(create=kind == "roster") as store:
-                return _import(project, store, kind, paths, kpi_format, period, names)
+                return _import(project, store, kind, paths, kpi_format, period, preset, names)
         except SpmError as exc:
             text = str(exc)
             for temporary, name in names.items():
@@ -82,7 +82,7 @@ class Refused(SpmError):
 
 
 def _import(project: Project, store: Store, kind: str, paths: dict[str, Path], kpi_format: str, period: str,
-            names: dict[str, str]) -> list[str]:
+            preset: str, names: dict[str, str]) -> list[str]:
     main = paths["file"]
     shown = names[str(main)]
     if kind == "roster":
@@ -106,7 +106,7 @@ def _import(project: Project, store: Store, kind: str, paths: dict[str, Path], k
     if period not in CRM_PERIODS:
         raise InputError("upload", f"unknown period '{period}'", fix="choose quarter or month")
     result = import_crm(store, main, project.kpis, activities=paths.get("activities"), period_kind=period,
-                        mapping=load_mapping("generic"), window=project.date_window)
+                        mapping=load_mapping(preset), window=project.date_window)
     return summary(shown, result)
 
 

@@ -110,3 +110,28 @@ def test_a_page_is_computed_once_per_store_revision(served: Served, org: Org) ->
     renders = cache.renders
     client.get(team)
     assert cache.renders == renders + 1
+
+
+def test_ops_upload_a_crm_export_and_a_roster(served: Served, org: Org, org_logins: Org) -> None:
+    client = served.client("ops")
+    form = client.get("/upload").text
+    assert '<option value="salesforce">salesforce</option>' in form
+    rep = org.roster[0]
+    owner = rep["crm_owner"] or rep["email"]
+    opportunities = ("owner,account,created_date,close_date,stage,amount,status\n"
+                     f"{owner},Acme,2026-07-01,2026-08-15,Closed Won,12000,won\n"
+                     f"{owner},Globex,2026-07-10,2026-09-01,Closed Lost,8000,lost\n").encode()
+    before = revision(served)
+    r = client.post_form("/upload", {"kind": "crm", "period": "quarter", "preset": "generic"},
+                         {"file": ("opps.csv", opportunities)})
+    assert r.status == 200, r.text[-600:]
+    lines = [line for line in r.text.splitlines() if line.startswith("<li>")]
+    assert lines == ["<li>opps.csv: 2 opportunities</li>",
+                     "<li>6 KPI values for 1 reps, 2026-Q3 to 2026-Q3: 5 new, 1 updated, 0 unchanged</li>"]
+    assert revision(served) == before + 1
+    # the roster the store was loaded from: nothing changes, and the store's data revision stays
+    body = (org_logins.folder / "roster-logins.csv").read_bytes()
+    r = client.post_form("/upload", {"kind": "roster"}, {"file": ("roster.csv", body)})
+    assert r.status == 200
+    assert f"<li>roster.csv: 0 reps added, 0 updated, {len(org.roster)} unchanged, 3 teams</li>" in r.text
+    assert revision(served) == before + 1
