@@ -576,7 +576,8 @@ class UploadHandler(BaseHandler):
             title="Upload files and sync", generated=date.today().isoformat(), version=__version__,
             definitions_url=f"{site.book}{DEFINITIONS_PAGE}.html", served=Markup(pages.nav(site, who)),
             action=site.url("upload"), sync_action=site.url("sync"), xsrf=Markup(self.xsrf_form_html()),
-            kinds=ops.KINDS, presets=preset_names(), lines=lines or [], error=error, max_size=_megabytes(self.service.config.max_upload)))
+            kinds=ops.KINDS, presets=preset_names(), lines=lines or [], error=error,
+            max_size=_megabytes(self.service.config.max_upload)))
 
 
 class SyncHandler(UploadHandler):
