@@ -53,7 +53,7 @@ from ..errors import NotFoundError
 from ..periods import period_kind, period_of
 from ..store import Store
 from ..text import plural
-from .queries import assignment_skills, kpi_series, kpis_with_values, load_reps, training_rows
+from .queries import assignment_skills, kpi_series, kpis_with_values, load_reps, plausible_periods, training_rows
 
 PERMUTATIONS = 999
 SEED = 2026
@@ -322,6 +322,8 @@ class ImpactResult:
     reason: str = ""                    # why "not enough data", in words
     caveats: tuple[str, ...] = CAVEATS
     trained_before: int = 0
+    first_period: str | None = None     # the span of KPI periods the estimate read
+    last_period: str | None = None
 
     def to_dict(self) -> dict:
         """The JSON shape: program, kpi, effect, ci_low, ci_high, n_treated, n_control, verdict first."""
@@ -330,6 +332,7 @@ class ImpactResult:
                 "verdict": self.verdict, "n_never_trained": self.n_never, "direction": self.direction,
                 "method": self.method, "reason": self.reason, "cohorts": self.cohorts, "events": self.events,
                 "placebo": self.placebo, "trained_before_data": self.trained_before,
+                "first_period": self.first_period, "last_period": self.last_period,
                 "caveats": list(self.caveats)}
 
 
@@ -368,7 +371,9 @@ def estimate_impact(panel: Panel, *, program: str, kpi: str, direction: str = "h
         if len(cohorts) else int(untrained_obs.sum())
     n_never = int(((panel.cohort == NEVER) & untrained_obs).sum())
     result = ImpactResult(program, kpi, direction, None, None, None, n_treated, n_control, n_never,
-                          "not enough data", METHOD, trained_before=panel.trained_before)
+                          "not enough data", METHOD, trained_before=panel.trained_before,
+                          first_period=panel.periods[0] if panel.periods else None,
+                          last_period=panel.periods[-1] if panel.periods else None)
     if n_treated < MIN_TREATED or n_control < MIN_CONTROL:
         result.reason = (f"{plural(n_treated, 'trained rep')} with KPI values before and after (at least "
                          f"{MIN_TREATED} needed) and {plural(n_control, 'rep')} to compare with (at least "
@@ -464,7 +469,11 @@ class _Source:
 
     def series(self, kpi: str) -> pd.DataFrame:
         if kpi not in self._series:
-            self._series[kpi] = pd.DataFrame(kpi_series(self.store, kpi), columns=["rep_id", "team", "period", "value"])
+            frame = pd.DataFrame(kpi_series(self.store, kpi), columns=["rep_id", "team", "period", "value"])
+            # a period outside the date window (a placeholder 9999-Q4 in an old store) would stretch the
+            # panel over millennia: left out, as the reports leave it out
+            kept = plausible_periods(frame["period"].unique().tolist())
+            self._series[kpi] = frame[frame["period"].isin(kept)]
         return self._series[kpi]
 
     def matrix(self, kpi: str, team: str | None) -> _Matrix:

@@ -196,3 +196,26 @@ def test_build_panel_by_quarter_keeps_missing_quarters_as_gaps() -> None:
     assert panel.periods == ["2025-Q4", "2026-Q1", "2026-Q2"]
     assert panel.cohort.tolist() == [2, NEVER]
     assert math.isnan(panel.y[0, 1]) and panel.y[1, 1] == 2.0
+
+
+def test_a_period_outside_the_date_window_is_left_out(tmp_path) -> None:
+    from spm_training import open_store, training_impact, write_kpi_values, write_roster
+    from spm_training.catalog import load_kpis
+    from spm_training.ingest.trainings import write_trainings
+
+    kpis = load_kpis(None)
+    reps = [{"id": f"r{i}", "name": f"Rep {i}", "email": f"r{i}@example.com", "team_id": "T", "manager": "M",
+             "role": "AE", "hire_date": "2025-01-06", "crm_owner": None} for i in range(12)]
+    values = [(f"r{i}", f"2026-0{m}", "win_rate", 0.2 + 0.01 * m, 0.25) for i in range(12) for m in range(1, 7)]
+    values.append(("r0", "9999-12", "win_rate", 0.3, 0.25))     # a placeholder an old import let in
+    with open_store(tmp_path / "spm.db") as store:
+        write_roster(store, reps)
+        write_kpi_values(store, pd.DataFrame(values, columns=["rep_id", "period", "kpi_id", "value", "target"]),
+                         kpis, source="old.csv")
+        write_trainings(store, [{"rep_id": f"r{i}", "program": "W", "completed_on": "2026-03-10", "hours": None}
+                                for i in range(6)], source="t.csv")
+        result = training_impact(store, kpis, "W", "win_rate", permutations=19)
+    assert (result.first_period, result.last_period) == ("2026-01", "2026-06")
+    assert [c["period"] for c in result.cohorts] == ["2026-03"]
+    assert (result.n_treated, result.n_never) == (6, 6)
+    assert result.effect == pytest.approx(0.0, abs=1e-9)
