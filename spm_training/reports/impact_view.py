@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 
 from ..analysis.impact import MIN_CONTROL, MIN_TREATED, ImpactResult
 from ..catalog import Kpi
-from ..formatting import MINUS, MISSING, count, missing, number, points
+from ..formatting import MINUS, MISSING, count, missing, number, percent, points
 from ..text import plural
 from .charts import FONT
 
@@ -73,7 +73,8 @@ def _placebo_text(result: ImpactResult, unit: str) -> str:
         return "No period before the training has enough data for the placebo check."
     p = result.placebo
     where = f"{-p['event']} periods before the training"
-    test = f"joint test over {plural(p['periods'], 'period')} before the training, p = {number(p['p_value'], 2)}"
+    test = (f"over the {plural(p['periods'], 'period')} before the training, the shuffled dates give a gap at "
+            f"least as large in {percent(p['p_value'])} of shuffles")
     if p["holds"]:
         return (f"Placebo check passed: before the training, trained and comparison reps moved alike (the largest "
                 f"gap, {change(p['effect'], unit)} {where}, is within chance; {test}).")
@@ -106,7 +107,8 @@ def event_chart(result: ImpactResult, unit: str = "", *, width: int = 560, heigh
     label = (f"Event study of {result.program} on {result.kpi}: effect by periods since training, with 95% bands; "
              "the periods before the training are a placebo check")
     out = [f'<svg class="event-study" role="img" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
-           f'style="{FONT};font-size:11px" aria-label="{escape(label)}"><title>{escape(label)}</title>']
+           f'style="{FONT};font-size:11px;max-width:100%;height:auto" aria-label="{escape(label)}">'
+           f"<title>{escape(label)}</title>"]
     # the training: a band behind the post-periods
     out.append(f'<rect x="{x(0) - step / 2:.1f}" y="{top}" width="{x(last) - x(0) + step / 2:.1f}" '
                f'height="{height - top - bottom}" fill="#f3f7fb"/>')
