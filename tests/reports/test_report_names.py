@@ -73,8 +73,9 @@ def test_write_reports_writes_one_file_per_key_and_the_index_links_them(ws: Path
     with open_store(ws / "spm.db") as store:
         paths = write_reports(store, tmp_path / "out", project(ws))
     files = sorted(p.name for p in (tmp_path / "out").iterdir())
-    # the index, a report per team, per rep (Ann/Lee too) and per assignment (a1 and Übung 1), the hiring page
-    assert len(files) == len(paths) == 1 + len(TEAMS) + (len(TEAMS) + 1) + 2 + 1
+    # the index, a report per team, per rep (Ann/Lee too) and per assignment (a1 and Übung 1), the hiring and
+    # impact pages
+    assert len(files) == len(paths) == 1 + len(TEAMS) + (len(TEAMS) + 1) + 2 + 2
     assert sorted(p.name for p in paths) == files
     assert "team-355eef1942.html" in files and "team-Closers.html" in files
     assert "rep-Ann-Lee-19c5fce426.html" in files and "items-Ubung-1-3aae807115.html" in files
