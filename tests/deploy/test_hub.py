@@ -574,8 +574,9 @@ def test_ops_upload_a_kpi_file_through_the_service_and_a_bad_one_changes_nothing
                                files={"file": ("q3-fixed.csv", KPIS_BAD.format(a=a, b=b).encode(), "text/csv")})
     assert refused.status_code == 400, refused.text[:500]
     errors = re.findall(r'<p class="caveat error" role="alert">(.*?)</p>', refused.text, re.S)
-    assert errors == ["Error: q3-fixed.csv:3 (column value): &#39;lots&#39; is not a number; write the value as a "
-                      "plain number such as 42 or 0.25"]
+    # The line spm kpis import prints, with the name the file was uploaded under.
+    assert errors == ["Error: q3-fixed.csv:3 (column value): &#39;value&#39; is not a number: &#39;lots&#39;; write "
+                      "plain numbers such as 1200.5, without units or thousands separators"]
     assert store_digests(served) == before
     assert store_rows(served, "SELECT value FROM kpi_values WHERE kpi_id = 'win_rate' ORDER BY rep_id") == [
         (0.31,), (0.18,)]
@@ -587,7 +588,7 @@ def test_ops_upload_a_kpi_file_through_the_service_and_a_bad_one_changes_nothing
 def test_a_knowledge_check_answered_in_chromium_through_the_hub_is_recorded_for_the_rep(served: Deployment) -> None:
     import shutil
 
-    from book_browser import CHROMIUM_ARGS, DESKTOP, offline_page
+    from book.book_browser import CHROMIUM_ARGS, DESKTOP, offline_page
 
     executable = shutil.which("chromium")
     if executable is None:
