@@ -305,9 +305,10 @@ class BaseHandler(RequestHandler):
             message, fix, heading = exc.message, exc.fix, exc.heading
         elif isinstance(exc, SpmError):
             message, fix, heading = str(exc), "", Problem(status_code, "").heading
-        elif isinstance(exc, HTTPError) and exc.log_message and status_code < 500:
-            message, fix, heading = exc.log_message % exc.args if exc.args else exc.log_message, "", \
-                Problem(status_code, "").heading
+        elif isinstance(exc, HTTPError) and status_code in HTTP_MESSAGES:
+            # Tornado's own messages may name server paths (StaticFileHandler's "... is not in root static
+            # directory"): the page says what happened in words of its own.
+            message, fix, heading = HTTP_MESSAGES[status_code], "", Problem(status_code, "").heading
         else:
             message, fix, heading = self._reason, "", Problem(status_code, "").heading
         self.set_header("Cache-Control", "no-store")
@@ -321,6 +322,13 @@ class BaseHandler(RequestHandler):
             title=heading, status=status_code, reason=self._reason, heading=heading, message=message, fix=fix,
             back=site.home() if status_code not in (401,) else "", generated=date.today().isoformat(),
             version=__version__, definitions_url=f"{site.book}{DEFINITIONS_PAGE}.html"))
+
+
+#: What an error page says for Tornado's own refusals.
+HTTP_MESSAGES = {400: "The request could not be read.",
+                 403: "This request is refused: a form sent without its security token, or a path outside the "
+                      "book.",
+                 404: "There is no such page.", 405: "This page does not take that kind of request."}
 
 
 def _megabytes(size: int) -> str:

@@ -87,3 +87,13 @@ def test_a_rep_reading_a_page_is_recorded_and_the_page_can_record_answers(served
     bad = rep.request("POST", "/api/self-check", body=b'{"page": "../x", "question": "q", "correct": true}',
                       headers={"X-XSRFToken": token})
     assert bad.status == 400 and activity(served) == before + 2
+
+
+def test_tornados_refusals_name_no_server_path(served: Served) -> None:
+    trainer = served.client("trainer")
+    r = trainer.get("/book/_static/..%2f..%2f..%2fspm.db")
+    root = str(served.config.project.root)
+    assert r.status in (403, 404) and root not in r.text and "static directory" not in r.text
+    missing = trainer.get("/book/no-such-page.html")
+    assert missing.status == 404
+    assert '<p class="message">There is no such page.</p>' in missing.text and root not in missing.text
