@@ -108,20 +108,21 @@ def _pages(report_dir: Path) -> list[Path]:
     team = sorted(reports.glob("team-*.html"))[0]
     rep = sorted(reports.glob("rep-*.html"))[0]
     items = sorted(reports.glob("items-*.html"))[0]
-    return [reports / "index.html", team, rep, items]
+    return [reports / "index.html", team, rep, items, reports / "impact.html"]
 
 
 def test_every_kind_of_report_loads_offline_from_the_server(browser, server: str, report_dir: Path) -> None:
     shots = Path(tempfile.mkdtemp(prefix="spm-report-shots-"))
     print(f"\nscreenshots in {shots}")
-    expected_sections = {"index.html": 4, "team": 9, "rep": 8, "items": 4}
+    # index and team report: with the hiring profile and the training impact (issue 18); impact.html: the organisation page
+    expected_sections = {"index.html": 6, "team": 11, "rep": 8, "items": 4, "impact.html": 1}
     for path in _pages(report_dir):
         rel = path.relative_to(report_dir).as_posix()
         found = _visit(browser, server + rel, (server, "data:", "about:"), shots / f"{path.stem}.png")
         assert found["outside"] == [], rel
         assert found["failed"] == [], rel
         assert found["console"] == [], rel
-        kind = "index.html" if path.name == "index.html" else path.name.split("-")[0]
+        kind = path.name if path.name in ("index.html", "impact.html") else path.name.split("-")[0]
         assert len(found["h2"]) == expected_sections[kind], (rel, found["h2"])
         if kind in ("team", "rep", "items"):
             assert found["svgs"] > 0, rel
