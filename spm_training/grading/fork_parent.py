@@ -455,10 +455,11 @@ def run_kernel(request: dict[str, Any]) -> int:
     numpy = sys.modules.get("numpy")
     if numpy is not None:
         # Each kernel draws numpy's unseeded random numbers from a seed of its own, as a new process would.
-        numpy.random.seed()
+        try:
+            numpy.random.seed()
+        except Exception:  # noqa: BLE001 - a numpy without its random module has nothing to reseed
+            pass
     argv = list(request["argv"])
-    if sys.path and sys.path[0] == "":
-        del sys.path[0]
     if argv[:1] == ["-m"]:
         sys.argv = [argv[1], *argv[2:]]
         runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
@@ -539,6 +540,10 @@ def stop_strays(outer_pid: int, seconds: float = 5.0) -> int:
 
 def main(config_text: str) -> None:
     config = json.loads(config_text)
+    # python -c puts the working folder first on the path; nothing is imported from there (kernels put it
+    # back, as ipykernel does).
+    if sys.path and sys.path[0] == "":
+        del sys.path[0]
     try:
         become_parent()
     except (SetupError, OSError) as exc:
