@@ -26,6 +26,10 @@ import pandas as pd
 
 from ..catalog import Kpi
 from ..periods import period_kind
+from ..project import Project
+from ..store import Store
+from .attainment import current_attainment
+from .queries import current_periods, load_history, load_reps, roster_dates
 
 #: load above this share of capacity is over capacity
 FULL = 1.0
@@ -106,3 +110,17 @@ def active_reps(reps: pd.DataFrame, left_on: dict[str, str | None], today: date)
         if not gone:
             out.append(rep)
     return out
+
+
+def load_current(store: Store, project: Project, team: str | None = None) -> tuple[list[dict], pd.DataFrame,
+                                                                                  dict[str, Kpi], date]:
+    """What ``spm capacity`` needs and no more (no scores, no mastery): the scope's reps still on the
+    roster today, each KPI's current values of the scope (:func:`current_attainment`), the catalog."""
+    _, kpis = project.catalogs(store)
+    reps = load_reps(store, team=team)
+    teams = None if team is None else [team]
+    current = current_attainment(load_history(store, kpis, teams, window=project.date_window),
+                                 current_periods(store, project.date_window))
+    today = date.today()
+    left = {r["rep_id"]: r["left_on"] for r in roster_dates(store)}
+    return active_reps(reps, left, today), current, kpis, today

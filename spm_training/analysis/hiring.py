@@ -348,6 +348,15 @@ def hiring_profile(mastery: list[dict], current: list[dict], kpis: dict, skills:
     return out
 
 
+def analysis_profile(a: Analysis, min_group: int = PROFILE_MIN_GROUP, shown: int = PROFILE_SHOWN) -> list[dict]:
+    """:func:`hiring_profile` of an analysis' reps (its mastery and current attainment)."""
+    mastery = [{"rep_id": r, "skill_id": s, "mastery": None if v != v else float(v)} for r, s, v in zip(
+        a.mastery["rep_id"].tolist(), a.mastery["skill_id"].tolist(), a.mastery["mastery"].tolist(), strict=True)]
+    current = [{"rep_id": r, "kpi": k, "attainment": None if v != v else float(v)} for r, k, v in zip(
+        a.current["rep_id"].tolist(), a.current["kpi"].tolist(), a.current["attainment"].tolist(), strict=True)]
+    return hiring_profile(mastery, current, a.kpis, a.skills, min_group, shown)
+
+
 def scorecard_weights(profile: list[dict]) -> dict[str, int]:
     """Skill id -> how many KPIs list it among the skills that separate top from bottom performers."""
     out: dict[str, int] = {}

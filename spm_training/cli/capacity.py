@@ -18,6 +18,7 @@ from .common import format_option, pass_project
 if TYPE_CHECKING:
     from ..analysis.facade import Analysis
     from ..analysis.hiring import HiringPlan
+    from ..catalog import Kpi
 
 WIDTH = 80
 #: short column titles for the load measures (others take the KPI's name)
@@ -29,20 +30,16 @@ def _wrap(text: str, indent: str = "") -> str:
     return "\n".join(textwrap.wrap(text, WIDTH, subsequent_indent=indent, break_on_hyphens=False))
 
 
-def _loads(project: Project, team: str | None) -> tuple[Analysis, list[str], list[dict], list[dict]]:
-    from ..analysis.capacity import active_reps, rep_loads, team_loads
-    from ..analysis.facade import analyse
-    from ..analysis.queries import roster_dates
+def _loads(project: Project, team: str | None) -> tuple[dict, list[str], list[dict], list[dict]]:
+    from ..analysis.capacity import load_current, rep_loads, team_loads
     from .common import resolve_scope
 
     capacity = load_capacity(project.settings_path)
     with project.open_store(write=False) as store:
         team, _ = resolve_scope(store, team, None)
-        analysis = analyse(store, project, team=team, detail=False)
-        left = {r["rep_id"]: r["left_on"] for r in roster_dates(store)}
-    reps = active_reps(analysis.reps, left, analysis.today)
-    measured, rows = rep_loads(analysis.current, reps, capacity, analysis.kpis)
-    return analysis, measured, rows, team_loads(rows)
+        reps, current, kpis, _ = load_current(store, project, team)
+    measured, rows = rep_loads(current, reps, capacity, kpis)
+    return kpis, measured, rows, team_loads(rows)
 
 
 def _team_loads(project: Project, whole: Analysis, roster: list[dict], team: str | None) -> list[dict]:
@@ -67,7 +64,7 @@ def capacity(project: Project, team: str | None, fmt: str) -> None:
     generated a quarter SDR EUR 200,000, AE EUR 480,000; accounts AE 40, AM 60). A rep is over capacity
     above 100% on any KPI; a team whose every rep is over capacity is full: time to hire.
     """
-    analysis, measured, rows, teams = _loads(project, team)
+    kpis, measured, rows, teams = _loads(project, team)
     if fmt != "table":
         click.echo(render(_flat(measured, rows, teams), fmt, _columns(measured)))
         return
@@ -80,7 +77,7 @@ def capacity(project: Project, team: str | None, fmt: str) -> None:
                          "(--activities for activities) or a KPI file."))
         return
     click.echo(_wrap("Capacity per rep: " + "; ".join(
-        f"{_label(analysis, k)} {_per(analysis, k)}: " + ", ".join(
+        f"{_label(kpis, k)} {_per(kpis, k)}: " + ", ".join(
             f"{role} {fm.number(value, 0)}" for role, value in load_capacity(project.settings_path)[k].items())
         for k in measured) + "."))
     for t in teams:
@@ -92,21 +89,21 @@ def capacity(project: Project, team: str | None, fmt: str) -> None:
             head += " The team is full: every rep is over capacity, so this is the time to hire (spm hiring-plan)."
         click.echo(_wrap(head))
         table = [{"Rep": r["name"], "Role": r["role"],
-                  **{_label(analysis, k): fm.percent(r[f"{k}_load"]) if r[f"{k}_load"] is not None else "-"
+                  **{_label(kpis, k): fm.percent(r[f"{k}_load"]) if r[f"{k}_load"] is not None else "-"
                      for k in measured},
                   "Load": fm.percent(r["load"]) if r["load"] is not None else "-",
                   "": "over capacity" if r["over"] else ""}
                  for r in sorted(members, key=lambda r: (-(r["load"] or -1), r["name"]))]
-        click.echo(to_table(table, right=[_label(analysis, k) for k in measured] + ["Load"]))
+        click.echo(to_table(table, right=[_label(kpis, k) for k in measured] + ["Load"]))
 
 
-def _label(analysis: Analysis, kpi: str) -> str:
-    kpi_def = analysis.kpis.get(kpi)
+def _label(kpis: dict[str, Kpi], kpi: str) -> str:
+    kpi_def = kpis.get(kpi)
     return LABELS.get(kpi, kpi_def.name if kpi_def else kpi)
 
 
-def _per(analysis: Analysis, kpi: str) -> str:
-    kpi_def = analysis.kpis.get(kpi)
+def _per(kpis: dict[str, Kpi], kpi: str) -> str:
+    kpi_def = kpis.get(kpi)
     if kpi_def is None or kpi_def.aggregation != "sum":
         return "held"
     return PER.get(kpi_def.period, kpi_def.period)

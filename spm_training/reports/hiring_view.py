@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..analysis.evidence import CAVEAT
 from ..analysis.facade import Analysis
-from ..analysis.hiring import PROFILE_MIN_GROUP, hiring_profile, scorecard_weights
+from ..analysis.hiring import PROFILE_MIN_GROUP, analysis_profile, scorecard_weights
 from ..scorecard import RATINGS, scorecard_rows
 from .links import BookLinks
 
@@ -28,11 +28,7 @@ SCREENING_NOTE = ("The same holds for a hiring profile: a difference between two
 
 def hiring_section(a: Analysis, links: BookLinks) -> dict:
     """The hiring profile of the analysis' reps, as plain data for the templates."""
-    mastery = [{"rep_id": r, "skill_id": s, "mastery": None if v != v else float(v)} for r, s, v in zip(
-        a.mastery["rep_id"].tolist(), a.mastery["skill_id"].tolist(), a.mastery["mastery"].tolist(), strict=True)]
-    current = [{"rep_id": r, "kpi": k, "attainment": None if v != v else float(v)} for r, k, v in zip(
-        a.current["rep_id"].tolist(), a.current["kpi"].tolist(), a.current["attainment"].tolist(), strict=True)]
-    profile = hiring_profile(mastery, current, a.kpis, a.skills)
+    profile = analysis_profile(a)
     shown = [p for p in profile if p["enough"] and p["skills"]]
     return {"profile": shown, "thin": [p for p in profile if not p["enough"]],
             "none": [p for p in profile if p["enough"] and not p["skills"]],
