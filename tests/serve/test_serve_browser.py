@@ -27,8 +27,10 @@ from pathlib import Path
 import pytest
 from served import Org, path, project_copy
 
+from spm_training.analysis.queries import self_check_counts
 from spm_training.project import Project
 from spm_training.serve.auth import SIGN_IN_MESSAGE
+from spm_training.store import open_store
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "book"))
 
@@ -228,3 +230,51 @@ def test_without_the_token_the_browser_sees_no_data(chromium: object, terminal: 
     assert {status for _, _, status in traffic.failed} == {401}
     assert {text for _, text in traffic.console} == {refused_log(401, "Unauthorized")}
     assert traffic.outside == []
+
+
+@pytest.fixture(scope="module")
+def session_book(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The book this session built for the book tests (or SPM_BUILT_BOOK's): never a build of its own, so
+    this module alone stays quick; the whole suite builds the book in tests/book before it gets here."""
+    if os.environ.get("SPM_BUILT_BOOK") and not os.environ.get("CI"):
+        return Path(os.environ["SPM_BUILT_BOOK"])
+    built = sorted(tmp_path_factory.getbasetemp().glob("book*/project/_build/html/index.html"))
+    if not built:
+        pytest.skip("no book was built in this session (run with tests/book, or set SPM_BUILT_BOOK)")
+    return Path(request.getfixturevalue("built_html"))
+
+
+def test_the_built_book_through_the_service_records_a_reps_answers(chromium: object, org_logins: Org,
+                                                                   session_book: Path,
+                                                                   tmp_path: Path) -> None:
+    project = project_copy(org_logins, tmp_path, book=False)
+    assert project.root is not None
+    (project.root / "_build").mkdir()
+    (project.root / "_build" / "html").symlink_to(session_book, target_is_directory=True)
+    pages = sorted(p.relative_to(session_book).as_posix() for p in session_book.rglob("*.html")
+                   if "_static" not in p.parts and "_sources" not in p.parts)
+    assert len(pages) >= 20
+    me = org_logins.reps_of(org_logins.teams[0])[0]
+    with spm_serve(project, "--as", me["id"]) as (base, token):
+        context, page, traffic = signed_in(chromium, base, token, DESKTOP)
+        try:
+            for rel in pages:
+                visit(page, traffic, f"book/{rel}")
+                # a rep's served page carries where to post answers; the static book has no such tag
+                assert page.locator('meta[name="spm-self-check"]').get_attribute("content") == "/api/self-check", rel
+            visit(page, traffic, "book/book/handbook/objections.html")
+            question = page.locator("fieldset.spm-kc-question").first
+            question.scroll_into_view_if_needed()
+            question.locator("label").first.click()
+            with page.expect_response(lambda r: r.url == base + "api/self-check") as posted:
+                question.get_by_role("button", name="Check answer").click()
+            assert posted.value.status == 204          # recorded, nothing to send back
+            right = question.locator(".spm-kc-feedback").inner_text().startswith("Correct.")
+            screenshot(page, "serve-book-objections-desktop.png")
+        finally:
+            context.close()
+    assert traffic.outside == [] and traffic.failed == [] and traffic.console == [], traffic
+    # the answer is in the store, for this rep and page (progress counts only the pages of a plan, and
+    # this course has none)
+    with open_store(project.db_path, write=False) as store:
+        assert self_check_counts(store, [me["id"]]) == [(me["id"], "book/handbook/objections", 1, int(right))]
