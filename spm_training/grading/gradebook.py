@@ -12,6 +12,7 @@ nbgrader's own table definitions converts the values for each backend.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -255,3 +256,30 @@ def _rows(conn: Connection, query: Any) -> list[Row]:
 def _insert(conn: Connection, table: Table, rows: list[Row]) -> None:
     if rows:
         conn.execute(table.insert(), [dict(r) for r in rows])
+
+
+_UNSYNCED_ROOTS: set[str] = set()
+
+
+def unsynced_scratch_gradebooks(root: str) -> None:
+    """SQLite databases under ``root`` (the scratch gradebooks, throwaway copies) are written without
+    waiting for the disk: nbgrader commits a dozen times per submission, and on a busy disk each wait
+    for fsync costs tens of milliseconds. Only this grading process's own connections are affected; the
+    real gradebook is written by the coordinating process alone."""
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.pool import Pool
+
+    if not _UNSYNCED_ROOTS:
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            if not isinstance(dbapi_connection, sqlite3.Connection):
+                return
+            rows = dbapi_connection.execute("PRAGMA database_list").fetchall()
+            path = next((row[2] for row in rows if row[1] == "main"), "") or ""
+            if any(path.startswith(r.rstrip("/") + "/") for r in _UNSYNCED_ROOTS):
+                dbapi_connection.execute("PRAGMA synchronous=OFF")
+                dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
+
+        event.listen(Pool, "connect", on_connect)
+    _UNSYNCED_ROOTS.add(os.path.realpath(root))

@@ -25,7 +25,7 @@ from typing import Any
 from ..nbgrader_io import sqlite_url
 from ..text import first_line
 from .fork_client import ForkParent, ForkSettings, ForkUnavailable
-from .gradebook import CellInfo, Rows, engine_for, read_submission, seed_submission
+from .gradebook import CellInfo, Rows, engine_for, read_submission, seed_submission, unsynced_scratch_gradebooks
 from .sandbox import Sandbox
 from .tampering import Finding, check_submission
 
@@ -176,33 +176,6 @@ class _Collect(logging.Handler):
             self.lines.append(f"{record.levelname}: {record.getMessage()}".splitlines()[0][:300])
         except Exception:  # noqa: BLE001 - a log record that cannot be formatted is not worth a failure
             pass
-
-
-_UNSYNCED_ROOTS: set[str] = set()
-
-
-def unsynced_scratch_gradebooks(root: str) -> None:
-    """SQLite databases under ``root`` (the scratch gradebooks, throwaway copies) are written without
-    waiting for the disk: nbgrader commits a dozen times per submission, and on a busy disk each wait
-    for fsync costs tens of milliseconds. Only this grading process's own connections are affected; the
-    real gradebook is written by the coordinating process alone."""
-    import sqlite3
-
-    from sqlalchemy import event
-    from sqlalchemy.pool import Pool
-
-    if not _UNSYNCED_ROOTS:
-        def on_connect(dbapi_connection: Any, _record: Any) -> None:
-            if not isinstance(dbapi_connection, sqlite3.Connection):
-                return
-            rows = dbapi_connection.execute("PRAGMA database_list").fetchall()
-            path = next((row[2] for row in rows if row[1] == "main"), "") or ""
-            if any(path.startswith(r.rstrip("/") + "/") for r in _UNSYNCED_ROOTS):
-                dbapi_connection.execute("PRAGMA synchronous=OFF")
-                dbapi_connection.execute("PRAGMA journal_mode=MEMORY")
-
-        event.listen(Pool, "connect", on_connect)
-    _UNSYNCED_ROOTS.add(os.path.realpath(root))
 
 
 def run_task(task: Task, base_config: Any) -> Outcome:
