@@ -47,7 +47,7 @@ KPIS = load_kpis()
 def make_store(path: Path, reps: list[tuple] = REPS) -> Store:
     store = open_store(path)
     with store.transaction() as conn:
-        conn.executemany("INSERT OR IGNORE INTO teams VALUES (?, 'Mia Roth')", [(r[3],) for r in reps])
+        conn.executemany("INSERT OR IGNORE INTO teams (id, manager) VALUES (?, 'Mia Roth')", [(r[3],) for r in reps])
         conn.executemany("INSERT INTO reps (id, name, email, team_id, role, hire_date, crm_owner) "
                          "VALUES (?, ?, ?, ?, ?, '2025-01-06', ?)", reps)
     return store
